@@ -1,0 +1,113 @@
+"""The jaxjudge command: a thin adapter over the API that maps errors to exit codes in one place."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+from rich.console import Console
+from rich.markdown import Markdown
+
+from grader.errors import JudgeError
+from grader.expected import reference_output
+from grader.problems import Problem, list_problems, load_problem
+from grader.spec import ArrayParam, ProblemSpec, ScalarParam
+from grader.verify import verify_problem
+
+EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+
+
+def signature(problem: Problem) -> str:
+    fn = problem.spec.function
+
+    def shape(dims: Sequence[int | str]) -> str:
+        return "[" + ", ".join(str(d) for d in dims) + "]"
+
+    def kind(p: ArrayParam | ScalarParam) -> str:
+        return f"{p.dtype}{shape(p.shape)}" if isinstance(p, ArrayParam) else p.kind
+
+    params = ", ".join(f"{p.name}: {kind(p)}" for p in fn.params)
+    return f"{fn.name}({params}) -> {fn.returns.dtype}{shape(fn.returns.shape)}"
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, np.ndarray):
+        return np.array2string(value, precision=5, separator=", ", max_line_width=88)
+    return repr(value)
+
+
+def cmd_list(console: Console, _: argparse.Namespace) -> int:
+    for p in list_problems():
+        console.print(f"[bold]{p.id}[/bold]  {p.spec.title}", highlight=False)
+    return EXIT_OK
+
+
+def cmd_show(console: Console, args: argparse.Namespace) -> int:
+    problem = load_problem(args.problem)
+    console.print(Markdown(problem.statement()))
+    console.print(f"\n[bold]Signature[/bold]\n  {signature(problem)}", highlight=False)
+    visible = [c for c in problem.tests if c.visible]
+    console.print(f"\n[bold]Visible examples[/bold] ({len(visible)} of {len(problem.tests)} tests)")
+    for case in visible:
+        console.print(f"\n  [bold]{case.name}[/bold]", highlight=False)
+        for name, value in case.args.items():
+            console.print(f"    {name} = {_fmt(value)}", highlight=False)
+        out = reference_output(problem, case)
+        console.print(f"    expected = {_fmt(out)}", highlight=False)
+    return EXIT_OK
+
+
+def cmd_verify(console: Console, args: argparse.Namespace) -> int:
+    problems = [load_problem(p) for p in args.problems] if args.problems else list_problems()
+    if not problems:
+        raise JudgeError("no problems found under problems/")
+    failed = False
+    for problem in problems:
+        result = verify_problem(problem)
+        mark = "[green]ok[/green]" if result.ok else "[red]FAILED[/red]"
+        console.print(f"{mark} {problem.id}: {result.tests} tests, reference matches the spec",
+                      highlight=False)
+        for failure in result.failures:
+            console.print(f"    {failure}", highlight=False)
+        failed |= not result.ok
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_schema(_: Console, __: argparse.Namespace) -> int:
+    print(json.dumps(ProblemSpec.model_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jaxjudge", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="problems, one line each").set_defaults(run=cmd_list)
+    show = sub.add_parser("show", help="statement, signature and visible examples")
+    show.add_argument("problem")
+    show.set_defaults(run=cmd_show)
+    verify = sub.add_parser("verify", help="check specs and references (instructors)")
+    verify.add_argument("problems", nargs="*")
+    verify.set_defaults(run=cmd_verify)
+    sub.add_parser("schema", help="JSON Schema of problem.yaml").set_defaults(run=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console(highlight=False)
+    try:
+        code: int = args.run(console, args)
+    except JudgeError as exc:
+        print(f"jaxjudge: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("jaxjudge: interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""The judge's own exception hierarchy; learner mistakes are verdicts, never these."""
+
+from __future__ import annotations
+
+
+class JudgeError(Exception):
+    """Anything the judge cannot do; the CLI maps it to exit status 2."""
+
+
+class SpecError(JudgeError):
+    """A problem spec that does not load: names the file, the key path and what was expected."""
+
+    def __init__(self, path: str, key: str, message: str) -> None:
+        self.path = path
+        self.key = key
+        self.message = message
+        where = f"{path}: {key}" if key else path
+        super().__init__(f"{where}: {message}")
+
+
+class UnknownProblemError(JudgeError):
+    """A problem id that has no folder under problems/."""
+
+
+class ReferenceError(JudgeError):  # noqa: A001 - the judge's name for a broken reference
+    """The trusted reference solution failed or returned the wrong shape or dtype."""

@@ -1,0 +1,35 @@
+"""Expected outputs: the trusted reference run on a test's inputs, checked against the spec."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from grader.errors import ReferenceError
+from grader.inputs import TestCase, bind_dims, expected_shape
+from grader.problems import Problem
+
+
+def reference_output(problem: Problem, case: TestCase) -> np.ndarray:
+    """Runs the reference on one test; a failure or a misshapen result is the judge's fault."""
+    module = problem.reference_module
+    fn = getattr(module, problem.spec.function.name, None)
+    if not callable(fn):
+        raise ReferenceError(
+            f"{problem.reference_path}: defines no function {problem.spec.function.name!r}"
+        )
+    try:
+        out = np.asarray(fn(**case.args))
+    except Exception as exc:
+        raise ReferenceError(
+            f"{problem.reference_path}: raised {exc!r} on test {case.name!r}"
+        ) from exc
+    want_shape = expected_shape(problem.spec.function, bind_dims(problem.spec.function, case.args))
+    want_dtype = np.dtype(problem.spec.function.returns.dtype)
+    if out.shape != want_shape or out.dtype != want_dtype:
+        raise ReferenceError(
+            f"{problem.reference_path}: test {case.name!r} returned {out.dtype}{list(out.shape)}, "
+            f"the spec declares {want_dtype}{list(want_shape)}"
+        )
+    if not np.all(np.isfinite(out)):
+        raise ReferenceError(f"{problem.reference_path}: non-finite output on test {case.name!r}")
+    return out

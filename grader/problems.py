@@ -1,0 +1,91 @@
+"""Finds problems on disk: spec, statement and reference, located from one root folder."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from types import ModuleType
+
+from grader.errors import JudgeError, SpecError, UnknownProblemError
+from grader.inputs import InputError, TestCase, materialise
+from grader.spec import ProblemSpec, load_spec
+
+
+def default_root() -> Path:
+    """The folder holding problems/ and reference/: $JAXJUDGE_ROOT, else this checkout."""
+    env = os.environ.get("JAXJUDGE_ROOT")
+    return Path(env) if env else Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Problem:
+    root: Path
+    spec: ProblemSpec
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def spec_path(self) -> Path:
+        return self.root / "problems" / self.id / "problem.yaml"
+
+    @property
+    def statement_path(self) -> Path:
+        return self.root / "problems" / self.id / "statement.md"
+
+    @property
+    def reference_path(self) -> Path:
+        return self.root / "reference" / f"{self.id}.py"
+
+    @property
+    def submissions_dir(self) -> Path:
+        return self.root / "submissions" / self.id
+
+    def statement(self) -> str:
+        try:
+            return self.statement_path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise JudgeError(f"{self.statement_path}: cannot read statement") from exc
+
+    @cached_property
+    def tests(self) -> list[TestCase]:
+        try:
+            return materialise(self.spec)
+        except InputError as exc:
+            raise SpecError(str(self.spec_path), "", str(exc)) from exc
+
+    @cached_property
+    def reference_module(self) -> ModuleType:
+        """The trusted reference, imported once; only ever used outside any sandbox."""
+        path = self.reference_path
+        if not path.is_file():
+            raise JudgeError(f"{path}: reference solution missing")
+        spec = importlib.util.spec_from_file_location(f"jaxjudge_reference_{self.id}", path)
+        if spec is None or spec.loader is None:
+            raise JudgeError(f"{path}: cannot load reference")
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            raise JudgeError(f"{path}: reference fails to import: {exc!r}") from exc
+        return module
+
+
+def load_problem(problem_id: str, root: Path | None = None) -> Problem:
+    root = root or default_root()
+    path = root / "problems" / problem_id / "problem.yaml"
+    if not path.is_file():
+        known = ", ".join(p.id for p in list_problems(root)) or "none"
+        raise UnknownProblemError(f"unknown problem {problem_id!r} (known: {known})")
+    return Problem(root, load_spec(path))
+
+
+def list_problems(root: Path | None = None) -> list[Problem]:
+    root = root or default_root()
+    folder = root / "problems"
+    ids = sorted(p.parent.name for p in folder.glob("*/problem.yaml")) if folder.is_dir() else []
+    return [Problem(root, load_spec(root / "problems" / i / "problem.yaml")) for i in ids]

@@ -1,0 +1,238 @@
+"""Strict pydantic models of problems/<id>/problem.yaml and the loader that reports bad keys."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from grader.errors import SpecError
+
+DType = Literal["float32", "float64", "int32", "int64", "bool"]
+Dim = Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScalarParam(Strict):
+    name: str = Field(pattern=IDENT)
+    kind: Literal["float", "int"]
+
+
+class ArrayParam(Strict):
+    name: str = Field(pattern=IDENT)
+    kind: Literal["array"]
+    dtype: DType
+    shape: list[Dim] = Field(description="symbolic shape, e.g. [K] or [2, D]")
+
+
+Param = Annotated[ScalarParam | ArrayParam, Field(discriminator="kind")]
+
+
+class Returns(Strict):
+    dtype: DType
+    shape: list[Dim]
+
+
+class Function(Strict):
+    name: str = Field(pattern=IDENT)
+    params: list[Param] = Field(min_length=1)
+    returns: Returns
+
+    @model_validator(mode="after")
+    def _names_unique_and_dims_bound(self) -> Function:
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names):
+            raise ValueError(f"parameter names repeat: {names}")
+        bound = {d for p in self.params if isinstance(p, ArrayParam) for d in p.shape}
+        free = [d for d in self.returns.shape if isinstance(d, str) and d not in bound]
+        if free:
+            raise ValueError(f"return shape uses {free}, which no array parameter defines")
+        return self
+
+    def param(self, name: str) -> ScalarParam | ArrayParam:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+class Limits(Strict):
+    time_per_test_s: float = Field(10.0, gt=0, le=600)
+    total_time_s: float = Field(120.0, gt=0, le=3600)
+    memory_mb: int = Field(3072, ge=256, le=65536, description="address-space cap per process")
+    output_mb: float = Field(16.0, gt=0, le=1024, description="cap on returned data per test")
+
+
+class Scale(Strict):
+    """A named quantity of the inputs that a float32 error grows with."""
+
+    arg: str = Field(pattern=IDENT)
+    reduce: Literal["max_abs", "l2", "mean_abs"] = "max_abs"
+
+
+class Tolerance(Strict):
+    rtol: float = Field(ge=0)
+    atol: float = Field(ge=0)
+    atol_per_scale: float = Field(0.0, ge=0, description="extra atol per unit of `scale`")
+    scale: Scale | None = None
+
+    @model_validator(mode="after")
+    def _scale_needs_factor(self) -> Tolerance:
+        if (self.scale is None) != (self.atol_per_scale == 0.0):
+            raise ValueError("give `scale` and a positive `atol_per_scale` together, or neither")
+        return self
+
+
+class ExplicitTest(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    args: dict[str, Any]
+    visible: bool = False
+    points: float = Field(1.0, ge=0)
+
+
+class Constant(Strict):
+    value: float | int | list[Any]
+
+
+class Uniform(Strict):
+    dist: Literal["uniform"]
+    low: float
+    high: float
+
+
+class Normal(Strict):
+    dist: Literal["normal"]
+    mean: float = 0.0
+    std: float = Field(1.0, gt=0)
+
+
+class IntRange(Strict):
+    dist: Literal["int_range"]
+    low: int
+    high: int = Field(description="exclusive")
+
+
+Distribution = Annotated[Uniform | Normal | IntRange, Field(discriminator="dist")]
+
+
+class GeneratedTests(Strict):
+    """`count` tests drawn from a seeded generator, so hidden suites need no hand-written arrays."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    count: int = Field(ge=1, le=1000)
+    seed: int = Field(ge=0)
+    sizes: dict[str, list[Annotated[int, Field(ge=1)]]] = Field(
+        default_factory=dict, description="choices per symbolic dimension; few keep compiles few"
+    )
+    args: dict[str, Constant | Distribution]
+    visible: bool = False
+    points: float = Field(1.0, ge=0)
+
+
+class StatisticalCheck(Strict):
+    """Declared here so specs can carry them; evaluated by the statistical judging layer."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: Literal["mean_z", "variance_below", "invariant_sum_zero"]
+    args: dict[str, Any]
+    seeds: int = Field(ge=2, le=10000)
+    expectation: str | None = Field(None, pattern=IDENT, description="reference function name")
+    points: float = Field(1.0, ge=0)
+
+
+class Diagnosis(Strict):
+    """A known-wrong example and the message a learner whose outputs match it should read."""
+
+    example: str = Field(description="path under submissions/<problem>/")
+    message: str = Field(min_length=1)
+
+
+class ProblemSpec(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str = Field(min_length=1)
+    function: Function
+    limits: Limits = Limits()
+    tolerance: Tolerance
+    tests: list[ExplicitTest] = Field(default_factory=list)
+    generated: list[GeneratedTests] = Field(default_factory=list)
+    statistics: list[StatisticalCheck] = Field(default_factory=list)
+    diagnoses: list[Diagnosis] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> ProblemSpec:
+        names = {p.name for p in self.function.params}
+        dims = {d for p in self.function.params if isinstance(p, ArrayParam) for d in p.shape}
+        symbols = {d for d in dims if isinstance(d, str)}
+        if not self.tests and not self.generated:
+            raise ValueError("a problem needs at least one entry in `tests` or `generated`")
+        for t in self.tests:
+            _same_keys(f"test {t.name!r} args", set(t.args), names)
+        for g in self.generated:
+            _same_keys(f"generated {g.name!r} args", set(g.args), names)
+            unknown = set(g.sizes) - symbols
+            if unknown:
+                raise ValueError(f"generated {g.name!r} sizes name {sorted(unknown)}, not dims")
+            missing = symbols - set(g.sizes)
+            if missing:
+                raise ValueError(f"generated {g.name!r} sizes lack {sorted(missing)}")
+        if self.tolerance.scale is not None and self.tolerance.scale.arg not in names:
+            raise ValueError(f"tolerance.scale.arg {self.tolerance.scale.arg!r} is no parameter")
+        all_names = [t.name for t in self.tests] + [g.name for g in self.generated]
+        all_names += [s.name for s in self.statistics]
+        dup = {n for n in all_names if all_names.count(n) > 1}
+        if dup:
+            raise ValueError(f"test names repeat: {sorted(dup)}")
+        return self
+
+
+def _same_keys(what: str, got: set[str], want: set[str]) -> None:
+    if got != want:
+        parts = []
+        if want - got:
+            parts.append(f"missing {sorted(want - got)}")
+        if got - want:
+            parts.append(f"unknown {sorted(got - want)}")
+        raise ValueError(f"{what}: {', '.join(parts)} (parameters are {sorted(want)})")
+
+
+def load_spec(path: Path) -> ProblemSpec:
+    """Parse and validate one problem.yaml, turning every failure into a SpecError."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SpecError(str(path), "", f"cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(str(path), where, f"malformed YAML: {problem}") from exc
+    if not isinstance(raw, dict):
+        raise SpecError(str(path), "", "expected a mapping of keys at the top level")
+    try:
+        spec = ProblemSpec.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p)) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key; remove it or fix its spelling (see `jaxjudge schema`)"
+        raise SpecError(str(path), key, msg + more) from exc
+    if spec.id != path.parent.name:
+        raise SpecError(str(path), "id", f"is {spec.id!r} but the folder is {path.parent.name!r}")
+    return spec
+
+
+def _is_union_tag(part: object) -> bool:
+    """pydantic puts the chosen union member ('array', 'uniform', ...) into error locations."""
+    return isinstance(part, str) and bool(
+        re.fullmatch(r"array|float|int|uniform|normal|int_range|Constant|ScalarParam|ArrayParam",
+                     part)
+    )

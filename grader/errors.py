@@ -22,5 +22,5 @@ class UnknownProblemError(JudgeError):
     """A problem id that has no folder under problems/."""
 
 
-class ReferenceError(JudgeError):  # noqa: A001 - the judge's name for a broken reference
+class ReferenceError(JudgeError):
     """The trusted reference solution failed or returned the wrong shape or dtype."""

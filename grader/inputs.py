@@ -1,4 +1,4 @@
-"""Turns a spec's explicit and generated tests into concrete inputs with exactly the declared dtypes."""
+"""Turns a spec's explicit and generated tests into concrete inputs with the declared dtypes."""
 
 from __future__ import annotations
 

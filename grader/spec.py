@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from grader.errors import SpecError
 
@@ -119,7 +127,23 @@ class IntRange(Strict):
     high: int = Field(description="exclusive")
 
 
-Distribution = Annotated[Uniform | Normal | IntRange, Field(discriminator="dist")]
+def _generator_kind(v: Any) -> str | None:
+    if isinstance(v, dict):
+        return "constant" if "value" in v else v.get("dist")
+    return getattr(v, "dist", "constant")
+
+
+ArgGenerator = Annotated[
+    Annotated[Constant, Tag("constant")]
+    | Annotated[Uniform, Tag("uniform")]
+    | Annotated[Normal, Tag("normal")]
+    | Annotated[IntRange, Tag("int_range")],
+    Discriminator(
+        _generator_kind,
+        custom_error_type="generator",
+        custom_error_message="expected {value: ...} or {dist: uniform | normal | int_range, ...}",
+    ),
+]
 
 
 class GeneratedTests(Strict):
@@ -131,7 +155,7 @@ class GeneratedTests(Strict):
     sizes: dict[str, list[Annotated[int, Field(ge=1)]]] = Field(
         default_factory=dict, description="choices per symbolic dimension; few keep compiles few"
     )
-    args: dict[str, Constant | Distribution]
+    args: dict[str, ArgGenerator]
     visible: bool = False
     points: float = Field(1.0, ge=0)
 
@@ -233,6 +257,5 @@ def load_spec(path: Path) -> ProblemSpec:
 def _is_union_tag(part: object) -> bool:
     """pydantic puts the chosen union member ('array', 'uniform', ...) into error locations."""
     return isinstance(part, str) and bool(
-        re.fullmatch(r"array|float|int|uniform|normal|int_range|Constant|ScalarParam|ArrayParam",
-                     part)
+        re.fullmatch(r"array|float|int|uniform|normal|int_range|constant", part)
     )

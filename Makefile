@@ -1,0 +1,33 @@
+# Every target bootstraps .venv itself when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint system-deps
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# bubblewrap is the local sandbox; install it where we can, say how where we cannot.
+system-deps:
+	@if command -v bwrap >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; \
+	else echo "jaxjudge needs bubblewrap: run 'sudo apt-get install bubblewrap' (or your OS's package)"; fi
+
+setup: system-deps $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/jaxjudge list
+	$(BIN)/jaxjudge show reinforce_grad
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check grader reference tests
+	$(BIN)/mypy

@@ -1,0 +1,106 @@
+"""The jaxjudge command in-process: output, exit codes, one-line errors for bad input."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.cli import main
+from grader.problems import load_problem
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_shows_three_problems(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()] == [
+        "reinforce_baseline_grad", "reinforce_grad", "reparam_grad"]
+
+
+def test_show_prints_worked_example_expected_from_reference(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "show", "reinforce_grad")
+    assert code == 0
+    assert "jax.random.categorical(key, logits, shape=(n,))" in out
+    assert "reinforce_grad(seed: float, logits: float32[K]" in out
+    problem = load_problem("reinforce_grad")
+    case = next(c for c in problem.tests if c.name == "worked_example")
+    want = np.asarray(problem.reference_module.reinforce_grad(**case.args))
+    assert abs(want[0] - 2.5) < 0.25 and abs(want.sum()) < 1e-5  # the statement's ≈ [2.5, -2.5]
+    shown = out.split("worked_example", 1)[1].split("expected =", 1)[1].split("]", 1)[0]
+    got = np.array([float(v) for v in shown.strip(" [\n").split(",")])
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_verify_passes_on_shipped_problems(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "verify")
+    assert code == 0, out
+    assert out.count("ok ") == 3
+
+
+def test_unknown_problem_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "show", "nope")
+    assert code == 2 and out == ""
+    assert err.strip().count("\n") == 0
+    assert "unknown problem 'nope'" in err and "reinforce_grad" in err
+
+
+def test_malformed_yaml_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "problems").mkdir()
+    shutil.copytree(DATA / "invalid" / "malformed_yaml" / "tiny", tmp_path / "problems" / "tiny")
+    monkeypatch.setenv("JAXJUDGE_ROOT", str(tmp_path))
+    code, _, err = run(capsys, "list")
+    assert code == 2 and "Traceback" not in err
+    assert err.strip().count("\n") == 0
+    assert "tiny/problem.yaml: line 5" in err and "malformed YAML" in err
+
+
+def _copy_problem(tmp_path: Path, problem_id: str) -> Path:
+    shutil.copytree(ROOT / "problems" / problem_id, tmp_path / "problems" / problem_id)
+    (tmp_path / "reference").mkdir()
+    shutil.copy(ROOT / "reference" / f"{problem_id}.py", tmp_path / "reference")
+    return tmp_path
+
+
+def test_raising_reference_is_one_line_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _copy_problem(tmp_path, "reparam_grad")
+    ref = root / "reference" / "reparam_grad.py"
+    ref.write_text(ref.read_text() + "\n\ndef reparam_grad(*a, **k):\n    raise KeyError('boom')\n")
+    monkeypatch.setenv("JAXJUDGE_ROOT", str(root))
+    code, _, err = run(capsys, "verify")
+    assert code == 2 and "Traceback" not in err
+    assert "reference/reparam_grad.py: raised KeyError('boom') on test 'standard_normal'" in err
+
+
+def test_duplicate_tests_fail_verification(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _copy_problem(tmp_path, "reparam_grad")
+    spec = root / "problems" / "reparam_grad" / "problem.yaml"
+    text = spec.read_text().replace("- name: shifted", "- name: shifted_twin\n"
+                                    "    args: {seed: 1.0, mu: [1.0, -2.0], log_sigma: [0.5, -0.5],"
+                                    " n_samples: 1000.0}\n  - name: shifted")
+    spec.write_text(text)
+    monkeypatch.setenv("JAXJUDGE_ROOT", str(root))
+    code, out, _ = run(capsys, "verify")
+    assert code == 1
+    assert "test 'shifted' has the same inputs as 'shifted_twin'" in out
+
+
+def test_schema_is_json(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    code, out, _ = run(capsys, "schema")
+    assert code == 0 and json.loads(out)["title"] == "ProblemSpec"

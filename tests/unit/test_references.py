@@ -1,0 +1,71 @@
+"""Each reference against its closed-form expectation at large n, within a z-bound."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.problems import load_problem
+
+N = 200_000
+Z = 6.0  # a correct reference fails a 6-sigma bound with probability ~2e-9 per component
+
+
+def reinforce_se(logits: np.ndarray, rewards: np.ndarray, n: int) -> np.ndarray:
+    """Standard error from DESIGN.md: Var g_j = p_j R_j^2 (1-2p_j) + p_j^2 sum p R^2 - mu_j^2."""
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    mu = p * (rewards - p @ rewards)
+    var = p * rewards**2 * (1 - 2 * p) + p**2 * (p @ rewards**2) - mu**2
+    return np.asarray(np.sqrt(np.maximum(var, 0) / n))
+
+
+CASES = [
+    (np.array([0.0, 0.0], np.float32), np.array([10.0, 0.0], np.float32)),
+    (np.array([1.0, -0.5, 0.3, 2.0], np.float32), np.array([-2.0, 0.0, 3.0, 1.5], np.float32)),
+]
+
+
+@pytest.mark.parametrize(("logits", "rewards"), CASES)
+@pytest.mark.parametrize("problem_id", ["reinforce_grad", "reinforce_baseline_grad"])
+def test_reinforce_matches_exact_gradient(problem_id: str, logits: np.ndarray,
+                                          rewards: np.ndarray) -> None:
+    ref = load_problem(problem_id).reference_module
+    est = np.asarray(getattr(ref, problem_id)(0.0, logits, rewards, float(N)), dtype=np.float64)
+    exact = ref.expectation(logits, rewards)
+    # Plain REINFORCE's variance bounds the baseline's: the baseline only removes variance.
+    se = reinforce_se(logits.astype(np.float64), rewards.astype(np.float64), N)
+    assert np.all(np.abs(est - exact) <= Z * se + 1e-5 * np.abs(rewards).max()), (est, exact, se)
+    assert abs(est.sum()) < 1e-4 * np.abs(rewards).max()  # scores sum to zero
+
+
+def test_baseline_has_lower_spread_than_plain() -> None:
+    logits, rewards = CASES[1]
+    plain = load_problem("reinforce_grad").reference_module.reinforce_grad
+    base = load_problem("reinforce_baseline_grad").reference_module.reinforce_baseline_grad
+    a = np.stack([np.asarray(plain(float(s), logits, rewards + 10, 200.0)) for s in range(30)])
+    b = np.stack([np.asarray(base(float(s), logits, rewards + 10, 200.0)) for s in range(30)])
+    assert b.std(axis=0).sum() < 0.5 * a.std(axis=0).sum()
+
+
+def test_reparam_matches_closed_form() -> None:
+    ref = load_problem("reparam_grad").reference_module
+    mu = np.array([0.0, 1.0, -2.0], np.float32)
+    ls = np.array([0.0, 0.5, -0.5], np.float32)
+    est = np.asarray(ref.reparam_grad(1.0, mu, ls, float(N)), dtype=np.float64)
+    exact = ref.expectation(mu, ls)
+    np.testing.assert_allclose(exact, np.stack([2 * mu, 2 * np.exp(2 * ls)]), rtol=1e-6)
+    m, s = mu.astype(np.float64), np.exp(ls.astype(np.float64))
+    # Var of 2x is 4 s^2; Var of 2 x eps s is 4 s^2 (m^2 + 2 s^2).
+    se = np.stack([2 * s, 2 * s * np.sqrt(m**2 + 2 * s**2)]) / np.sqrt(N)
+    assert est.shape == (2, 3)
+    assert np.all(np.abs(est - exact) <= Z * se), (est, exact, se)
+
+
+def test_seed_is_truncated_like_the_statement_says() -> None:
+    ref = load_problem("reinforce_grad").reference_module
+    logits, rewards = CASES[1]
+    a = np.asarray(ref.reinforce_grad(3.7, logits, rewards, 100.0))
+    b = np.asarray(ref.reinforce_grad(3.0, logits, rewards, 100.0))
+    c = np.asarray(ref.reinforce_grad(4.0, logits, rewards, 100.0))
+    assert np.array_equal(a, b) and not np.array_equal(a, c)

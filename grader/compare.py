@@ -1,0 +1,72 @@
+"""Pure-numpy comparison of one returned array with the expected one, within the spec's tolerance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from grader.spec import Tolerance
+from grader.verdict import Verdict
+
+
+@dataclass(frozen=True)
+class Comparison:
+    verdict: Verdict
+    message: str
+    max_abs_diff: float | None = None
+    max_rel_diff: float | None = None
+    details: tuple[str, ...] = ()
+
+
+def scale_of(tol: Tolerance, args: dict[str, object]) -> float:
+    if tol.scale is None:
+        return 0.0
+    x = np.abs(np.asarray(args[tol.scale.arg], dtype=np.float64))
+    if x.size == 0:
+        return 0.0
+    reduce = tol.scale.reduce
+    return float(x.max() if reduce == "max_abs" else np.sqrt((x**2).sum()) if reduce == "l2"
+                 else x.mean())
+
+
+def shape_hint(got: tuple[int, ...], want: tuple[int, ...]) -> str:
+    if len(got) == len(want) + 1 and got[1:] == want:
+        return " — did you forget to average over samples?"
+    if len(got) == len(want) + 1 and got[:-1] == want:
+        return " — one value per element, not a vector each?"
+    if got == () and want:
+        return " — did you reduce over the wrong axis?"
+    return ""
+
+
+def compare(got: np.ndarray, want: np.ndarray, want_dtype: str, tol: Tolerance,
+            args: dict[str, object]) -> Comparison:
+    if got.shape != want.shape:
+        return Comparison(Verdict.WRONG_ANSWER, f"returned shape {got.shape}, expected "
+                          f"{want.shape}{shape_hint(got.shape, want.shape)}")
+    if got.dtype != np.dtype(want_dtype):
+        return Comparison(Verdict.WRONG_ANSWER,
+                          f"returned dtype {got.dtype}, expected {want_dtype} "
+                          f"(cast with .astype(jnp.{want_dtype}))")
+    g = got.astype(np.float64)
+    w = want.astype(np.float64)
+    n_nan, n_inf = int(np.isnan(g).sum()), int(np.isinf(g).sum())
+    if n_nan or n_inf:
+        return Comparison(Verdict.WRONG_ANSWER,
+                          f"output has {n_nan} NaN and {n_inf} Inf values")
+    diff = np.abs(g - w)
+    allowed = tol.atol + tol.atol_per_scale * scale_of(tol, args) + tol.rtol * np.abs(w)
+    rel = diff / np.maximum(np.abs(w), np.finfo(np.float64).tiny)
+    max_abs = float(diff.max()) if diff.size else 0.0
+    max_rel = float(rel.max()) if rel.size else 0.0
+    off = diff > allowed
+    if not off.any():
+        return Comparison(Verdict.ACCEPTED, "", max_abs, max_rel)
+    worst = np.unravel_index(int(np.argmax(diff - allowed)), diff.shape)
+    idx = tuple(int(i) for i in worst)
+    details = (f"worst element at index {idx}: got {g[worst]:.6g}, expected {w[worst]:.6g} "
+               f"(allowed difference {allowed[worst]:.3g})",
+               f"{int(off.sum())} of {off.size} elements are outside the tolerance")
+    return Comparison(Verdict.WRONG_ANSWER, f"max abs diff {max_abs:.3g}, max rel diff "
+                      f"{max_rel:.3g}", max_abs, max_rel, details)

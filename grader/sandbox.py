@@ -1,0 +1,237 @@
+"""The sandbox Protocol and its local implementation: one bubblewrap jail per submission."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from grader.errors import JudgeError
+
+RUNNER = Path(__file__).with_name("runner.py")
+SANDBOX_UID = 60_000  # a real unprivileged uid when the judge runs as root
+CAPTURE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Job:
+    submission: Path
+    function: str
+    tests: list[dict[str, Any]]  # per test: argument name -> float | int | np.ndarray
+    time_per_test_s: float
+    total_time_s: float
+    memory_mb: int
+    output_bytes: int
+    max_processes: int = 256
+
+
+@dataclass
+class Event:
+    kind: str  # ready | compile_error | start | result | error | output_limit | done | killed
+    test: int | None = None
+    header: dict[str, Any] = field(default_factory=dict)
+    array: np.ndarray | None = None
+
+
+@dataclass
+class Captured:
+    stdout: bytes = b""
+    stderr: bytes = b""
+
+
+class Sandbox(Protocol):
+    name: str
+
+    def run(self, job: Job, captured: Captured) -> Iterator[Event]: ...
+
+
+def encode_args(args: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in args.items():
+        if isinstance(v, np.ndarray):
+            out[k] = {"dtype": v.dtype.str, "shape": list(v.shape),
+                      "b64": base64.b64encode(v.tobytes()).decode()}
+        else:
+            out[k] = v
+    return out
+
+
+def _drain(stream: Any, keep: bytearray) -> None:
+    """Keeps the first CAPTURE_BYTES and reads the rest away: printing is never an error."""
+    while chunk := stream.read(65536):
+        room = CAPTURE_BYTES - len(keep)
+        if room > 0:
+            keep.extend(chunk[:room])
+
+
+class _Frames:
+    """Parses the runner's frames from a non-blocking fd; anything malformed ends the stream."""
+
+    def __init__(self, fd: int, limit: int) -> None:
+        self.fd, self.limit, self.buf, self.eof = fd, limit, bytearray(), False
+
+    def pump(self) -> None:
+        try:
+            chunk = os.read(self.fd, 1 << 20)
+        except BlockingIOError:
+            return
+        if not chunk:
+            self.eof = True
+        self.buf.extend(chunk)
+        if len(self.buf) > self.limit:
+            raise ValueError("result channel over its size cap")
+
+    def next(self) -> Event | None:
+        nl = self.buf.find(b"\n")
+        if nl < 0:
+            if len(self.buf) > 4096:
+                raise ValueError("result header too long")
+            return None
+        header = json.loads(bytes(self.buf[:nl]))
+        if not isinstance(header, dict) or not isinstance(header.get("nbytes"), int):
+            raise ValueError("malformed result header")
+        end = nl + 1 + header["nbytes"]
+        if len(self.buf) < end:
+            return None
+        payload = bytes(self.buf[nl + 1:end])
+        del self.buf[:end]
+        array = None
+        if header.get("event") == "result":
+            dtype = np.dtype(header["dtype"])
+            if dtype.kind not in "biuf" or dtype.hasobject:
+                raise ValueError("non-numeric dtype")
+            array = np.frombuffer(payload, dtype=dtype).reshape(header["shape"])
+        test = header.get("test")
+        return Event(str(header.get("event")), test if isinstance(test, int) else None,
+                     header, array)
+
+
+class LocalSandbox:
+    """bubblewrap: no network, own pid/mount/ipc/uts namespaces, read-only system, private /tmp."""
+
+    name = "local"
+
+    def __init__(self, allow_weak: bool = False) -> None:
+        self.bwrap = shutil.which("bwrap")
+        if self.bwrap is None and not allow_weak:
+            raise JudgeError("bubblewrap (bwrap) is not installed: run 'make setup' or "
+                             "'apt-get install bubblewrap'; --unsafe-no-sandbox runs unisolated")
+        self.root = os.geteuid() == 0
+
+    def command(self, job: Job) -> list[str]:
+        python = Path(sys.executable)
+        mem = job.memory_mb * 1024 * 1024
+        # prlimit, not preexec_fn: the judge has imported jax, and forking a threaded process to
+        # run Python code in the child can deadlock. Hard limits: the learner cannot raise them.
+        rlimits = ["/usr/bin/prlimit", f"--as={mem}", f"--nproc={job.max_processes}",
+                   f"--fsize={64 << 20}", "--core=0", "--"]
+        if self.bwrap is None:
+            return [*rlimits, str(python), str(RUNNER)]
+        prefixes = sorted({Path(sys.prefix), Path(sys.base_prefix).resolve()})
+        binds: list[str] = []
+        made: set[Path] = set()
+        for target in [*prefixes, Path("/judge/runner.py"), Path("/submission/submission.py")]:
+            for parent in reversed(target.parents):
+                if parent != Path("/") and parent not in made and not _system(parent):
+                    made.add(parent)
+                    binds += ["--perms", "0755", "--dir", str(parent)]
+        for p in prefixes:
+            binds += ["--ro-bind", str(p), str(p)]
+        cmd = [self.bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+               "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+               "--ro-bind", "/usr", "/usr", "--ro-bind-try", "/lib", "/lib",
+               "--ro-bind-try", "/lib64", "/lib64", "--ro-bind-try", "/bin", "/bin",
+               "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
+               "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
+               *binds,
+               "--ro-bind", str(RUNNER), "/judge/runner.py",
+               "--ro-bind", str(job.submission.resolve()), "/submission/submission.py",
+               "--chdir", "/tmp", "--clearenv", "--setenv", "HOME", "/tmp",
+               "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "JAX_PLATFORMS", "cpu",
+               "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "PYTHONNOUSERSITE", "1"]
+        if self.root:
+            # No user namespace: the jail drops to a real unprivileged uid, so RLIMIT_NPROC holds
+            # (the kernel exempts uid 0 from it) and no capability survives.
+            drop = ["/usr/bin/setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}",
+                    "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+        else:
+            cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
+            drop = []
+        return [*rlimits, *cmd, *drop, str(python), "-I", "/judge/runner.py"]
+
+    def run(self, job: Job, captured: Captured) -> Iterator[Event]:
+        rfd, wfd = os.pipe()
+        os.set_blocking(rfd, False)
+        stdin = {"path": "/submission/submission.py" if self.bwrap else str(job.submission),
+                 "function": job.function, "output_bytes": job.output_bytes, "result_fd": wfd,
+                 "tests": [encode_args(t) for t in job.tests]}
+        with tempfile.TemporaryFile() as stdin_file:
+            stdin_file.write(json.dumps(stdin).encode())
+            stdin_file.seek(0)
+            proc = subprocess.Popen(self.command(job), stdin=stdin_file, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, pass_fds=(wfd,),
+                                    start_new_session=True)
+        os.close(wfd)
+        outs = (bytearray(), bytearray())
+        drains = [threading.Thread(target=_drain, args=(s, b), daemon=True)
+                  for s, b in zip((proc.stdout, proc.stderr), outs, strict=True)]
+        for t in drains:
+            t.start()
+        frames = _Frames(rfd, job.output_bytes + (1 << 20))
+        started = time.monotonic()
+        # Start-up (interpreter, import jax, the learner's import) has its own allowance.
+        deadline = started + job.time_per_test_s + 30.0
+        total_deadline = started + job.total_time_s + 30.0
+        try:
+            while True:
+                while (event := frames.next()) is not None:
+                    if event.kind == "start":
+                        deadline = time.monotonic() + job.time_per_test_s
+                    yield event
+                    if event.kind in ("done", "compile_error"):
+                        return
+                if frames.eof:
+                    yield Event("killed", header={"reason": "exit", "code": proc.wait(5)})
+                    return
+                now = time.monotonic()
+                if now >= min(deadline, total_deadline):
+                    yield Event("killed", header={"reason": "timeout"})
+                    return
+                select.select([rfd], [], [], min(deadline, total_deadline) - now)
+                frames.pump()
+        except ValueError as exc:
+            yield Event("killed", header={"reason": "protocol", "message": str(exc)})
+        finally:
+            _kill(proc)
+            os.close(rfd)
+            for t in drains:
+                t.join(timeout=5)
+            captured.stdout, captured.stderr = bytes(outs[0]), bytes(outs[1])
+
+
+def _system(path: Path) -> bool:
+    return str(path) in ("/usr", "/lib", "/lib64", "/bin", "/tmp", "/proc", "/dev", "/etc")
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL to bwrap's whole session; the jail's pid namespace dies with its init."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)

@@ -21,9 +21,10 @@ system-deps:
 
 setup: system-deps $(STAMP)
 
-demo: $(STAMP)
+demo: setup
 	$(BIN)/jaxjudge list
-	$(BIN)/jaxjudge show reinforce_grad
+	$(BIN)/jaxjudge grade reinforce_grad submissions/reinforce_grad/accepted/vmap_grad_log_softmax.py
+	-$(BIN)/jaxjudge grade reinforce_grad submissions/reinforce_grad/wrong_answer/raw_logits.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

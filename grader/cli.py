@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -13,8 +14,11 @@ from rich.markdown import Markdown
 
 from grader.errors import JudgeError
 from grader.expected import reference_output
+from grader.judge import grade_submission
 from grader.problems import Problem, list_problems, load_problem
 from grader.spec import ArrayParam, ProblemSpec, ScalarParam
+from grader.sandbox import LocalSandbox
+from grader.verdict import Verdict
 from grader.verify import verify_problem
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
@@ -76,6 +80,25 @@ def cmd_verify(console: Console, args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def cmd_grade(console: Console, args: argparse.Namespace) -> int:
+    problem = load_problem(args.problem)
+    path = Path(args.file)
+    if not path.is_file():
+        raise JudgeError(f"{path}: no such submission file")
+    if args.unsafe_no_sandbox:
+        print("jaxjudge: warning: --unsafe-no-sandbox runs the submission without isolation",
+              file=sys.stderr)
+    report = grade_submission(problem, path, LocalSandbox(allow_weak=args.unsafe_no_sandbox,
+                                                          force_weak=args.unsafe_no_sandbox))
+    if args.format == "json":
+        print(json.dumps(report.to_dict()))
+    else:
+        report.render(console)
+    if report.verdict == Verdict.JUDGE_ERROR:
+        return EXIT_ERROR
+    return EXIT_OK if report.verdict == Verdict.ACCEPTED else EXIT_FAILED
+
+
 def cmd_schema(_: Console, __: argparse.Namespace) -> int:
     print(json.dumps(ProblemSpec.model_json_schema(), indent=2))
     return EXIT_OK
@@ -91,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="check specs and references (instructors)")
     verify.add_argument("problems", nargs="*")
     verify.set_defaults(run=cmd_verify)
+    grade = sub.add_parser("grade", help="grade a submission file")
+    grade.add_argument("problem")
+    grade.add_argument("file")
+    grade.add_argument("--backend", choices=["local"], default="local")
+    grade.add_argument("--format", choices=["text", "json"], default="text")
+    grade.add_argument("--unsafe-no-sandbox", action="store_true",
+                       help="run without bubblewrap (no isolation: trusted code only)")
+    grade.set_defaults(run=cmd_grade)
     sub.add_parser("schema", help="JSON Schema of problem.yaml").set_defaults(run=cmd_schema)
     return parser
 

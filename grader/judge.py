@@ -49,7 +49,7 @@ def grade_submission(problem: Problem, submission: Path, sandbox: Sandbox | None
     expected = [reference_output(problem, c) for c in cases]
     job = Job(submission, spec.function.name, [c.args for c in cases],
               spec.limits.time_per_test_s, spec.limits.total_time_s, spec.limits.memory_mb,
-              int(spec.limits.output_mb * 1024 * 1024))
+              int(spec.limits.output_mb * 1024 * 1024), spec.limits.startup_s)
     results: dict[int, TestResult] = {}
     feedback: list[str] = []
     captured = Captured()

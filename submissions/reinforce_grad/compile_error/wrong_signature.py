@@ -1,0 +1,2 @@
+def reinforce_grad(key, logits, rewards):
+    return logits

@@ -16,8 +16,8 @@ from grader.errors import JudgeError
 from grader.expected import reference_output
 from grader.judge import grade_submission
 from grader.problems import Problem, list_problems, load_problem
-from grader.spec import ArrayParam, ProblemSpec, ScalarParam
 from grader.sandbox import LocalSandbox
+from grader.spec import ArrayParam, ProblemSpec, ScalarParam
 from grader.verdict import Verdict
 from grader.verify import verify_problem
 

@@ -1,4 +1,4 @@
-"""Pure-numpy comparison of one returned array with the expected one, within the spec's tolerance."""
+"""Pure-numpy comparison of one returned array with the expected one, within tolerance."""
 
 from __future__ import annotations
 

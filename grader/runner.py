@@ -14,6 +14,7 @@ import sys
 import traceback
 from typing import Any, BinaryIO
 
+
 def send(out: BinaryIO, header: dict[str, Any], payload: bytes = b"") -> None:
     header["nbytes"] = len(payload)
     out.write(json.dumps(header).encode() + b"\n" + payload)
@@ -64,8 +65,8 @@ def main() -> None:
     sys.argv = [path]
     send(out, {"event": "ready"})
     try:
-        source = open(path, encoding="utf-8").read()
-        code = compile(source, path, "exec")
+        with open(path, encoding="utf-8") as f:
+            code = compile(f.read(), path, "exec")
         namespace: dict[str, Any] = {"__name__": "submission", "__file__": path}
         exec(code, namespace)
     except SyntaxError as exc:

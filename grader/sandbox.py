@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import select
@@ -231,8 +232,6 @@ def _system(path: Path) -> bool:
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     """SIGKILL to bwrap's whole session; the jail's pid namespace dies with its init."""
     if proc.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=10)

@@ -229,9 +229,36 @@ def _system(path: Path) -> bool:
     return str(path) in ("/usr", "/lib", "/lib64", "/bin", "/tmp", "/proc", "/dev", "/etc")
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(c) for c in text.split()]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return status.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
 def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL to bwrap's whole session; the jail's pid namespace dies with its init."""
-    if proc.poll() is None:
+    """SIGKILL to the jail's pid-namespace init and to bwrap, then wait until the jail is empty.
+
+    The kernel lets a namespace's init become a zombie only once every other process in the
+    namespace is reaped, so "init gone or zombie" means nothing of the submission survives.
+    """
+    inits = [c for b in [proc.pid, *_children(proc.pid)] for c in _children(b)]
+    inits += _children(proc.pid)
+    for pid in [*inits, proc.pid]:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while not all(_gone(p) for p in inits) and time.monotonic() < deadline:
+        time.sleep(0.01)

@@ -1,0 +1,65 @@
+"""Integration fixtures: the real bubblewrap sandbox and a problem copy with tight limits."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from grader.problems import Problem, load_problem
+from grader.sandbox import SANDBOX_UID
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _needs_bwrap() -> None:
+    if shutil.which("bwrap") is None:
+        pytest.fail("integration tests need bubblewrap: run 'make setup'")
+
+
+@pytest.fixture(scope="session")
+def fast_problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
+    """reinforce_grad with 3 visible tests and limits tight enough for hostile tests."""
+    root = tmp_path_factory.mktemp("root")
+    shutil.copytree(ROOT / "problems" / "reinforce_grad", root / "problems" / "reinforce_grad")
+    (root / "reference").mkdir()
+    shutil.copy(ROOT / "reference" / "reinforce_grad.py", root / "reference")
+    spec = root / "problems" / "reinforce_grad" / "problem.yaml"
+    text = spec.read_text().replace(
+        "limits: {time_per_test_s: 20, total_time_s: 120, memory_mb: 3072}",
+        "limits: {time_per_test_s: 8, total_time_s: 40, memory_mb: 3072, startup_s: 15}")
+    text = text.split("  - name: single_action")[0]  # keep the visible tests only
+    spec.write_text(text)
+    return load_problem("reinforce_grad", root)
+
+
+def sandbox_leftovers() -> list[str]:
+    """Processes running as the sandbox uid, and files it owns under /tmp."""
+    procs = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if d.stat().st_uid == SANDBOX_UID:
+                    procs.append(f"pid {d.name}")
+            except FileNotFoundError:
+                continue
+    files = []
+    for dirpath, _, names in os.walk("/tmp"):
+        for n in names:
+            p = Path(dirpath) / n
+            try:
+                if p.lstat().st_uid == SANDBOX_UID:
+                    files.append(str(p))
+            except FileNotFoundError:
+                continue
+    return procs + files
+
+
+@pytest.fixture
+def clean_after() -> Iterator[None]:
+    yield
+    assert sandbox_leftovers() == []

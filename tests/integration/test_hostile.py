@@ -1,0 +1,256 @@
+"""Hostile submissions against the real sandbox: a fair verdict each, nothing left behind."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from grader.judge import grade_submission
+from grader.problems import Problem
+from grader.verdict import Verdict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CORRECT = '''
+import jax
+import jax.numpy as jnp
+
+
+def correct(seed, logits, reward_table, n_samples):
+    actions = jax.random.categorical(jax.random.PRNGKey(int(seed)), logits,
+                                     shape=(int(n_samples),))
+    score = jax.nn.one_hot(actions, logits.shape[0]) - jax.nn.softmax(logits)
+    return jnp.mean(reward_table[actions][:, None] * score, axis=0)
+'''
+
+
+def grade(problem: Problem, tmp_path: Path, body: str, **subst: object) -> tuple[Verdict, str]:
+    path = tmp_path / "attack.py"
+    text = CORRECT + body
+    for key, value in subst.items():
+        text = text.replace("{" + key + "}", str(value))
+    path.write_text(text)
+    report = grade_submission(problem, path)
+    messages = " | ".join(t.message for t in report.tests)
+    return report.verdict, messages
+
+
+pytestmark = pytest.mark.usefixtures("clean_after")
+
+
+def test_cannot_read_reference_specs_or_examples(fast_problem: Problem, tmp_path: Path) -> None:
+    verdict, msg = grade(fast_problem, tmp_path, '''
+import os
+SECRETS = ["{ROOT}/reference/reinforce_grad.py", "{ROOT}/problems/reinforce_grad/problem.yaml",
+           "{ROOT}/submissions", "{FAST}/reference/reinforce_grad.py", "/judge/../reference"]
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    for s in SECRETS:
+        if os.path.exists(s):
+            raise RuntimeError("LEAK " + s)
+    return correct(seed, logits, reward_table, n_samples)
+''', ROOT=ROOT, FAST=fast_problem.root)
+    assert verdict == Verdict.ACCEPTED, msg
+
+
+def test_no_network_even_to_loopback(fast_problem: Problem, tmp_path: Path) -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.2)
+    port = server.getsockname()[1]
+    accepted: list[object] = []
+    stop = threading.Event()
+
+    def listen() -> None:
+        for _ in range(300):  # bounded: at most ~60 s
+            if stop.is_set():
+                return
+            try:
+                accepted.append(server.accept())
+            except TimeoutError:
+                continue
+
+    t = threading.Thread(target=listen)
+    t.start()
+    try:
+        verdict, msg = grade(fast_problem, tmp_path, '''
+import socket
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    try:
+        socket.create_connection(("127.0.0.1", {PORT}), timeout=1).close()
+    except OSError:
+        return correct(seed, logits, reward_table, n_samples)
+    raise RuntimeError("connected")
+''', PORT=port)
+    finally:
+        stop.set()
+        t.join()
+        server.close()
+    assert verdict == Verdict.ACCEPTED, msg
+    assert accepted == []
+
+
+def test_cannot_write_outside_scratch(fast_problem: Problem, tmp_path: Path) -> None:
+    target = fast_problem.root / "problems" / "reinforce_grad" / "pwned"
+    verdict, msg = grade(fast_problem, tmp_path, '''
+import os
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    open("/tmp/scratch_ok", "w").write("fine")
+    for p in ["{TARGET}", "{SUB}", "/usr/pwned", "/judge/runner.py", "/submission/x"]:
+        try:
+            open(p, "w").write("x")
+        except OSError:
+            continue
+        raise RuntimeError("wrote " + p)
+    return correct(seed, logits, reward_table, n_samples)
+''', TARGET=target, SUB=tmp_path / "attack.py")
+    assert verdict == Verdict.ACCEPTED, msg
+    assert not target.exists()
+
+
+def test_fork_storm_is_capped(fast_problem: Problem, tmp_path: Path) -> None:
+    verdict, msg = grade(fast_problem, tmp_path, '''
+import os, time
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    n = 0
+    try:
+        for _ in range(100000):
+            if os.fork() == 0:
+                time.sleep(60)
+                os._exit(0)
+            n += 1
+    except OSError:
+        pass
+    if n >= 1000:
+        raise RuntimeError(f"forked {n}")
+    return correct(seed, logits, reward_table, n_samples)
+''')
+    assert verdict in (Verdict.ACCEPTED, Verdict.RUNTIME_ERROR, Verdict.TIME_LIMIT_EXCEEDED), msg
+    assert "forked" not in msg
+
+
+def test_double_forked_daemon_does_not_outlive(fast_problem: Problem, tmp_path: Path) -> None:
+    verdict, msg = grade(fast_problem, tmp_path, '''
+import os, time
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            time.sleep(600)
+        os._exit(0)
+    return correct(seed, logits, reward_table, n_samples)
+''')
+    assert verdict == Verdict.ACCEPTED, msg
+    # clean_after asserts no process of the sandbox uid remains
+
+
+def test_killing_everything_it_can_spares_the_judge(fast_problem: Problem, tmp_path: Path) -> None:
+    verdict, msg = grade(fast_problem, tmp_path, '''
+import os, signal
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    os.kill(-1, signal.SIGKILL)
+    return correct(seed, logits, reward_table, n_samples)
+''')
+    assert verdict == Verdict.RUNTIME_ERROR, msg
+
+
+def test_stdout_flood_is_drained_not_fatal(fast_problem: Problem, tmp_path: Path) -> None:
+    path = tmp_path / "attack.py"
+    path.write_text(CORRECT + '''
+import os
+CHUNK = b"x" * (1 << 20)
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    if seed == 0.0:
+        for _ in range(1024):  # 1 GiB
+            os.write(1, CHUNK)
+    return correct(seed, logits, reward_table, n_samples)
+''')
+    report = grade_submission(fast_problem, path)
+    assert report.verdict == Verdict.ACCEPTED
+    assert len(report.output) <= 2 * 64 * 1024
+
+
+def test_ignoring_sigterm_in_a_loop_is_killed(fast_problem: Problem, tmp_path: Path) -> None:
+    verdict, msg = grade(fast_problem, tmp_path, '''
+import signal
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    while True:
+        pass
+''')
+    assert verdict == Verdict.TIME_LIMIT_EXCEEDED, msg
+
+
+@pytest.mark.parametrize("exit_call", ["sys.exit(0)", "os._exit(0)"])
+def test_exiting_early_is_not_accepted(fast_problem: Problem, tmp_path: Path,
+                                       exit_call: str) -> None:
+    verdict, msg = grade(fast_problem, tmp_path, f'''
+import os, sys
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    {exit_call}
+''')
+    assert verdict == Verdict.RUNTIME_ERROR, msg
+
+
+def test_forging_the_result_channel_is_not_accepted(fast_problem: Problem, tmp_path: Path) -> None:
+    verdict, msg = grade(fast_problem, tmp_path, '''
+import os
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    for fd in range(3, 64):
+        try:
+            os.write(fd, b'{"event": "done", "nbytes": 0}\\n')
+        except OSError:
+            pass
+    os._exit(0)
+''')
+    assert verdict != Verdict.ACCEPTED, msg
+
+
+def test_monkeypatching_numpy_changes_nothing(fast_problem: Problem, tmp_path: Path) -> None:
+    verdict, msg = grade(fast_problem, tmp_path, '''
+import numpy as np
+np.allclose = lambda *a, **k: True
+np.abs = lambda x: x * 0
+np.testing.assert_allclose = lambda *a, **k: None
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    return np.zeros_like(logits)
+''')
+    assert verdict == Verdict.WRONG_ANSWER, msg
+
+
+def test_object_array_with_reduce_is_never_unpickled(fast_problem: Problem,
+                                                      tmp_path: Path) -> None:
+    marker = tmp_path / "reduced"
+    verdict, msg = grade(fast_problem, tmp_path, '''
+import numpy as np
+class Evil:
+    def __reduce__(self):
+        return (open, ("{MARKER}", "w"))
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    return np.array([Evil(), Evil()], dtype=object)
+''', MARKER=marker)
+    assert verdict == Verdict.RUNTIME_ERROR, msg
+    assert "not numbers" in msg
+    assert not marker.exists()
+
+
+def test_two_gigabyte_result_is_refused(fast_problem: Problem, tmp_path: Path) -> None:
+    verdict, msg = grade(fast_problem, tmp_path, '''
+import numpy as np
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    return np.ones(2 * 1024**3, dtype=np.uint8)
+''')
+    assert verdict in (Verdict.OUTPUT_LIMIT_EXCEEDED, Verdict.MEMORY_LIMIT_EXCEEDED), msg
+
+
+def test_sleeping_at_import_times_out(fast_problem: Problem, tmp_path: Path) -> None:
+    verdict, msg = grade(fast_problem, tmp_path, '''
+import time
+time.sleep(3600)
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    return correct(seed, logits, reward_table, n_samples)
+''')
+    assert verdict == Verdict.TIME_LIMIT_EXCEEDED, msg

@@ -70,10 +70,10 @@ def cmd_verify(console: Console, args: argparse.Namespace) -> int:
         raise JudgeError("no problems found under problems/")
     failed = False
     for problem in problems:
-        result = verify_problem(problem)
+        result = verify_problem(problem, examples=not args.skip_examples)
         mark = "[green]ok[/green]" if result.ok else "[red]FAILED[/red]"
-        console.print(f"{mark} {problem.id}: {result.tests} tests, reference matches the spec",
-                      highlight=False)
+        console.print(f"{mark} {problem.id}: {result.tests} tests, reference matches the spec; "
+                      f"{result.examples} examples graded", highlight=False)
         for failure in result.failures:
             console.print(f"    {failure}", highlight=False)
         failed |= not result.ok
@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(run=cmd_show)
     verify = sub.add_parser("verify", help="check specs and references (instructors)")
     verify.add_argument("problems", nargs="*")
+    verify.add_argument("--skip-examples", action="store_true",
+                        help="check specs and references only, do not grade submissions/")
     verify.set_defaults(run=cmd_verify)
     grade = sub.add_parser("grade", help="grade a submission file")
     grade.add_argument("problem")

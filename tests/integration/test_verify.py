@@ -1,0 +1,33 @@
+"""jaxjudge verify grades the example corpus and fails on a misfiled example."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_verify_fails_on_a_misfiled_example(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(ROOT / "problems" / "reparam_grad", tmp_path / "problems" / "reparam_grad")
+    (tmp_path / "reference").mkdir()
+    shutil.copy(ROOT / "reference" / "reparam_grad.py", tmp_path / "reference")
+    good = ROOT / "submissions" / "reparam_grad" / "accepted" / "per_sample_closed_form.py"
+    wrong = ROOT / "submissions" / "reparam_grad" / "wrong_answer" / "returns_sum.py"
+    for folder, src in [("accepted", good), ("accepted", wrong)]:
+        (tmp_path / "submissions" / "reparam_grad" / folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, tmp_path / "submissions" / "reparam_grad" / folder)
+    monkeypatch.setenv("JAXJUDGE_ROOT", str(tmp_path))
+    assert main(["verify"]) == 1
+    out = capsys.readouterr().out
+    assert "2 examples graded" in out
+    assert "accepted/returns_sum.py: got wrong_answer, its folder says accepted" in out
+    assert "per_sample_closed_form" not in out
+
+    (tmp_path / "submissions" / "reparam_grad" / "accepted" / "returns_sum.py").unlink()
+    assert main(["verify"]) == 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.compare import compare
-from grader.expected import reference_output
+from grader.expected import expected_outputs
 from grader.problems import Problem
 from grader.report import Report, TestResult
 from grader.sandbox import Captured, Event, Job, LocalSandbox, Sandbox
@@ -46,7 +46,7 @@ def grade_submission(problem: Problem, submission: Path, sandbox: Sandbox | None
     sandbox = sandbox or LocalSandbox()
     spec = problem.spec
     cases = problem.tests
-    expected = [reference_output(problem, c) for c in cases]
+    expected = expected_outputs(problem)
     job = Job(submission, spec.function.name, [c.args for c in cases],
               spec.limits.time_per_test_s, spec.limits.total_time_s, spec.limits.memory_mb,
               int(spec.limits.output_mb * 1024 * 1024), spec.limits.startup_s)

@@ -8,6 +8,7 @@ time is the sandboxed run plus the judge's own bookkeeping; 'ref s' is the one-o
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import statistics
 import subprocess
@@ -35,8 +36,10 @@ for a in args:
 
 def floor_seconds(path: Path, fn: str, args_file: Path) -> float:
     start = time.perf_counter()
+    # Same platform pin as the sandboxed runner, so neither pays for probing accelerators.
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     subprocess.run([sys.executable, "-c", FLOOR, str(args_file), str(path), fn], check=True,
-                   capture_output=True)
+                   capture_output=True, env=env)
     return time.perf_counter() - start
 
 

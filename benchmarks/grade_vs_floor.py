@@ -2,7 +2,8 @@
 
 Floor: a fresh unsandboxed `python` that imports jax and calls the same file on the same inputs.
 Expected outputs come from the judge's cache (warmed first, as `verify` leaves it), so the grade
-time is the sandboxed run plus the judge's own bookkeeping; 'ref s' is the one-off cold cost.
+time is the sandboxed run plus the judge's own bookkeeping; 'expect s' is the cost of
+expected outputs at that moment (the reference when cold, a cache read when warm).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     opts = parser.parse_args()
-    print(f"{'example':58} {'floor s':>8} {'ref s':>6} {'grade s':>8} {'grade/floor':>12}")
+    print(f"{'example':58} {'floor s':>8} {'expect s':>8} {'grade s':>8} {'grade/floor':>12}")
     ratios = []
     for path in sorted((ROOT / "submissions").glob("*/accepted/*.py")):
         problem = load_problem(path.parent.parent.name)
@@ -68,7 +69,7 @@ def main() -> None:
         ratio = gr / fl
         ratios.append(ratio)
         name = "/".join(path.parts[-3:])
-        print(f"{name:58} {fl:8.2f} {ref:6.2f} {gr:8.2f} {ratio:12.2f}")
+        print(f"{name:58} {fl:8.2f} {ref:8.2f} {gr:8.2f} {ratio:12.2f}")
     print(f"median grade/floor ratio: {statistics.median(ratios):.2f} "
           f"(medians of {opts.repeats} runs each, floor and grade interleaved)")
 

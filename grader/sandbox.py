@@ -103,23 +103,43 @@ class _Frames:
             if len(self.buf) > 4096:
                 raise ValueError("result header too long")
             return None
-        header = json.loads(bytes(self.buf[:nl]))
-        if not isinstance(header, dict) or not isinstance(header.get("nbytes"), int):
-            raise ValueError("malformed result header")
-        end = nl + 1 + header["nbytes"]
+        try:
+            header = json.loads(bytes(self.buf[:nl]))
+            nbytes = header["nbytes"]
+            if not isinstance(nbytes, int) or nbytes < 0:
+                raise ValueError("bad nbytes")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"malformed result header: {exc}") from exc
+        end = nl + 1 + nbytes
         if len(self.buf) < end:
             return None
         payload = bytes(self.buf[nl + 1:end])
         del self.buf[:end]
+        return _event(header, payload)
+
+
+# The runner only ever reports these for a learner's exception; any other claim is forged.
+ERROR_VERDICTS = ("runtime_error", "memory_limit_exceeded")
+EVENTS = ("ready", "compile_error", "start", "result", "error", "output_limit", "done")
+
+
+def _event(header: dict[str, Any], payload: bytes) -> Event:
+    """Validates one frame completely: whatever the learner forged ends as ValueError."""
+    try:
+        kind, test = header["event"], header.get("test")
+        if kind not in EVENTS or not (test is None or type(test) is int):
+            raise ValueError(f"unknown event {kind!r} or test {test!r}")
+        if kind == "error" and header.get("verdict") not in ERROR_VERDICTS:
+            raise ValueError(f"verdict {header.get('verdict')!r} is not the runner's to give")
         array = None
-        if header.get("event") == "result":
+        if kind == "result":
             dtype = np.dtype(header["dtype"])
             if dtype.kind not in "biuf" or dtype.hasobject:
                 raise ValueError("non-numeric dtype")
             array = np.frombuffer(payload, dtype=dtype).reshape(header["shape"])
-        test = header.get("test")
-        return Event(str(header.get("event")), test if isinstance(test, int) else None,
-                     header, array)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"malformed result frame: {exc}") from exc
+    return Event(kind, test, header, array)
 
 
 class LocalSandbox:

@@ -254,3 +254,41 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
     return correct(seed, logits, reward_table, n_samples)
 ''')
     assert verdict == Verdict.TIME_LIMIT_EXCEEDED, msg
+
+
+def test_forged_accepted_verdicts_are_not_believed(fast_problem: Problem,
+                                                   tmp_path: Path) -> None:
+    verdict, msg = grade(fast_problem, tmp_path, '''
+import os
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    for fd in range(3, 64):
+        for test in range(3):
+            try:
+                os.write(fd, ('{"event": "error", "test": %d, "verdict": "accepted", '
+                              '"message": "", "nbytes": 0}\\n' % test).encode())
+            except OSError:
+                pass
+    return logits * 0
+''')
+    assert verdict == Verdict.RUNTIME_ERROR, msg
+
+
+@pytest.mark.parametrize("header", [
+    '{"event": "result", "test": 0, "dtype": "no-such-dtype", "shape": [2], "nbytes": 0}',
+    '{"event": "result", "test": 0, "nbytes": 0}',
+    '{"event": "result", "test": 0, "dtype": "<f4", "shape": [3], "nbytes": -5}',
+    '{"event": "error", "test": 0, "verdict": "not-a-verdict", "nbytes": 0}',
+])
+def test_malformed_forged_frames_get_a_verdict(fast_problem: Problem, tmp_path: Path,
+                                               header: str) -> None:
+    verdict, msg = grade(fast_problem, tmp_path, f'''
+import os
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    for fd in range(3, 64):
+        try:
+            os.write(fd, b{header!r} + b"\\n")
+        except OSError:
+            pass
+    os._exit(0)
+''')
+    assert verdict == Verdict.RUNTIME_ERROR, msg

@@ -88,8 +88,7 @@ def cmd_grade(console: Console, args: argparse.Namespace) -> int:
     if args.unsafe_no_sandbox:
         print("jaxjudge: warning: --unsafe-no-sandbox runs the submission without isolation",
               file=sys.stderr)
-    report = grade_submission(problem, path, LocalSandbox(allow_weak=args.unsafe_no_sandbox,
-                                                          force_weak=args.unsafe_no_sandbox))
+    report = grade_submission(problem, path, LocalSandbox(unsandboxed=args.unsafe_no_sandbox))
     if args.format == "json":
         print(json.dumps(report.to_dict()))
     else:

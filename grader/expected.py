@@ -57,7 +57,7 @@ def cache_key(problem: Problem) -> str:
 
 def expected_outputs(problem: Problem) -> list[np.ndarray]:
     """The reference's output on every test, from a cache the judge alone writes."""
-    path = cache_dir() / f"{problem.id}-{cache_key(problem)}.npz"
+    path = _cache_path(problem)
     names = [c.name for c in problem.tests]
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -66,6 +66,18 @@ def expected_outputs(problem: Problem) -> list[np.ndarray]:
     except (OSError, ValueError):
         pass  # missing or unreadable: recompute
     outs = [reference_output(problem, c) for c in problem.tests]
+    store_expected(problem, outs)
+    return outs
+
+
+def _cache_path(problem: Problem) -> Path:
+    return cache_dir() / f"{problem.id}-{cache_key(problem)}.npz"
+
+
+def store_expected(problem: Problem, outs: list[np.ndarray]) -> None:
+    """Writes the reference's outputs for every test; only trusted code ever calls this."""
+    path = _cache_path(problem)
+    names = [c.name for c in problem.tests]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
@@ -74,4 +86,3 @@ def expected_outputs(problem: Problem) -> list[np.ndarray]:
         os.replace(tmp, path)  # atomic: concurrent graders never read half a file
     except OSError:
         pass  # a read-only cache only costs time
-    return outs

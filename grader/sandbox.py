@@ -147,9 +147,10 @@ class LocalSandbox:
 
     name = "local"
 
-    def __init__(self, allow_weak: bool = False, force_weak: bool = False) -> None:
-        self.bwrap = None if force_weak else shutil.which("bwrap")
-        if self.bwrap is None and not allow_weak:
+    def __init__(self, unsandboxed: bool = False) -> None:
+        """unsandboxed: run with no isolation at all, for trusted code only (never a fallback)."""
+        self.bwrap = None if unsandboxed else shutil.which("bwrap")
+        if self.bwrap is None and not unsandboxed:
             raise JudgeError("bubblewrap (bwrap) is not installed: run 'make setup' or "
                              "'apt-get install bubblewrap'; --unsafe-no-sandbox runs unisolated")
         self.root = os.geteuid() == 0
@@ -271,8 +272,8 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
     The kernel lets a namespace's init become a zombie only once every other process in the
     namespace is reaped, so "init gone or zombie" means nothing of the submission survives.
     """
-    inits = [c for b in [proc.pid, *_children(proc.pid)] for c in _children(b)]
-    inits += _children(proc.pid)
+    kids = _children(proc.pid)
+    inits = kids + [grandchild for kid in kids for grandchild in _children(kid)]
     for pid in [*inits, proc.pid]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)

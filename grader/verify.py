@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from grader.expected import reference_output
+from grader.expected import reference_output, store_expected
 from grader.judge import grade_submission
 from grader.problems import Problem
 from grader.sandbox import Sandbox
@@ -28,12 +28,15 @@ def verify_problem(problem: Problem, sandbox: Sandbox | None = None,
     """Raises JudgeError for a broken reference; returns the suite's own defects as failures."""
     result = VerifyResult(problem.id)
     seen: dict[tuple[object, ...], str] = {}
+    outs = []
     for case in problem.tests:
         result.tests += 1
         twin = seen.setdefault(case.key(), case.name)
         if twin != case.name:
             result.failures.append(f"test {case.name!r} has the same inputs as {twin!r}")
-        reference_output(problem, case)
+        outs.append(reference_output(problem, case))
+    # A fresh run of the reference, so the corpus below grades against it, not a second run.
+    store_expected(problem, outs)
     if examples:
         _verify_examples(problem, sandbox, result)
     return result

@@ -12,7 +12,7 @@ def test_missing_bwrap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("grader.sandbox.shutil.which", lambda _name: None)
     with pytest.raises(JudgeError, match="bubblewrap"):
         LocalSandbox()
-    weak = LocalSandbox(allow_weak=True)
+    weak = LocalSandbox(unsandboxed=True)
     assert weak.bwrap is None
 
 

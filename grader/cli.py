@@ -74,8 +74,16 @@ def cmd_verify(console: Console, args: argparse.Namespace) -> int:
         mark = "[green]ok[/green]" if result.ok else "[red]FAILED[/red]"
         console.print(f"{mark} {problem.id}: {result.tests} tests, reference matches the spec; "
                       f"{result.examples} examples graded", highlight=False)
+        if result.separation:
+            console.print("  separation per fixed-seed test (diff / allowed: accepted examples "
+                          "must stay below 1, wrong answers above):", highlight=False)
+            for line in result.separation:
+                console.print(f"    {line}", highlight=False, markup=False, soft_wrap=True)
+        for warning in result.warnings:
+            console.print(f"    warning: {warning}", highlight=False, markup=False,
+                          soft_wrap=True)
         for failure in result.failures:
-            console.print(f"    {failure}", highlight=False)
+            console.print(f"    {failure}", highlight=False, markup=False, soft_wrap=True)
         failed |= not result.ok
     return EXIT_FAILED if failed else EXIT_OK
 

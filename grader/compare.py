@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grader.spec import Tolerance
+from grader.spec import Scale, Tolerance
 from grader.verdict import Verdict
 
 
@@ -17,15 +17,16 @@ class Comparison:
     max_abs_diff: float | None = None
     max_rel_diff: float | None = None
     details: tuple[str, ...] = ()
+    ratio: float | None = None  # largest diff as a fraction of its allowance: >1 fails
 
 
-def scale_of(tol: Tolerance, args: dict[str, object]) -> float:
-    if tol.scale is None:
+def scale_of(scale: Scale | None, args: dict[str, object]) -> float:
+    if scale is None:
         return 0.0
-    x = np.abs(np.asarray(args[tol.scale.arg], dtype=np.float64))
+    x = np.abs(np.asarray(args[scale.arg], dtype=np.float64))
     if x.size == 0:
         return 0.0
-    reduce = tol.scale.reduce
+    reduce = scale.reduce
     return float(x.max() if reduce == "max_abs" else np.sqrt((x**2).sum()) if reduce == "l2"
                  else x.mean())
 
@@ -56,18 +57,21 @@ def compare(got: np.ndarray, want: np.ndarray, want_dtype: str, tol: Tolerance,
         return Comparison(Verdict.WRONG_ANSWER,
                           f"output has {n_nan} NaN and {n_inf} Inf values")
     diff = np.abs(g - w)
-    allowed = tol.atol + tol.atol_per_scale * scale_of(tol, args) + tol.rtol * np.abs(w)
+    allowed = tol.atol + tol.atol_per_scale * scale_of(tol.scale, args) + tol.rtol * np.abs(w)
     # Finite even where the expected value is 0, so the JSON report stays valid JSON.
     rel = diff / np.maximum(np.abs(w), 1e-12)
     max_abs = float(diff.max()) if diff.size else 0.0
     max_rel = float(rel.max()) if rel.size else 0.0
     off = diff > allowed
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(diff == 0, 0.0, diff / allowed)
+    ratio = float(frac.max()) if frac.size else 0.0
     if not off.any():
-        return Comparison(Verdict.ACCEPTED, "", max_abs, max_rel)
+        return Comparison(Verdict.ACCEPTED, "", max_abs, max_rel, ratio=ratio)
     worst = np.unravel_index(int(np.argmax(diff - allowed)), diff.shape)
     idx = tuple(int(i) for i in worst)
     details = (f"worst element at index {idx}: got {g[worst]:.6g}, expected {w[worst]:.6g} "
                f"(allowed difference {allowed[worst]:.3g})",
                f"{int(off.sum())} of {off.size} elements are outside the tolerance")
     return Comparison(Verdict.WRONG_ANSWER, f"max abs diff {max_abs:.3g}, max rel diff "
-                      f"{max_rel:.3g}", max_abs, max_rel, details)
+                      f"{max_rel:.3g}", max_abs, max_rel, details, ratio)

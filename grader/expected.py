@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -46,43 +47,55 @@ def cache_dir() -> Path:
     return Path(base) / "jaxjudge" / "expected"
 
 
-def cache_key(problem: Problem) -> str:
-    """Changes whenever the spec, the reference, or the JAX that computes them changes."""
+def cache_key(problem: Problem, *extra: bytes) -> str:
+    """Changes whenever the spec, the reference, the JAX that computes them, or `extra` change."""
     h = hashlib.sha256()
     for part in (problem.spec_path.read_bytes(), problem.reference_path.read_bytes(),
-                 metadata.version("jax").encode(), metadata.version("jaxlib").encode()):
+                 metadata.version("jax").encode(), metadata.version("jaxlib").encode(), *extra):
         h.update(hashlib.sha256(part).digest())
     return h.hexdigest()[:32]
 
 
-def expected_outputs(problem: Problem) -> list[np.ndarray]:
-    """The reference's output on every test, from a cache the judge alone writes."""
-    path = _cache_path(problem)
-    names = [c.name for c in problem.tests]
+def cached_arrays(problem: Problem, tag: str, names: list[str] | None,
+                  compute: Callable[[], dict[str, np.ndarray]], *extra: bytes
+                  ) -> dict[str, np.ndarray]:
+    """Named arrays computed by trusted code, from a cache only the judge writes.
+
+    `names`, when given, must all be present for a cached file to count (else recompute).
+    """
+    path = cache_dir() / f"{problem.id}-{tag}-{cache_key(problem, *extra)}.npz"
     try:
         with np.load(path, allow_pickle=False) as data:
-            if sorted(data.files) == sorted(names):
-                return [data[n] for n in names]
+            if names is None or set(names) <= set(data.files):
+                return {n: data[n] for n in data.files}
     except (OSError, ValueError):
         pass  # missing or unreadable: recompute
-    outs = [reference_output(problem, c) for c in problem.tests]
-    store_expected(problem, outs)
-    return outs
+    arrays = compute()
+    store_arrays(path, arrays)
+    return arrays
 
 
-def _cache_path(problem: Problem) -> Path:
-    return cache_dir() / f"{problem.id}-{cache_key(problem)}.npz"
-
-
-def store_expected(problem: Problem, outs: list[np.ndarray]) -> None:
-    """Writes the reference's outputs for every test; only trusted code ever calls this."""
-    path = _cache_path(problem)
-    names = [c.name for c in problem.tests]
+def store_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        arrays: dict[str, Any] = dict(zip(names, outs, strict=True))
-        np.savez(tmp, **arrays)
+        data: dict[str, Any] = dict(arrays)
+        np.savez(tmp, **data)
         os.replace(tmp, path)  # atomic: concurrent graders never read half a file
     except OSError:
         pass  # a read-only cache only costs time
+
+
+def expected_outputs(problem: Problem, fresh: bool = False) -> list[np.ndarray]:
+    """The reference's output on every test; `fresh` recomputes and overwrites the cache."""
+    names = [c.name for c in problem.tests]
+
+    def compute() -> dict[str, np.ndarray]:
+        return {c.name: reference_output(problem, c) for c in problem.tests}
+
+    if fresh:
+        arrays = compute()
+        store_arrays(cache_dir() / f"{problem.id}-expected-{cache_key(problem)}.npz", arrays)
+    else:
+        arrays = cached_arrays(problem, "expected", names, compute)
+    return [arrays[n] for n in names]

@@ -2,116 +2,104 @@
 
 from __future__ import annotations
 
+import json
 import time
-from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from grader.compare import compare
+from grader.execution import Outcome, environment, make_job, run_calls
 from grader.expected import expected_outputs
+from grader.feedback import advice
+from grader.inputs import TestCase
 from grader.problems import Problem
 from grader.report import Report, TestResult
-from grader.sandbox import Captured, Event, Job, LocalSandbox, Sandbox
+from grader.sandbox import LocalSandbox, Sandbox
+from grader.spec import StatisticalCheck
+from grader.statistics import check_calls, evaluate, trusted_data, z_threshold
 from grader.verdict import Verdict
 
-KILL_MESSAGES = {
-    "timeout": (Verdict.TIME_LIMIT_EXCEEDED, "over the time limit: killed"),
-    "protocol": (Verdict.RUNTIME_ERROR, "your code wrote into the judge's result channel"),
-}
+def plan(problem: Problem) -> tuple[list[dict[str, Any]], list[range]]:
+    """All calls of a grade, and which of them each report line (test, then check) judges.
+
+    Checks on the same inputs and seeds share their calls.
+    """
+    calls: list[dict[str, Any]] = [c.args for c in problem.tests]
+    spans = [range(i, i + 1) for i in range(len(calls))]
+    shared: dict[str, range] = {}
+    for check in problem.spec.statistics:
+        key = json.dumps([check.seed_param, check.seeds, check.seed_offset, check.args],
+                         sort_keys=True)
+        if key not in shared:
+            start = len(calls)
+            calls += check_calls(problem.spec, check)
+            shared[key] = range(start, len(calls))
+        spans.append(shared[key])
+    return calls, spans
 
 
-def environment(backend: str) -> dict[str, str]:
-    return {"jax": metadata.version("jax"), "jaxlib": metadata.version("jaxlib"),
-            "backend": backend}
-
-
-def _out_of_memory(captured: Captured) -> bool:
-    return any(m in captured.stderr for m in (b"bad_alloc", b"RESOURCE_EXHAUSTED", b"MemoryError"))
-
-
-def _killed(event: Event) -> tuple[Verdict, str]:
-    reason = event.header.get("reason")
-    if reason in KILL_MESSAGES:
-        return KILL_MESSAGES[str(reason)]
-    code = event.header.get("code")
-    if code is not None and code < 0:
-        return Verdict.RUNTIME_ERROR, f"your process was killed by signal {-code}"
-    return Verdict.RUNTIME_ERROR, f"your code ended the process (exit status {code}) mid-test"
-
-
-def grade_submission(problem: Problem, submission: Path, sandbox: Sandbox | None = None) -> Report:
+def grade_submission(problem: Problem, submission: Path, sandbox: Sandbox | None = None,
+                     advise: bool = True) -> Report:
     """Grades one learner file; learner mistakes come back as verdicts, never as exceptions."""
     start = time.monotonic()
     sandbox = sandbox or LocalSandbox()
-    spec = problem.spec
     cases = problem.tests
     expected = expected_outputs(problem)
-    job = Job(submission, spec.function.name, [c.args for c in cases],
-              spec.limits.time_per_test_s, spec.limits.total_time_s, spec.limits.memory_mb,
-              int(spec.limits.output_mb * 1024 * 1024), spec.limits.startup_s)
-    results: dict[int, TestResult] = {}
-    feedback: list[str] = []
-    captured = Captured()
-    stop: tuple[Verdict, str] | None = None
-    current: int | None = None
-    ready = False
-    for event in sandbox.run(job, captured):
-        if event.kind == "ready":
-            ready = True
-        elif event.kind == "start":
-            current = event.test
-        elif event.kind == "compile_error":
-            stop = (Verdict.COMPILE_ERROR, str(event.header.get("message", "")))
-        elif event.kind == "killed":
-            stop = _killed(event)
-        elif event.test is not None and 0 <= event.test < len(cases) \
-                and event.test not in results:
-            results[event.test] = _judge_test(problem, event, expected[event.test])
-            current = None
-    if not ready:
-        # The runner dies before the learner's file is even read: the judge's fault.
-        tail = captured.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        stop = (Verdict.JUDGE_ERROR, "the sandbox failed to start: " + " | ".join(tail))
-    elif stop is not None and stop[0] == Verdict.RUNTIME_ERROR and _out_of_memory(captured):
-        stop = (Verdict.MEMORY_LIMIT_EXCEEDED,
-                f"over the memory limit of {spec.limits.memory_mb} MB: killed")
-    missing = [i for i in range(len(cases)) if i not in results]
-    culprit = current if current is not None else (missing[0] if missing else None)
-    for index in missing:
-        case = cases[index]
-        if stop is None:
-            verdict, message = Verdict.RUNTIME_ERROR, "no result came back for this test"
-        elif index == culprit or stop[0] == Verdict.COMPILE_ERROR:
-            verdict, message = stop
+    calls, spans = plan(problem)
+    run = run_calls(sandbox, make_job(problem, submission, calls))
+    units: list[TestCase | StatisticalCheck] = [*cases, *problem.spec.statistics]
+    culprit = next((u for u, span in enumerate(spans) if run.current in span), None)
+    if culprit is None:
+        culprit = next((u for u, span in enumerate(spans)
+                        if any(i not in run.outcomes for i in span)), None)
+    z_star = z_threshold(problem.spec)
+    tests = []
+    for u, (unit, span) in enumerate(zip(units, spans, strict=True)):
+        got = [run.outcomes.get(i) for i in span]
+        result = TestResult(unit.name, Verdict.ACCEPTED, unit.visible, unit.points,
+                            statistical=not isinstance(unit, TestCase))
+        if any(o is None for o in got):
+            if run.stop is None:
+                result.verdict, result.message = (Verdict.RUNTIME_ERROR,
+                                                  "no result came back for this test")
+            elif u == culprit or run.stop[0] == Verdict.COMPILE_ERROR:
+                result.verdict, result.message = run.stop
+            else:
+                result.verdict = run.stop[0]
+                result.message = "not run: an earlier test ended the submission"
+        elif isinstance(unit, TestCase):
+            outcome = got[0]
+            assert outcome is not None
+            _judge_test(problem, unit, result, outcome, expected[u])
         else:
-            verdict, message = stop[0], "not run: an earlier test ended the submission"
-        results[index] = TestResult(case.name, verdict, case.visible, case.points, message)
-    tests = [results[i] for i in range(len(cases))]
-    out = (captured.stdout + captured.stderr).decode("utf-8", "replace")
-    return Report(problem.id, str(submission), tests, feedback, environment(sandbox.name),
-                  time.monotonic() - start, out)
+            failed = next((o for o in got if o is not None and o.array is None), None)
+            if failed is not None:
+                seed = unit.seed_offset + got.index(failed)
+                result.verdict, result.message = failed.verdict, f"seed {seed}: {failed.message}"
+            else:
+                arrays = [o.array for o in got if o is not None and o.array is not None]
+                result.verdict, result.message = evaluate(
+                    problem, unit, arrays, trusted_data(problem, unit), z_star)
+        tests.append(result)
+    outputs = {i: o.array for i, o in run.outcomes.items() if i < len(cases) and o.array is not None}
+    report = Report(problem.id, str(submission), tests, [], environment(sandbox.name), 0.0,
+                    (run.captured.stdout + run.captured.stderr).decode("utf-8", "replace"))
+    if advise and report.verdict != Verdict.ACCEPTED:
+        report.feedback = advice(problem, report, outputs, sandbox)
+    report.duration_s = time.monotonic() - start
+    return report
 
 
-def _judge_test(problem: Problem, event: Event, want: np.ndarray) -> TestResult:
-    assert event.test is not None
-    case = problem.tests[event.test]
-    base = TestResult(case.name, Verdict.ACCEPTED, case.visible, case.points)
-    if event.kind == "error":
-        base.verdict = Verdict(str(event.header.get("verdict", "runtime_error")))
-        base.message = str(event.header.get("message", ""))
-        return base
-    if event.kind == "output_limit":
-        base.verdict = Verdict.OUTPUT_LIMIT_EXCEEDED
-        base.message = f"returned {event.header.get('got_bytes')} bytes, over the output cap"
-        return base
-    if event.array is None:
-        base.verdict, base.message = Verdict.JUDGE_ERROR, f"unexpected event {event.kind!r}"
-        return base
-    c = compare(event.array, want, problem.spec.function.returns.dtype, problem.spec.tolerance,
+def _judge_test(problem: Problem, case: TestCase, result: TestResult, outcome: Outcome,
+                want: np.ndarray) -> None:
+    if outcome.array is None:
+        result.verdict, result.message = outcome.verdict, outcome.message
+        return
+    c = compare(outcome.array, want, problem.spec.function.returns.dtype, problem.spec.tolerance,
                 dict(case.args))
-    base.verdict, base.message, base.details = c.verdict, c.message, c.details
-    base.max_abs_diff, base.max_rel_diff = c.max_abs_diff, c.max_rel_diff
+    result.verdict, result.message, result.details = c.verdict, c.message, c.details
+    result.max_abs_diff, result.max_rel_diff, result.ratio = c.max_abs_diff, c.max_rel_diff, c.ratio
     if case.visible and c.verdict != Verdict.ACCEPTED:
-        base.shown = {**case.args, "expected": want, "got": event.array}
-    return base
+        result.shown = {**case.args, "expected": want, "got": outcome.array}

@@ -22,6 +22,8 @@ class TestResult:
     max_rel_diff: float | None = None
     details: tuple[str, ...] = ()
     shown: dict[str, Any] = field(default_factory=dict)  # inputs/expected/got, visible tests only
+    statistical: bool = False  # a check over many seeds, not a fixed-seed test
+    ratio: float | None = None  # largest diff over its allowance (fixed-seed tests)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "verdict": str(self.verdict), "visible": self.visible,
@@ -69,6 +71,8 @@ class Report:
             diff = f"  max abs diff {t.max_abs_diff:.2g}" if t.max_abs_diff is not None else ""
             console.print(f"  {mark} {t.name}{tag}: {t.verdict}{diff}")
             if ok:
+                if t.statistical:  # what the check saw teaches even when it passes
+                    console.print(f"      {t.message}", markup=False, style="dim")
                 continue
             for line in [t.message, *t.details]:
                 for sub in line.strip().splitlines():

@@ -91,6 +91,9 @@ class Tolerance(Strict):
     atol: float = Field(ge=0)
     atol_per_scale: float = Field(0.0, ge=0, description="extra atol per unit of `scale`")
     scale: Scale | None = None
+    margin: float = Field(5.0, gt=1, description=(
+        "how many times the float32 error of correct implementations the allowance is; verify "
+        "checks accepted examples stay within 1/margin of it"))
 
     @model_validator(mode="after")
     def _scale_needs_factor(self) -> Tolerance:
@@ -161,21 +164,63 @@ class GeneratedTests(Strict):
     points: float = Field(1.0, ge=0)
 
 
-class StatisticalCheck(Strict):
-    """Declared here so specs can carry them; evaluated by the statistical judging layer."""
+class _Check(Strict):
+    """Calls the submission once per seed on fixed inputs, in the same sandbox as the tests."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: Literal["mean_z", "variance_below", "invariant_sum_zero"]
-    args: dict[str, Any]
-    seeds: int = Field(ge=2, le=10000)
-    expectation: str | None = Field(None, pattern=IDENT, description="reference function name")
+    args: dict[str, Any] = Field(description="every parameter except `seed_param`")
+    seed_param: str = Field("seed", pattern=IDENT)
+    seeds: int = Field(ge=20, le=5000, description="calls, with seeds seed_offset, +1, ...")
+    seed_offset: int = Field(1_000_000, ge=0, description="keep clear of the fixed tests' seeds")
+    visible: bool = True
     points: float = Field(1.0, ge=0)
+
+
+class MeanCheck(_Check):
+    """Unbiasedness: a z-test per output component of the mean over seeds against `expectation`."""
+
+    kind: Literal["mean_z"]
+    expectation: str = Field(pattern=IDENT, description="reference function: exact mean")
+    variance: str | None = Field(None, pattern=IDENT, description=(
+        "reference function: exact per-component variance of one call; else the sample's"))
+
+
+class VarianceCheck(_Check):
+    """Spread: total variance over seeds divided by that of a trusted estimator, within bounds."""
+
+    kind: Literal["variance_ratio"]
+    against: str | None = Field(None, pattern=IDENT, description=(
+        "reference function with the submission's signature; default the reference solution"))
+    min_ratio: float = Field(0.0, ge=0)
+    max_ratio: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> VarianceCheck:
+        if self.min_ratio == 0.0 and self.max_ratio is None:
+            raise ValueError("give `min_ratio`, `max_ratio` or both")
+        if self.max_ratio is not None and self.max_ratio <= self.min_ratio:
+            raise ValueError("`max_ratio` must be above `min_ratio`")
+        return self
+
+
+class SumZeroCheck(_Check):
+    """An invariant: every call's output sums to 0 within atol + atol_per_scale * scale."""
+
+    kind: Literal["invariant_sum_zero"]
+    atol: float = Field(0.0, ge=0)
+    atol_per_scale: float = Field(0.0, ge=0)
+    scale: Scale | None = None
+
+
+StatisticalCheck = Annotated[MeanCheck | VarianceCheck | SumZeroCheck,
+                             Field(discriminator="kind")]
 
 
 class Diagnosis(Strict):
     """A known-wrong example and the message a learner whose outputs match it should read."""
 
-    example: str = Field(description="path under submissions/<problem>/")
+    example: str = Field(pattern=r"^[A-Za-z0-9_]+/[A-Za-z0-9_.-]+\.py$",
+                         description="path under submissions/<problem>/, e.g. wrong_answer/x.py")
     message: str = Field(min_length=1)
 
 
@@ -189,6 +234,8 @@ class ProblemSpec(Strict):
     generated: list[GeneratedTests] = Field(default_factory=list)
     statistics: list[StatisticalCheck] = Field(default_factory=list)
     diagnoses: list[Diagnosis] = Field(default_factory=list)
+    sampling: str | None = Field(None, description=(
+        "the sampling call the statement requires, quoted to learners who sample otherwise"))
 
     @model_validator(mode="after")
     def _cross_checks(self) -> ProblemSpec:
@@ -209,6 +256,13 @@ class ProblemSpec(Strict):
                 raise ValueError(f"generated {g.name!r} sizes lack {sorted(missing)}")
         if self.tolerance.scale is not None and self.tolerance.scale.arg not in names:
             raise ValueError(f"tolerance.scale.arg {self.tolerance.scale.arg!r} is no parameter")
+        for c in self.statistics:
+            if c.seed_param in c.args:
+                raise ValueError(f"statistics {c.name!r}: {c.seed_param!r} is the seed; the "
+                                 "check draws it from seed_offset, remove it from args")
+            _same_keys(f"statistics {c.name!r} args", set(c.args) | {c.seed_param}, names)
+            if isinstance(c, SumZeroCheck) and c.scale is not None and c.scale.arg not in names:
+                raise ValueError(f"statistics {c.name!r} scale.arg is no parameter")
         all_names = [t.name for t in self.tests] + [g.name for g in self.generated]
         all_names += [s.name for s in self.statistics]
         dup = {n for n in all_names if all_names.count(n) > 1}
@@ -258,5 +312,6 @@ def load_spec(path: Path) -> ProblemSpec:
 def _is_union_tag(part: object) -> bool:
     """pydantic puts the chosen union member ('array', 'uniform', ...) into error locations."""
     return isinstance(part, str) and bool(
-        re.fullmatch(r"array|float|int|uniform|normal|int_range|constant", part)
+        re.fullmatch(r"array|float|int|uniform|normal|int_range|constant|mean_z|variance_ratio"
+                     r"|invariant_sum_zero", part)
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from grader.expected import reference_output, store_expected
+from grader.expected import expected_outputs
 from grader.judge import grade_submission
 from grader.problems import Problem
+from grader.report import Report
 from grader.sandbox import Sandbox
 from grader.verdict import Verdict
 
@@ -17,6 +18,8 @@ class VerifyResult:
     tests: int = 0
     examples: int = 0
     failures: list[str] = field(default_factory=list)
+    separation: list[str] = field(default_factory=list)  # one line per fixed-seed test
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -28,15 +31,13 @@ def verify_problem(problem: Problem, sandbox: Sandbox | None = None,
     """Raises JudgeError for a broken reference; returns the suite's own defects as failures."""
     result = VerifyResult(problem.id)
     seen: dict[tuple[object, ...], str] = {}
-    outs = []
     for case in problem.tests:
         result.tests += 1
         twin = seen.setdefault(case.key(), case.name)
         if twin != case.name:
             result.failures.append(f"test {case.name!r} has the same inputs as {twin!r}")
-        outs.append(reference_output(problem, case))
     # A fresh run of the reference, so the corpus below grades against it, not a second run.
-    store_expected(problem, outs)
+    expected_outputs(problem, fresh=True)
     if examples:
         _verify_examples(problem, sandbox, result)
     return result
@@ -45,12 +46,52 @@ def verify_problem(problem: Problem, sandbox: Sandbox | None = None,
 def _verify_examples(problem: Problem, sandbox: Sandbox | None, result: VerifyResult) -> None:
     """Every example under submissions/<id>/<verdict>/ must get exactly that verdict."""
     known = {str(v) for v in Verdict}
+    reports = []
     for path in sorted(problem.submissions_dir.glob("*/*.py")):
         want = path.parent.name
         if want not in known:
             result.failures.append(f"{path}: folder {want!r} is no verdict ({sorted(known)})")
             continue
         result.examples += 1
-        got = grade_submission(problem, path, sandbox).verdict
-        if got != want:
-            result.failures.append(f"{path}: got {got}, its folder says {want}")
+        report = grade_submission(problem, path, sandbox)
+        reports.append((want, path.stem, report))
+        if report.verdict != want:
+            result.failures.append(f"{path}: got {report.verdict}, its folder says {want}")
+    for d in problem.spec.diagnoses:
+        if not (problem.submissions_dir / d.example).is_file():
+            result.failures.append(f"{problem.spec_path}: diagnoses names {d.example!r}, which "
+                                   f"is not under {problem.submissions_dir}")
+    _separation(problem, reports, result)
+
+
+def _separation(problem: Problem, reports: list[tuple[str, str, Report]],
+                result: VerifyResult) -> None:
+    """Per fixed-seed test: the accepted examples' largest diff and the wrong answers' smallest.
+
+    Diffs are in units of the test's allowance (1 = the tolerance). The spec claims the allowance
+    is `margin` times the float32 error of correct code, so diffs below 1/margin are float noise:
+    an accepted example above it disproves the claim (a failure), and a wrong answer between it
+    and 1 is a mistake the test sees but the tolerance forgives (a warning: other tests may catch
+    it, and no tolerance can go below float noise).
+    """
+    noise = 1 / problem.spec.tolerance.margin
+    for i, case in enumerate(problem.tests):
+        accepted = [r.tests[i].ratio for want, _, r in reports
+                    if want == Verdict.ACCEPTED and r.tests[i].ratio is not None]
+        top = max(accepted, default=0.0)
+        wrong = sorted((r.tests[i].ratio, stem) for want, stem, r in reports
+                       if want == Verdict.WRONG_ANSWER and r.tests[i].ratio is not None)
+        seen = [(w, stem) for w, stem in wrong if w > max(top, noise)]
+        low = f"{seen[0][0]:.3g} ({seen[0][1]})" if seen else "-"
+        result.separation.append(
+            f"{case.name:28s} accepted ≤ {top:.2g}  float noise {noise:.2g}  tolerance 1  "
+            f"wrong answers ≥ {low}  caught {sum(w > 1 for w, _ in wrong)}/{len(wrong)}")
+        if top > noise:
+            result.failures.append(
+                f"test {case.name!r}: an accepted example is off by {top:.3g} of the allowance, "
+                f"over the 1/margin = {noise:.3g} the spec's tolerance.margin claims")
+        for w, stem in seen:
+            if w <= 1:
+                result.warnings.append(
+                    f"test {case.name!r}: wrong answer {stem} is off by {w:.3g} of the "
+                    "allowance, beyond float noise, yet passes this test")

@@ -30,3 +30,13 @@ def expectation(logits: np.ndarray, reward_table: np.ndarray) -> np.ndarray:
     p /= p.sum()
     r = np.asarray(reward_table, dtype=np.float64)
     return np.asarray(p * (r - p @ r))
+
+
+def plain_reinforce(seed: float, logits: np.ndarray, reward_table: np.ndarray,
+                    n_samples: float) -> jax.Array:
+    """REINFORCE without a baseline, for the check that the baseline earns its keep."""
+    key = jax.random.PRNGKey(int(seed))
+    logits = jnp.asarray(logits, dtype=jnp.float32)
+    actions = jax.random.categorical(key, logits, shape=(int(n_samples),))
+    score = jax.nn.one_hot(actions, logits.shape[0], dtype=jnp.float32) - jax.nn.softmax(logits)
+    return jnp.mean(jnp.asarray(reward_table, dtype=jnp.float32)[actions][:, None] * score, axis=0)

@@ -25,3 +25,14 @@ def expectation(logits: np.ndarray, reward_table: np.ndarray) -> np.ndarray:
     p /= p.sum()
     r = np.asarray(reward_table, dtype=np.float64)
     return np.asarray(p * (r - p @ r))
+
+
+def variance(logits: np.ndarray, reward_table: np.ndarray, n_samples: float) -> np.ndarray:
+    """Per-component variance of the n-sample estimate (DESIGN.md), in float64."""
+    lg = np.asarray(logits, dtype=np.float64)
+    p = np.exp(lg - lg.max())
+    p /= p.sum()
+    r = np.asarray(reward_table, dtype=np.float64)
+    mu = p * (r - p @ r)
+    one = p * r**2 * (1 - 2 * p) + p**2 * (p @ r**2) - mu**2
+    return np.asarray(one / int(n_samples))

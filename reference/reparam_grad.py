@@ -25,3 +25,11 @@ def expectation(mu: np.ndarray, log_sigma: np.ndarray) -> np.ndarray:
     m = np.asarray(mu, dtype=np.float64)
     s = np.asarray(log_sigma, dtype=np.float64)
     return np.stack([2.0 * m, 2.0 * np.exp(2.0 * s)])
+
+
+def variance(mu: np.ndarray, log_sigma: np.ndarray, n_samples: float) -> np.ndarray:
+    """Per-component variance of the n-sample estimate: Var 2x = 4 s^2, Var 2 x eps s =
+    4 s^2 (mu^2 + 2 s^2) for x = mu + s eps, eps ~ N(0, 1)."""
+    m = np.asarray(mu, dtype=np.float64)
+    s2 = np.exp(2.0 * np.asarray(log_sigma, dtype=np.float64))
+    return np.stack([4.0 * s2, 4.0 * s2 * (m**2 + 2.0 * s2)]) / int(n_samples)

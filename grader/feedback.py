@@ -1,0 +1,95 @@
+"""Feedback that names the likely mistake: known-wrong examples, error patterns, other sampling."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from grader.compare import compare
+from grader.execution import make_job, run_calls
+from grader.expected import cached_arrays
+from grader.problems import Problem
+from grader.report import Report
+from grader.sandbox import Sandbox
+from grader.verdict import Verdict
+
+# One sentence per well-known JAX error, pointing at the fix. Matched against the learner's trace.
+ERROR_HINTS = (
+    (re.compile(r"grad requires real- or complex-valued inputs"),
+     "jax.grad differentiates only with respect to float inputs, and yours got integers (the "
+     "sampled actions?): differentiate log_softmax(logits)[a] with respect to the logits, e.g. "
+     "jax.grad(lambda l: jax.nn.log_softmax(l)[a])(logits)."),
+    (re.compile(r"ConcretizationTypeError|Abstract tracer value encountered"),
+     "int() or a Python if/range ran on a traced value inside jit, grad or vmap: convert seed "
+     "and n_samples with int() outside the transformed function (or mark them static)."),
+    (re.compile(r"PRNG key seed must be an integer"),
+     "jax.random.PRNGKey needs an integer seed, and the seed arrives as a float: call "
+     "jax.random.PRNGKey(int(seed))."),
+    (re.compile(r"Shapes must be 1D sequences of concrete values of integer type"),
+     "array shapes must be Python ints: n_samples arrives as a float, so write "
+     "shape=(int(n_samples),)."),
+)
+
+
+def advice(problem: Problem, report: Report, outputs: dict[int, np.ndarray],
+           sandbox: Sandbox) -> list[str]:
+    """Hints for a submission that was not accepted; `outputs` are its fixed-test arrays."""
+    hints = [hint for t in report.tests if t.verdict == Verdict.RUNTIME_ERROR
+             for pattern, hint in ERROR_HINTS if pattern.search(t.message)]
+    matched = diagnoses(problem, outputs, sandbox)
+    hints += matched
+    if not matched and _sound_but_resampled(report):
+        quote = (f" The statement requires exactly: {problem.spec.sampling}"
+                 if problem.spec.sampling else "")
+        hints.append("Your estimator is statistically sound (every check over many seeds "
+                     "passes) but draws different samples than specified, so its fixed-seed "
+                     "outputs differ (split keys, or jax.random.choice?)." + quote)
+    return list(dict.fromkeys(hints))
+
+
+def _sound_but_resampled(report: Report) -> bool:
+    """Fixed-seed tests fail on values alone while every statistical check passes."""
+    fixed = [t for t in report.tests if not t.statistical]
+    checks = [t for t in report.tests if t.statistical]
+    failing = [t for t in fixed if t.verdict != Verdict.ACCEPTED]
+    return bool(checks) and bool(failing) \
+        and all(t.verdict == Verdict.ACCEPTED for t in checks) \
+        and all(t.verdict == Verdict.WRONG_ANSWER and t.ratio is not None for t in failing)
+
+
+def example_outputs(problem: Problem, example: Path, sandbox: Sandbox) -> dict[str, np.ndarray]:
+    """A known-wrong example's outputs on the fixed tests, computed once and cached."""
+
+    def compute() -> dict[str, np.ndarray]:
+        cases = problem.tests
+        run = run_calls(sandbox, make_job(problem, example, [c.args for c in cases]))
+        return {cases[i].name: o.array for i, o in run.outcomes.items() if o.array is not None}
+
+    return cached_arrays(problem, f"diagnosis-{example.stem}", None, compute,
+                         example.read_bytes())
+
+
+def diagnoses(problem: Problem, outputs: dict[int, np.ndarray], sandbox: Sandbox) -> list[str]:
+    """The message of every known-wrong example whose outputs the submission reproduces."""
+    found = []
+    for diagnosis in problem.spec.diagnoses:
+        example = problem.submissions_dir / diagnosis.example
+        if not example.is_file():
+            continue  # verify reports it; a learner's grade must not fail over it
+        theirs = example_outputs(problem, example, sandbox)
+        compared = 0
+        for i, got in outputs.items():
+            case = problem.tests[i]
+            want = theirs.get(case.name)
+            if want is None:
+                continue
+            c = compare(got, want, str(want.dtype), problem.spec.tolerance, dict(case.args))
+            if c.verdict != Verdict.ACCEPTED:
+                break
+            compared += 1
+        else:
+            if compared:
+                found.append(diagnosis.message)
+    return found

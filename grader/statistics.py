@@ -1,0 +1,193 @@
+"""Statistical checks: the submission on many seeds, judged by z-tests, variance ratios, invariants.
+
+A Monte-Carlo estimator is right when its distribution is right, whatever samples it draws: these
+checks accept any correct way of sampling and reject biased or mis-scaled estimators that a fixed
+tolerance could miss.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from statistics import NormalDist
+from typing import Any
+
+import numpy as np
+
+from grader.compare import scale_of
+from grader.errors import ReferenceError
+from grader.expected import cached_arrays
+from grader.inputs import InputError, Value, bind_dims, coerce, expected_shape
+from grader.problems import Problem
+from grader.spec import (
+    MeanCheck,
+    ProblemSpec,
+    StatisticalCheck,
+    SumZeroCheck,
+    VarianceCheck,
+)
+from grader.verdict import Verdict
+
+# Probability that a correct estimator fails any mean test of a problem (Bonferroni over every
+# output component of every mean_z check).
+FALSE_FAIL = 1e-6
+# Float32 rounding is no learner's mistake: a mean within this fraction of the expectation's
+# largest component passes however small the standard error is.
+RESOLUTION = 1e-5
+
+
+def fixed_args(spec: ProblemSpec, check: StatisticalCheck) -> dict[str, Value]:
+    """The check's inputs without the seed, with the declared dtypes."""
+    out = {}
+    for p in spec.function.params:
+        if p.name != check.seed_param:
+            try:
+                out[p.name] = coerce(p, check.args[p.name])
+            except InputError as exc:
+                raise InputError(f"statistics.{check.name}: {exc}") from exc
+    return out
+
+
+def check_calls(spec: ProblemSpec, check: StatisticalCheck) -> list[dict[str, Value]]:
+    """One call per seed: seed_offset, seed_offset + 1, ..."""
+    base = fixed_args(spec, check)
+    seed = spec.function.param(check.seed_param)
+    return [{**base, check.seed_param: coerce(seed, check.seed_offset + i)}
+            for i in range(check.seeds)]
+
+
+def output_shape(spec: ProblemSpec, check: StatisticalCheck) -> tuple[int, ...]:
+    return expected_shape(spec.function, bind_dims(spec.function, check_calls(spec, check)[0]))
+
+
+def z_threshold(spec: ProblemSpec) -> float:
+    """|z| above which a mean test fails: two-sided, FALSE_FAIL split over all components."""
+    m = sum(math.prod(output_shape(spec, c)) for c in spec.statistics
+            if isinstance(c, MeanCheck))
+    return NormalDist().inv_cdf(1 - FALSE_FAIL / (2 * max(m, 1)))
+
+
+def t_threshold(z: float, df: int) -> float:
+    """Student-t quantile matching normal quantile z (Cornish-Fisher, Abramowitz-Stegun 26.7.5).
+
+    With the standard error taken from the sample, the statistic is t- not normal-distributed.
+    """
+    g1 = (z**3 + z) / 4
+    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
+    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
+    return float(z + g1 / df + g2 / df**2 + g3 / df**3)
+
+
+def _call(fn: Callable[..., Any], args: dict[str, Value]) -> np.ndarray:
+    """Calls a reference helper with the subset of the inputs its signature names."""
+    wanted = inspect.signature(fn).parameters
+    return np.asarray(fn(**{k: v for k, v in args.items() if k in wanted}), dtype=np.float64)
+
+
+def _helper(problem: Problem, name: str) -> Callable[..., Any]:
+    fn = getattr(problem.reference_module, name, None)
+    if not callable(fn):
+        raise ReferenceError(f"{problem.reference_path}: defines no function {name!r}, "
+                             "which the spec's statistics name")
+    return fn  # type: ignore[no-any-return]
+
+
+def trusted_data(problem: Problem, check: StatisticalCheck) -> dict[str, np.ndarray]:
+    """What the check compares against, computed by trusted code and cached."""
+    spec = problem.spec
+
+    def compute() -> dict[str, np.ndarray]:
+        args = fixed_args(spec, check)
+        out: dict[str, np.ndarray] = {}
+        if isinstance(check, MeanCheck):
+            out["expectation"] = _call(_helper(problem, check.expectation), args)
+            if check.variance is not None:
+                out["variance"] = _call(_helper(problem, check.variance), args)
+        elif isinstance(check, VarianceCheck):
+            fn = _helper(problem, check.against or spec.function.name)
+            samples = np.stack([_call(fn, a) for a in check_calls(spec, check)])
+            total = float(samples.var(axis=0, ddof=1).sum())
+            if not total > 0:
+                raise ReferenceError(f"{problem.reference_path}: the trusted estimator has no "
+                                     f"variance on statistics {check.name!r}")
+            out["against_variance"] = np.asarray(total)
+        return out
+
+    return cached_arrays(problem, f"stat-{check.name}", None, compute,
+                         check.model_dump_json().encode())
+
+
+def evaluate(problem: Problem, check: StatisticalCheck, outs: list[np.ndarray],
+             trusted: dict[str, np.ndarray], z_star: float) -> tuple[Verdict, str]:
+    """Judges one check from the submission's outputs, one per seed."""
+    want = output_shape(problem.spec, check)
+    for seed, o in enumerate(outs):
+        if o.shape != want:
+            return Verdict.WRONG_ANSWER, (f"seed {check.seed_offset + seed}: returned shape "
+                                          f"{o.shape}, expected {want}")
+    x = np.stack(outs).astype(np.float64) if outs else np.zeros((0, *want))
+    if not np.all(np.isfinite(x)):
+        return Verdict.WRONG_ANSWER, "some calls returned NaN or Inf"
+    if isinstance(check, MeanCheck):
+        return _mean(check, x, trusted, z_star)
+    if isinstance(check, VarianceCheck):
+        return _variance(check, x, float(trusted["against_variance"]))
+    return _sum_zero(check, x, problem.spec)
+
+
+def _fmt(values: np.ndarray) -> str:
+    return np.array2string(values, precision=2, separator=", ", max_line_width=200)
+
+
+def _mean(check: MeanCheck, x: np.ndarray, trusted: dict[str, np.ndarray],
+          z_star: float) -> tuple[Verdict, str]:
+    s = x.shape[0]
+    mu = trusted["expectation"]
+    if "variance" in trusted:
+        se = np.sqrt(np.maximum(trusted["variance"], 0.0) / s)
+        threshold, source = z_star, "exact variance"
+    else:
+        se = x.std(axis=0, ddof=1) / math.sqrt(s)
+        threshold, source = t_threshold(z_star, s - 1), "sample variance"
+    floor = RESOLUTION * max(float(np.abs(mu).max(initial=0.0)), 1e-12)
+    z = (x.mean(axis=0) - mu) / np.hypot(se, floor)
+    worst = np.unravel_index(int(np.argmax(np.abs(z))), z.shape)
+    zmax = float(np.abs(z)[worst])
+    shown = f"; z per component {_fmt(z)}" if z.size <= 8 else ""
+    text = (f"mean over {s} seeds vs the exact expectation: largest |z| = {zmax:.2f} at index "
+            f"{tuple(int(i) for i in worst)} (threshold {threshold:.2f}, {source}){shown}")
+    if zmax <= threshold:
+        return Verdict.ACCEPTED, text
+    return Verdict.WRONG_ANSWER, (
+        f"{text}. Your estimator is biased: its average over many seeds converges to "
+        f"{_fmt(x.mean(axis=0))}, the true gradient is {_fmt(mu)}")
+
+
+def _variance(check: VarianceCheck, x: np.ndarray, against: float) -> tuple[Verdict, str]:
+    total = float(x.var(axis=0, ddof=1).sum())
+    ratio = total / against
+    upper = f"{check.max_ratio:.3g}" if check.max_ratio is not None else "∞"
+    whose = check.against or "the reference solution"
+    text = (f"total variance over {x.shape[0]} seeds {total:.4g}, {whose}'s {against:.4g}: "
+            f"ratio {ratio:.3g} (allowed [{check.min_ratio:.3g}, {upper}])")
+    if ratio < check.min_ratio:
+        return Verdict.WRONG_ANSWER, (f"{text}. Your estimate varies too little across seeds: "
+                                      "is it an exact gradient, or does it ignore the seed?")
+    if check.max_ratio is not None and ratio > check.max_ratio:
+        return Verdict.WRONG_ANSWER, f"{text}. Your estimate varies too much across seeds"
+    return Verdict.ACCEPTED, text
+
+
+def _sum_zero(check: SumZeroCheck, x: np.ndarray, spec: ProblemSpec) -> tuple[Verdict, str]:
+    sums = np.abs(x.reshape(x.shape[0], -1).sum(axis=1))
+    args = dict(fixed_args(spec, check))
+    allowed = check.atol + (check.atol_per_scale * scale_of(check.scale, args)
+                            if check.scale is not None else 0.0)
+    worst = int(np.argmax(sums)) if sums.size else 0
+    text = (f"largest |sum of components| over {x.shape[0]} seeds: "
+            f"{float(sums.max(initial=0.0)):.3g} (allowed {allowed:.3g})")
+    if sums.size == 0 or sums[worst] <= allowed:
+        return Verdict.ACCEPTED, text
+    return Verdict.WRONG_ANSWER, (f"{text}, at seed {check.seed_offset + worst}. A correct estimate's "
+                                  "components sum to 0; yours do not")

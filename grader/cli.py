@@ -15,6 +15,7 @@ from rich.markdown import Markdown
 from grader.errors import JudgeError
 from grader.expected import reference_output
 from grader.judge import grade_submission
+from grader.mutants import run_mutants
 from grader.problems import Problem, list_problems, load_problem
 from grader.sandbox import LocalSandbox
 from grader.spec import ArrayParam, ProblemSpec, ScalarParam
@@ -85,7 +86,21 @@ def cmd_verify(console: Console, args: argparse.Namespace) -> int:
         for failure in result.failures:
             console.print(f"    {failure}", highlight=False, markup=False, soft_wrap=True)
         failed |= not result.ok
+        if args.mutants:
+            _report_mutants(console, problem)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _report_mutants(console: Console, problem: Problem) -> None:
+    """Survivors are reported, not failed: some mutants are equivalent to the reference."""
+    results = run_mutants(problem)
+    survivors = [r for r in results if r.survived]
+    console.print(f"  mutants: {len(results) - len(survivors)} of {len(results)} caught",
+                  highlight=False)
+    for r in results:
+        mark = "SURVIVED" if r.survived else f"caught ({r.verdict})"
+        console.print(f"    line {r.mutant.line}: {r.mutant.description}: {mark}",
+                      highlight=False, markup=False, soft_wrap=True)
 
 
 def cmd_grade(console: Console, args: argparse.Namespace) -> int:
@@ -122,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("problems", nargs="*")
     verify.add_argument("--skip-examples", action="store_true",
                         help="check specs and references only, do not grade submissions/")
+    verify.add_argument("--mutants", action="store_true",
+                        help="also grade small mutations of the reference; list the survivors")
     verify.set_defaults(run=cmd_verify)
     grade = sub.add_parser("grade", help="grade a submission file")
     grade.add_argument("problem")

@@ -24,7 +24,49 @@ def test_example_gets_its_folders_verdict(path: Path) -> None:
     problem_id, verdict = path.parent.parent.name, path.parent.name
     report = grade_submission(load_problem(problem_id), path)
     assert str(report.verdict) == verdict, [t.to_dict() for t in report.tests][:2]
+    checks = [t for t in report.tests if t.statistical]
     if verdict == "accepted":
         assert report.score == 1.0
+        assert report.feedback == []
     else:
         assert report.score < 1.0
+    name = f"{problem_id}/{path.stem}"
+    if name in BIASED:
+        # The statistical checks alone reject it, whatever the fixed-seed tests say.
+        assert any(t.verdict == Verdict.WRONG_ANSWER for t in checks), \
+            [t.message for t in checks]
+    if name in FEEDBACK:
+        assert any(FEEDBACK[name] in line for line in report.feedback), report.feedback
+    if name == "reinforce_grad/split_keys":
+        assert all(t.verdict == Verdict.ACCEPTED for t in checks)
+
+
+# Estimators whose distribution is wrong (bias, scale, no noise, no baseline), not only their samples.
+BIASED = {"reinforce_grad/raw_logits", "reinforce_grad/missing_reward",
+          "reinforce_grad/sum_not_mean", "reinforce_grad/exact_gradient",
+          "reinforce_grad/per_sample_not_averaged",
+          "reinforce_baseline_grad/mean_including_self", "reinforce_baseline_grad/no_baseline",
+          "reinforce_baseline_grad/exact_gradient",
+          "reparam_grad/missing_exp_chain_rule", "reparam_grad/returns_sum"}
+# What a learner who made the example's mistake must read in the feedback.
+FEEDBACK = {
+    "reinforce_grad/raw_logits": "log p(a) is log_softmax(logits)[a]",
+    "reinforce_grad/split_keys": "statistically sound (every check over many seeds passes) but "
+                                 "draws different samples",
+    "reinforce_grad/grad_wrt_integer_actions": "jax.grad differentiates only with respect to "
+                                               "float inputs",
+    "reinforce_grad/int_of_traced_value": "int() or a Python if/range ran on a traced value",
+    "reinforce_grad/float_seed": "jax.random.PRNGKey(int(seed))",
+    "reinforce_grad/missing_reward": "multiplied by its reward",
+    "reinforce_grad/sum_not_mean": "sums over the samples",
+    "reinforce_grad/exact_gradient": "You return the exact gradient",
+    "reinforce_grad/float64_output": "Your result is float64",
+    "reinforce_baseline_grad/mean_including_self": "including the sample itself",
+    "reinforce_baseline_grad/no_baseline": "plain REINFORCE",
+    "reparam_grad/missing_exp_chain_rule": "chain rule through sigma",
+}
+
+
+def test_every_biased_and_feedback_example_exists() -> None:
+    names = {f"{p.parent.parent.name}/{p.stem}" for p in EXAMPLES}
+    assert BIASED <= names and set(FEEDBACK) <= names

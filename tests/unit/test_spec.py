@@ -22,6 +22,10 @@ def test_valid_spec_loads_with_defaults() -> None:
     assert isinstance(m, ArrayParam) and m.shape == [2, "K"] and m.dtype == "int32"
     assert spec.limits.memory_mb == 3072  # default applied
     assert spec.tolerance.scale is not None and spec.tolerance.scale.reduce == "max_abs"
+    mean, spread = spec.statistics
+    assert mean.kind == "mean_z" and mean.seed_param == "seed" and mean.variance is None
+    assert spread.kind == "variance_ratio" and spread.max_ratio is None
+    assert spec.diagnoses[0].example == "wrong_answer/slip.py"
 
 
 # (case folder, key path the error must name, words the message must contain)
@@ -41,6 +45,10 @@ INVALID = [
     ("sizes_missing_dim", "(top level)", "lack ['K']"),
     ("unknown_distribution", "generated.0.args.x", "uniform | normal | int_range"),
     ("no_tests", "(top level)", "at least one"),
+    ("stat_seed_in_args", "(top level)", "'seed' is the seed"),
+    ("stat_unknown_kind", "statistics.0", "mean_z"),
+    ("variance_without_bounds", "statistics.0", "min_ratio"),
+    ("diagnosis_bad_path", "diagnoses.0.example", "should match pattern"),
 ]
 
 

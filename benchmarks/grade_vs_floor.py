@@ -1,9 +1,10 @@
 """Grading wall time of each accepted example next to the floor measured in the same run.
 
-Floor: a fresh unsandboxed `python` that imports jax and calls the same file on the same inputs.
-Expected outputs come from the judge's cache (warmed first, as `verify` leaves it), so the grade
-time is the sandboxed run plus the judge's own bookkeeping; 'expect s' is the cost of
-expected outputs at that moment (the reference when cold, a cache read when warm).
+Floor: a fresh unsandboxed `python` that imports jax and makes the same calls (fixed tests and
+statistical checks' seeds) of the same file. Expected outputs come from the judge's cache (warmed
+first, as `verify` leaves it), so the grade time is the sandboxed run plus the judge's own
+bookkeeping; 'expect s' is the cost of expected outputs at that moment. 'no-stats s' grades with
+the problem's statistical checks removed: the difference is what the checks cost.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import time
 from pathlib import Path
 
 from grader.expected import expected_outputs
-from grader.judge import grade_submission
-from grader.problems import load_problem
+from grader.judge import grade_submission, plan
+from grader.problems import Problem, load_problem
 from grader.verdict import Verdict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,30 +49,39 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     opts = parser.parse_args()
-    print(f"{'example':58} {'floor s':>8} {'expect s':>8} {'grade s':>8} {'grade/floor':>12}")
+    print(f"{'example':52} {'floor s':>8} {'expect s':>8} {'grade s':>8} {'no-stats s':>10} "
+          f"{'grade/floor':>12}")
     ratios = []
+    stats_cost: dict[str, list[float]] = {}
     for path in sorted((ROOT / "submissions").glob("*/accepted/*.py")):
         problem = load_problem(path.parent.parent.name)
+        bare = Problem(problem.root, problem.spec.model_copy(update={"statistics": []}))
         with tempfile.NamedTemporaryFile(suffix=".pkl") as f:
             # Trusted inputs the bench itself wrote; pickle never crosses from a submission.
-            pickle.dump([c.args for c in problem.tests], f)
+            pickle.dump(plan(problem)[0], f)
             f.flush()
             start = time.perf_counter()
             expected_outputs(problem)
             ref = time.perf_counter() - start
-            floors, grades = [], []
+            floors, grades, bares = [], [], []
             for _ in range(opts.repeats):
                 floors.append(floor_seconds(path, problem.spec.function.name, Path(f.name)))
                 report = grade_submission(problem, path)
                 assert report.verdict == Verdict.ACCEPTED, report.to_dict()
                 grades.append(report.duration_s)
-        fl, gr = statistics.median(floors), statistics.median(grades)
+                bares.append(grade_submission(bare, path).duration_s)
+        fl, gr, ba = (statistics.median(x) for x in (floors, grades, bares))
         ratio = gr / fl
         ratios.append(ratio)
+        stats_cost.setdefault(problem.id, []).append(gr - ba)
         name = "/".join(path.parts[-3:])
-        print(f"{name:58} {fl:8.2f} {ref:8.2f} {gr:8.2f} {ratio:12.2f}")
+        print(f"{name:52} {fl:8.2f} {ref:8.2f} {gr:8.2f} {ba:10.2f} {ratio:12.2f}")
     print(f"median grade/floor ratio: {statistics.median(ratios):.2f} "
           f"(medians of {opts.repeats} runs each, floor and grade interleaved)")
+    for pid, costs in stats_cost.items():
+        calls = len(plan(load_problem(pid))[0]) - len(load_problem(pid).tests)
+        print(f"statistical checks of {pid}: {calls} calls, median cost "
+              f"{statistics.median(costs):.2f} s per grade")
 
 
 if __name__ == "__main__":

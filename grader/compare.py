@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,7 @@ class Comparison:
     ratio: float | None = None  # largest diff as a fraction of its allowance: >1 fails
 
 
-def scale_of(scale: Scale | None, args: dict[str, object]) -> float:
+def scale_of(scale: Scale | None, args: Mapping[str, object]) -> float:
     if scale is None:
         return 0.0
     x = np.abs(np.asarray(args[scale.arg], dtype=np.float64))

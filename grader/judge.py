@@ -21,6 +21,7 @@ from grader.spec import StatisticalCheck
 from grader.statistics import check_calls, evaluate, trusted_data, z_threshold
 from grader.verdict import Verdict
 
+
 def plan(problem: Problem) -> tuple[list[dict[str, Any]], list[range]]:
     """All calls of a grade, and which of them each report line (test, then check) judges.
 
@@ -83,7 +84,8 @@ def grade_submission(problem: Problem, submission: Path, sandbox: Sandbox | None
                 result.verdict, result.message = evaluate(
                     problem, unit, arrays, trusted_data(problem, unit), z_star)
         tests.append(result)
-    outputs = {i: o.array for i, o in run.outcomes.items() if i < len(cases) and o.array is not None}
+    outputs = {i: o.array for i, o in run.outcomes.items()
+               if i < len(cases) and o.array is not None}
     report = Report(problem.id, str(submission), tests, [], environment(sandbox.name), 0.0,
                     (run.captured.stdout + run.captured.stderr).decode("utf-8", "replace"))
     if advise and report.verdict != Verdict.ACCEPTED:

@@ -1,4 +1,4 @@
-"""Mutation check for instructors: small slips applied to the reference that the suite must catch."""
+"""Mutation check for instructors: small slips in the reference that the tests must catch."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from grader.judge import grade_submission
 from grader.problems import Problem
@@ -24,37 +25,42 @@ class Mutant:
     source: str
 
 
-def _sites(fn: ast.FunctionDef) -> Iterator[tuple[ast.AST, str, Callable[[ast.AST], ast.AST]]]:
+Make = Callable[[Any], ast.AST]
+
+
+def _sites(fn: ast.FunctionDef) -> Iterator[tuple[ast.AST, str, Make]]:
     """(node, description, replacement) for every mutation the function's body admits."""
     for node in ast.walk(fn):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub | ast.Add):
-            flip = ast.Add() if isinstance(node.op, ast.Sub) else ast.Sub()
-            sign = "-" if isinstance(node.op, ast.Sub) else "+"
-            yield node, f"flip {sign} to {'+' if sign == '-' else '-'}", \
-                lambda n, flip=flip: ast.BinOp(n.left, flip, n.right)  # type: ignore[attr-defined]
-            yield node, f"drop the term after {sign}", lambda n: n.left  # type: ignore[attr-defined]
+            minus = isinstance(node.op, ast.Sub)
+            flip: Make = (lambda n: ast.BinOp(n.left, ast.Add(), n.right)) if minus \
+                else (lambda n: ast.BinOp(n.left, ast.Sub(), n.right))
+            sign, other = ("-", "+") if minus else ("+", "-")
+            yield node, f"flip {sign} to {other}", flip
+            yield node, f"drop the term after {sign}", lambda n: n.left
         elif isinstance(node, ast.Attribute) and node.attr in SWAPS:
             yield node, f"{node.attr} -> {SWAPS[node.attr]}", \
-                lambda n: ast.Attribute(n.value, SWAPS[n.attr], n.ctx)  # type: ignore[attr-defined]
+                lambda n: ast.Attribute(n.value, SWAPS[n.attr], n.ctx)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
                 and node.func.attr == "log_softmax" and node.args:
-            yield node, "log_softmax(x) -> x (raw logits)", lambda n: n.args[0]  # type: ignore[attr-defined]
+            yield node, "log_softmax(x) -> x (raw logits)", lambda n: n.args[0]
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                 and node.func.id == "int" and node.args:
             yield node, "int(x) -> int(x) + 1 (off by one)", \
                 lambda n: ast.BinOp(n, ast.Add(), ast.Constant(1))
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            yield node, "drop a unary minus", lambda n: n.operand  # type: ignore[attr-defined]
+            yield node, "drop a unary minus", lambda n: n.operand
 
 
 class _Replace(ast.NodeTransformer):
-    def __init__(self, target: ast.AST, make: Callable[[ast.AST], ast.AST]) -> None:
+    def __init__(self, target: ast.AST, make: Make) -> None:
         self.target, self.make = target, make
 
     def visit(self, node: ast.AST) -> ast.AST:
         if node is self.target:
             return self.make(copy.deepcopy(node))
-        return super().visit(node)
+        result: ast.AST = super().visit(node)
+        return result
 
 
 def mutants(source: str, function: str) -> list[Mutant]:

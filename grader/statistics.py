@@ -189,5 +189,5 @@ def _sum_zero(check: SumZeroCheck, x: np.ndarray, spec: ProblemSpec) -> tuple[Ve
             f"{float(sums.max(initial=0.0)):.3g} (allowed {allowed:.3g})")
     if sums.size == 0 or sums[worst] <= allowed:
         return Verdict.ACCEPTED, text
-    return Verdict.WRONG_ANSWER, (f"{text}, at seed {check.seed_offset + worst}. A correct estimate's "
-                                  "components sum to 0; yours do not")
+    return Verdict.WRONG_ANSWER, (f"{text}, at seed {check.seed_offset + worst}. A correct "
+                                  "estimate's components sum to 0; yours do not")

@@ -76,11 +76,10 @@ def _separation(problem: Problem, reports: list[tuple[str, str, Report]],
     """
     noise = 1 / problem.spec.tolerance.margin
     for i, case in enumerate(problem.tests):
-        accepted = [r.tests[i].ratio for want, _, r in reports
-                    if want == Verdict.ACCEPTED and r.tests[i].ratio is not None]
-        top = max(accepted, default=0.0)
-        wrong = sorted((r.tests[i].ratio, stem) for want, stem, r in reports
-                       if want == Verdict.WRONG_ANSWER and r.tests[i].ratio is not None)
+        ratios = [(want, stem, ratio) for want, stem, r in reports
+                  if (ratio := r.tests[i].ratio) is not None]
+        top = max((x for want, _, x in ratios if want == Verdict.ACCEPTED), default=0.0)
+        wrong = sorted((x, stem) for want, stem, x in ratios if want == Verdict.WRONG_ANSWER)
         seen = [(w, stem) for w, stem in wrong if w > max(top, noise)]
         low = f"{seen[0][0]:.3g} ({seen[0][1]})" if seen else "-"
         result.separation.append(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -70,8 +71,7 @@ def test_variance_ratio_bounds_hold_for_an_independent_correct_sampler() -> None
     import jax
     import jax.numpy as jnp
 
-    def split_keys(seed: float, logits: np.ndarray, reward_table: np.ndarray,
-                   n_samples: float) -> jax.Array:
+    def split_keys(seed: Any, logits: Any, reward_table: Any, n_samples: Any) -> jax.Array:
         keys = jax.random.split(jax.random.PRNGKey(int(seed)), int(n_samples))
         actions = jax.vmap(lambda k: jax.random.categorical(k, logits))(keys)
         score = jax.nn.one_hot(actions, logits.shape[0]) - jax.nn.softmax(logits)

@@ -58,6 +58,19 @@ class Captured:
 class Sandbox(Protocol):
     name: str
 
+    def environment(self) -> dict[str, str] | None:
+        """The unsandboxed runner's environment; bwrap builds the jail's own (--clearenv)."""
+        if self.bwrap is not None or self.compile_cache is None:
+            return None
+        # Trusted code warms the cache: every compilation is worth keeping.
+        return {**os.environ, "JAX_PLATFORMS": "cpu",
+                "JAX_COMPILATION_CACHE_DIR": str(self.compile_cache),
+                "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
+                # Else XLA's autotune-cache path enters every key, and the jail mounts the
+                # cache elsewhere: no entry would ever hit.
+                "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none"}
+
     def run(self, job: Job, captured: Captured) -> Iterator[Event]: ...
 
 
@@ -147,8 +160,16 @@ class LocalSandbox:
 
     name = "local"
 
-    def __init__(self, unsandboxed: bool = False) -> None:
-        """unsandboxed: run with no isolation at all, for trusted code only (never a fallback)."""
+    def __init__(self, unsandboxed: bool = False, uid: int = SANDBOX_UID,
+                 compile_cache: Path | None = None) -> None:
+        """unsandboxed: run with no isolation at all, for trusted code only (never a fallback).
+
+        uid: the jail's uid when run as root; concurrent jails take distinct uids, so each has
+        its own RLIMIT_NPROC budget. compile_cache: a persistent XLA compilation cache, mounted
+        read-only into the jail; unsandboxed (trusted) runs write to it.
+        """
+        self.uid = uid
+        self.compile_cache = compile_cache
         self.bwrap = None if unsandboxed else shutil.which("bwrap")
         if self.bwrap is None and not unsandboxed:
             raise JudgeError("bubblewrap (bwrap) is not installed: run 'make setup' or "
@@ -164,6 +185,13 @@ class LocalSandbox:
                    f"--fsize={64 << 20}", "--core=0", "--"]
         if self.bwrap is None:
             return [*rlimits, str(python), str(RUNNER)]
+        cache: list[str] = []
+        if self.compile_cache is not None and self.compile_cache.is_dir():
+            # Read-only: a submission must never plant executables other submissions would load.
+            cache = ["--ro-bind", str(self.compile_cache), "/jaxcache",
+                     "--setenv", "JAX_COMPILATION_CACHE_DIR", "/jaxcache",
+                     "--setenv", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "1e9",
+                     "--setenv", "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES", "none"]
         prefixes = sorted({Path(sys.prefix), Path(sys.base_prefix).resolve()})
         binds: list[str] = []
         made: set[Path] = set()
@@ -185,16 +213,30 @@ class LocalSandbox:
                "--ro-bind", str(job.submission.resolve()), "/submission/submission.py",
                "--chdir", "/tmp", "--clearenv", "--setenv", "HOME", "/tmp",
                "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "JAX_PLATFORMS", "cpu",
-               "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "PYTHONNOUSERSITE", "1"]
+               "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "PYTHONNOUSERSITE", "1",
+               *cache]
         if self.root:
             # No user namespace: the jail drops to a real unprivileged uid, so RLIMIT_NPROC holds
             # (the kernel exempts uid 0 from it) and no capability survives.
-            drop = ["/usr/bin/setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_UID}",
+            drop = ["/usr/bin/setpriv", f"--reuid={self.uid}", f"--regid={self.uid}",
                     "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
         else:
             cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
             drop = []
         return [*rlimits, *cmd, *drop, str(python), "-I", "/judge/runner.py"]
+
+    def environment(self) -> dict[str, str] | None:
+        """The unsandboxed runner's environment; bwrap builds the jail's own (--clearenv)."""
+        if self.bwrap is not None or self.compile_cache is None:
+            return None
+        # Trusted code warms the cache: every compilation is worth keeping.
+        return {**os.environ, "JAX_PLATFORMS": "cpu",
+                "JAX_COMPILATION_CACHE_DIR": str(self.compile_cache),
+                "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
+                # Else XLA's autotune-cache path enters every key, and the jail mounts the
+                # cache elsewhere: no entry would ever hit.
+                "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none"}
 
     def run(self, job: Job, captured: Captured) -> Iterator[Event]:
         rfd, wfd = os.pipe()
@@ -207,7 +249,7 @@ class LocalSandbox:
             stdin_file.seek(0)
             proc = subprocess.Popen(self.command(job), stdin=stdin_file, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, pass_fds=(wfd,),
-                                    start_new_session=True)
+                                    start_new_session=True, env=self.environment())
         os.close(wfd)
         outs = (bytearray(), bytearray())
         drains = [threading.Thread(target=_drain, args=(s, b), daemon=True)

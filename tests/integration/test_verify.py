@@ -19,15 +19,24 @@ def test_verify_fails_on_a_misfiled_example(tmp_path: Path, capsys: pytest.Captu
     shutil.copy(ROOT / "reference" / "reparam_grad.py", tmp_path / "reference")
     good = ROOT / "submissions" / "reparam_grad" / "accepted" / "per_sample_closed_form.py"
     wrong = ROOT / "submissions" / "reparam_grad" / "wrong_answer" / "returns_sum.py"
+    # The wrong answers stay too: the spec's diagnoses name them.
+    shutil.copytree(wrong.parent, tmp_path / "submissions" / "reparam_grad" / "wrong_answer")
     for folder, src in [("accepted", good), ("accepted", wrong)]:
         (tmp_path / "submissions" / "reparam_grad" / folder).mkdir(parents=True, exist_ok=True)
         shutil.copy(src, tmp_path / "submissions" / "reparam_grad" / folder)
     monkeypatch.setenv("JAXJUDGE_ROOT", str(tmp_path))
     assert main(["verify"]) == 1
     out = capsys.readouterr().out
-    assert "2 examples graded" in out
+    assert "4 examples graded" in out
+    assert "separation per fixed-seed test" in out
     assert "accepted/returns_sum.py: got wrong_answer, its folder says accepted" in out
     assert "per_sample_closed_form" not in out
 
     (tmp_path / "submissions" / "reparam_grad" / "accepted" / "returns_sum.py").unlink()
     assert main(["verify"]) == 0
+
+    # A diagnosis naming an example that is not there fails verification.
+    (tmp_path / "submissions" / "reparam_grad" / "wrong_answer" / "returns_sum.py").unlink()
+    capsys.readouterr()
+    assert main(["verify"]) == 1
+    assert "diagnoses names 'wrong_answer/returns_sum.py'" in capsys.readouterr().out

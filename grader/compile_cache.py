@@ -1,0 +1,35 @@
+"""The persistent XLA compilation cache: warmed by trusted code only, read-only to submissions."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from grader.execution import make_job, run_calls
+from grader.expected import cache_dir
+from grader.judge import plan
+from grader.problems import Problem
+from grader.sandbox import LocalSandbox
+from grader.verdict import Verdict
+
+
+def compile_cache_dir() -> Path:
+    """$JAXJUDGE_COMPILE_CACHE, else next to the expected-output cache."""
+    env = os.environ.get("JAXJUDGE_COMPILE_CACHE")
+    return Path(env) if env else cache_dir().parent / "xla"
+
+
+def warm(problem: Problem, folder: Path | None = None) -> list[str]:
+    """Compiles what learners will compile: the reference and every accepted example, unsandboxed
+    (trusted instructor code), over every call of a grade. Returns what failed to run."""
+    folder = folder or compile_cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    trusted = LocalSandbox(unsandboxed=True, compile_cache=folder)
+    calls, _ = plan(problem)
+    problems = []
+    for path in [problem.reference_path, *sorted(problem.submissions_dir.glob("accepted/*.py"))]:
+        run = run_calls(trusted, make_job(problem, path, calls))
+        if run.stop is not None or len(run.outcomes) != len(calls) or any(
+                o.verdict != Verdict.ACCEPTED for o in run.outcomes.values()):
+            problems.append(f"{path}: did not run every call ({run.stop})")
+    return problems

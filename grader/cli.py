@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.progress import Progress, TimeElapsedColumn
 
+from grader.batch import find_submissions, grade_many
+from grader.compile_cache import compile_cache_dir, warm
 from grader.errors import JudgeError
 from grader.expected import reference_output
+from grader.exports import write_csv, write_gradescope, write_junit
 from grader.judge import grade_submission
 from grader.mutants import run_mutants
 from grader.problems import Problem, list_problems, load_problem
@@ -72,6 +79,9 @@ def cmd_verify(console: Console, args: argparse.Namespace) -> int:
     failed = False
     for problem in problems:
         result = verify_problem(problem, examples=not args.skip_examples)
+        if result.ok and not args.skip_examples:
+            # The examples passed, so they are fit to warm the cache learners' grades read.
+            result.warnings += warm(problem)
         mark = "[green]ok[/green]" if result.ok else "[red]FAILED[/red]"
         console.print(f"{mark} {problem.id}: {result.tests} tests, reference matches the spec; "
                       f"{result.examples} examples graded", highlight=False)
@@ -105,13 +115,17 @@ def _report_mutants(console: Console, problem: Problem) -> None:
 
 def cmd_grade(console: Console, args: argparse.Namespace) -> int:
     problem = load_problem(args.problem)
-    path = Path(args.file)
-    if not path.is_file():
-        raise JudgeError(f"{path}: no such submission file")
+    paths = [Path(p) for p in args.paths]
     if args.unsafe_no_sandbox:
         print("jaxjudge: warning: --unsafe-no-sandbox runs the submission without isolation",
               file=sys.stderr)
-    report = grade_submission(problem, path, LocalSandbox(unsandboxed=args.unsafe_no_sandbox))
+    if len(paths) > 1 or paths[0].is_dir() or args.csv or args.gradescope or args.junit:
+        return _grade_batch(console, args, problem, paths)
+    path = paths[0]
+    if not path.is_file():
+        raise JudgeError(f"{path}: no such submission file")
+    sandbox = LocalSandbox(unsandboxed=args.unsafe_no_sandbox, compile_cache=compile_cache_dir())
+    report = grade_submission(problem, path, sandbox)
     if args.format == "json":
         print(json.dumps(report.to_dict()))
     else:
@@ -119,6 +133,49 @@ def cmd_grade(console: Console, args: argparse.Namespace) -> int:
     if report.verdict == Verdict.JUDGE_ERROR:
         return EXIT_ERROR
     return EXIT_OK if report.verdict == Verdict.ACCEPTED else EXIT_FAILED
+
+
+def _grade_batch(console: Console, args: argparse.Namespace, problem: Problem,
+                 paths: list[Path]) -> int:
+    """Many submissions: exit 0 when every one was graded, 2 when the judge failed on any."""
+    found = find_submissions(paths, problem.spec.function.name)
+    jobs = args.jobs or os.cpu_count() or 1
+    with Progress(*Progress.get_default_columns(), TimeElapsedColumn(), console=console,
+                  disable=not console.is_terminal, transient=True) as progress:
+        task = progress.add_task(f"grading {len(found)} submissions", total=len(found))
+        reports = grade_many(problem, found, jobs, use_cache=not args.no_cache,
+                             unsandboxed=args.unsafe_no_sandbox,
+                             on_done=lambda _: progress.advance(task))
+    if args.csv:
+        write_csv(reports, Path(args.csv))
+    if args.gradescope:
+        write_gradescope(reports, Path(args.gradescope))
+    if args.junit:
+        write_junit(reports, Path(args.junit))
+    if args.format == "json":
+        print(json.dumps(reports))
+    else:
+        for r in reports:
+            console.print(f"{r['verdict']:22} {r['score']:5.2f}  {r['submission']}",
+                          highlight=False, markup=False, soft_wrap=True)
+        counts = Counter(r["verdict"] for r in reports)
+        console.print(", ".join(f"{n} {v}" for v, n in sorted(counts.items())), highlight=False)
+    judge_failed = any(r["verdict"] == Verdict.JUDGE_ERROR for r in reports)
+    return EXIT_ERROR if judge_failed else EXIT_OK
+
+
+def cmd_warm(console: Console, args: argparse.Namespace) -> int:
+    problems = [load_problem(p) for p in args.problems] if args.problems else list_problems()
+    failed = False
+    for problem in problems:
+        start = time.monotonic()
+        problems_seen = warm(problem)
+        failed |= bool(problems_seen)
+        console.print(f"{problem.id}: compile cache warmed in {time.monotonic() - start:.1f} s "
+                      f"({compile_cache_dir()})", highlight=False, soft_wrap=True)
+        for line in problems_seen:
+            console.print(f"    {line}", highlight=False, markup=False, soft_wrap=True)
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def cmd_schema(_: Console, __: argparse.Namespace) -> int:
@@ -140,14 +197,24 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--mutants", action="store_true",
                         help="also grade small mutations of the reference; list the survivors")
     verify.set_defaults(run=cmd_verify)
-    grade = sub.add_parser("grade", help="grade a submission file")
+    grade = sub.add_parser("grade", help="grade one submission file, or many files and folders")
     grade.add_argument("problem")
-    grade.add_argument("file")
+    grade.add_argument("paths", nargs="+", metavar="PATH",
+                       help="a .py file, or a folder of .py files / of student folders")
+    grade.add_argument("--jobs", type=int, default=0, help="parallel sandboxes (default: cores)")
+    grade.add_argument("--csv", help="write a gradebook CSV here")
+    grade.add_argument("--gradescope", help="write <DIR>/<submission>/results.json")
+    grade.add_argument("--junit", help="write a JUnit XML report here")
+    grade.add_argument("--no-cache", action="store_true",
+                       help="regrade submissions even when nothing changed")
     grade.add_argument("--backend", choices=["local"], default="local")
     grade.add_argument("--format", choices=["text", "json"], default="text")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run without bubblewrap (no isolation: trusted code only)")
     grade.set_defaults(run=cmd_grade)
+    warm_cmd = sub.add_parser("warm", help="fill the XLA compile cache from trusted code")
+    warm_cmd.add_argument("problems", nargs="*")
+    warm_cmd.set_defaults(run=cmd_warm)
     sub.add_parser("schema", help="JSON Schema of problem.yaml").set_defaults(run=cmd_schema)
     return parser
 

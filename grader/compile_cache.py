@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from grader.execution import make_job, run_calls
-from grader.expected import cache_dir
+from grader.expected import compile_cache_dir
 from grader.judge import plan
 from grader.problems import Problem
 from grader.sandbox import LocalSandbox
 from grader.verdict import Verdict
 
-
-def compile_cache_dir() -> Path:
-    """$JAXJUDGE_COMPILE_CACHE, else next to the expected-output cache."""
-    env = os.environ.get("JAXJUDGE_COMPILE_CACHE")
-    return Path(env) if env else cache_dir().parent / "xla"
+__all__ = ["compile_cache_dir", "warm"]
 
 
 def warm(problem: Problem, folder: Path | None = None) -> list[str]:

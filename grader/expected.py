@@ -47,6 +47,12 @@ def cache_dir() -> Path:
     return Path(base) / "jaxjudge" / "expected"
 
 
+def compile_cache_dir() -> Path:
+    """The persistent XLA cache: $JAXJUDGE_COMPILE_CACHE, else next to the expected outputs."""
+    env = os.environ.get("JAXJUDGE_COMPILE_CACHE")
+    return Path(env) if env else cache_dir().parent / "xla"
+
+
 def cache_key(problem: Problem, *extra: bytes) -> str:
     """Changes whenever the spec, the reference, the JAX that computes them, or `extra` change."""
     h = hashlib.sha256()

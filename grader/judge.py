@@ -11,7 +11,7 @@ import numpy as np
 
 from grader.compare import compare
 from grader.execution import Outcome, environment, make_job, run_calls
-from grader.expected import expected_outputs
+from grader.expected import compile_cache_dir, expected_outputs
 from grader.feedback import advice
 from grader.inputs import TestCase
 from grader.problems import Problem
@@ -45,7 +45,7 @@ def grade_submission(problem: Problem, submission: Path, sandbox: Sandbox | None
                      advise: bool = True) -> Report:
     """Grades one learner file; learner mistakes come back as verdicts, never as exceptions."""
     start = time.monotonic()
-    sandbox = sandbox or LocalSandbox()
+    sandbox = sandbox or LocalSandbox(compile_cache=compile_cache_dir())
     cases = problem.tests
     expected = expected_outputs(problem)
     calls, spans = plan(problem)

@@ -58,19 +58,6 @@ class Captured:
 class Sandbox(Protocol):
     name: str
 
-    def environment(self) -> dict[str, str] | None:
-        """The unsandboxed runner's environment; bwrap builds the jail's own (--clearenv)."""
-        if self.bwrap is not None or self.compile_cache is None:
-            return None
-        # Trusted code warms the cache: every compilation is worth keeping.
-        return {**os.environ, "JAX_PLATFORMS": "cpu",
-                "JAX_COMPILATION_CACHE_DIR": str(self.compile_cache),
-                "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-                "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
-                # Else XLA's autotune-cache path enters every key, and the jail mounts the
-                # cache elsewhere: no entry would ever hit.
-                "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none"}
-
     def run(self, job: Job, captured: Captured) -> Iterator[Event]: ...
 
 

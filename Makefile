@@ -35,3 +35,4 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/grade_vs_floor.py --repeats 3
+	$(BIN)/python benchmarks/batch_throughput.py --class-size 40

@@ -49,16 +49,18 @@ def fixed_args(spec: ProblemSpec, check: StatisticalCheck) -> dict[str, Value]:
     return out
 
 
-def check_calls(spec: ProblemSpec, check: StatisticalCheck) -> list[dict[str, Value]]:
-    """One call per seed: seed_offset, seed_offset + 1, ..."""
+def check_calls(spec: ProblemSpec, check: StatisticalCheck,
+                count: int | None = None) -> list[dict[str, Value]]:
+    """One call per seed: seed_offset, seed_offset + 1, ... (the first `count` of them)."""
     base = fixed_args(spec, check)
     seed = spec.function.param(check.seed_param)
     return [{**base, check.seed_param: coerce(seed, check.seed_offset + i)}
-            for i in range(check.seeds)]
+            for i in range(check.seeds if count is None else count)]
 
 
 def output_shape(spec: ProblemSpec, check: StatisticalCheck) -> tuple[int, ...]:
-    return expected_shape(spec.function, bind_dims(spec.function, check_calls(spec, check)[0]))
+    first = check_calls(spec, check, count=1)[0]
+    return expected_shape(spec.function, bind_dims(spec.function, first))
 
 
 def z_threshold(spec: ProblemSpec) -> float:

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint system-deps bench
+.PHONY: setup demo test lint system-deps bench wheels image docker-setup
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,13 +26,34 @@ demo: setup
 	$(BIN)/jaxjudge grade reinforce_grad submissions/reinforce_grad/accepted/vmap_grad_log_softmax.py
 	-$(BIN)/jaxjudge grade reinforce_grad submissions/reinforce_grad/wrong_answer/raw_logits.py
 
-test: $(STAMP)
+# The tests run every example and attack through both backends: bubblewrap and Docker.
+test: $(STAMP) docker-setup
 	$(BIN)/python -m pytest -q
+
+# Engine, local base image and images (idempotent; apt-installs docker.io when root on Debian).
+docker-setup: $(STAMP)
+	bash .ci/docker-setup
 
 lint: $(STAMP)
 	$(BIN)/ruff check grader reference tests benchmarks
 	$(BIN)/mypy
 
-bench: $(STAMP)
+# Container images, built with networking off: Python packages come from ./wheels, pinned to
+# exactly the versions in .venv (the judge's expected outputs need the submission's JAX).
+BASE_IMAGE ?= python:3.11-slim
+DOCKER_BUILD = DOCKER_BUILDKIT=0 docker build --network none --build-arg BASE_IMAGE=$(BASE_IMAGE) \
+	--build-arg JAX_VERSION=$$($(BIN)/python -c 'from importlib.metadata import version; print(version("jax"))')
+
+wheels: $(STAMP)
+	$(BIN)/pip freeze --exclude-editable > wheels/constraints.txt
+	$(BIN)/pip download --quiet --dest wheels --constraint wheels/constraints.txt \
+		jax jaxlib numpy pydantic PyYAML rich setuptools wheel
+
+image: wheels
+	$(DOCKER_BUILD) --target runner --tag jaxjudge:runner .
+	$(DOCKER_BUILD) --target judge --tag jaxjudge:judge .
+
+bench: $(STAMP) docker-setup
 	$(BIN)/python benchmarks/grade_vs_floor.py --repeats 3
 	$(BIN)/python benchmarks/batch_throughput.py --class-size 40
+	$(BIN)/python benchmarks/backends.py --repeats 3

@@ -11,15 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from grader.compile_cache import compile_cache_dir
+from grader.compile_cache import compile_cache_dir, prepare
 from grader.errors import JudgeError
 from grader.execution import environment
-from grader.expected import cache_dir, cache_key, expected_outputs
-from grader.feedback import example_outputs
+from grader.expected import cache_dir, cache_key
 from grader.judge import grade_submission
 from grader.problems import Problem
-from grader.sandbox import RUNNER, SANDBOX_UID, LocalSandbox
-from grader.statistics import trusted_data
+from grader.sandbox import RUNNER, SANDBOX_UID, LocalSandbox, Sandbox
 
 GRADER = Path(__file__).resolve().parent
 
@@ -79,29 +77,27 @@ def _store(key: str, report: dict[str, Any]) -> None:
         pass  # a read-only cache only costs time
 
 
-def prepare(problem: Problem, sandbox: LocalSandbox) -> None:
-    """Trusted work every grade needs, done once before the workers start."""
-    expected_outputs(problem)
-    for check in problem.spec.statistics:
-        trusted_data(problem, check)
-    for diagnosis in problem.spec.diagnoses:
-        example = problem.submissions_dir / diagnosis.example
-        if example.is_file():
-            example_outputs(problem, example, sandbox)
+def make_sandbox(backend: str, unsandboxed: bool = False, slot: int = 0) -> Sandbox:
+    """The sandbox for a backend name; slot `n` of a batch gets its own jail uid."""
+    if backend == "docker":
+        if unsandboxed:
+            raise JudgeError("--unsafe-no-sandbox applies to the local backend only")
+        from grader.docker_sandbox import DockerSandbox
+
+        return DockerSandbox(compile_cache=compile_cache_dir())
+    # One uid per slot: concurrent jails must not share an RLIMIT_NPROC budget.
+    return LocalSandbox(unsandboxed=unsandboxed, uid=SANDBOX_UID + slot,
+                        compile_cache=compile_cache_dir())
 
 
 def grade_many(problem: Problem, submissions: list[Path], jobs: int, use_cache: bool = True,
-               unsandboxed: bool = False,
+               backend: str = "local", unsandboxed: bool = False,
                on_done: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """Reports (as JSON dicts) in the order given; a hang or crash is one submission's verdict."""
-    cache = compile_cache_dir()
-    slots: queue.Queue[LocalSandbox] = queue.Queue()
+    slots: queue.Queue[Sandbox] = queue.Queue()
     for slot in range(jobs):
-        # One uid per slot: concurrent jails must not share an RLIMIT_NPROC budget.
-        slots.put(LocalSandbox(unsandboxed=unsandboxed, uid=SANDBOX_UID + slot,
-                               compile_cache=cache))
+        slots.put(make_sandbox(backend, unsandboxed, slot))
     prepare(problem, slots.queue[0])
-    backend = slots.queue[0].name
 
     def one(path: Path) -> dict[str, Any]:
         key = result_key(problem, path, backend)

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import Progress, TimeElapsedColumn
 
-from grader.batch import find_submissions, grade_many
+from grader.batch import find_submissions, grade_many, make_sandbox
 from grader.compile_cache import compile_cache_dir, warm
 from grader.errors import JudgeError
 from grader.expected import reference_output
@@ -24,7 +24,6 @@ from grader.exports import write_csv, write_gradescope, write_junit
 from grader.judge import grade_submission
 from grader.mutants import run_mutants
 from grader.problems import Problem, list_problems, load_problem
-from grader.sandbox import LocalSandbox
 from grader.spec import ArrayParam, ProblemSpec, ScalarParam
 from grader.verdict import Verdict
 from grader.verify import verify_problem
@@ -124,8 +123,7 @@ def cmd_grade(console: Console, args: argparse.Namespace) -> int:
     path = paths[0]
     if not path.is_file():
         raise JudgeError(f"{path}: no such submission file")
-    sandbox = LocalSandbox(unsandboxed=args.unsafe_no_sandbox, compile_cache=compile_cache_dir())
-    report = grade_submission(problem, path, sandbox)
+    report = grade_submission(problem, path, make_sandbox(args.backend, args.unsafe_no_sandbox))
     if args.format == "json":
         print(json.dumps(report.to_dict()))
     else:
@@ -144,7 +142,7 @@ def _grade_batch(console: Console, args: argparse.Namespace, problem: Problem,
                   disable=not console.is_terminal, transient=True) as progress:
         task = progress.add_task(f"grading {len(found)} submissions", total=len(found))
         reports = grade_many(problem, found, jobs, use_cache=not args.no_cache,
-                             unsandboxed=args.unsafe_no_sandbox,
+                             backend=args.backend, unsandboxed=args.unsafe_no_sandbox,
                              on_done=lambda _: progress.advance(task))
     if args.csv:
         write_csv(reports, Path(args.csv))
@@ -207,7 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--junit", help="write a JUnit XML report here")
     grade.add_argument("--no-cache", action="store_true",
                        help="regrade submissions even when nothing changed")
-    grade.add_argument("--backend", choices=["local"], default="local")
+    grade.add_argument("--backend", choices=["local", "docker"], default="local",
+                       help="local: bubblewrap jails; docker: a fresh jaxjudge:runner container "
+                            "per submission (build it with 'make image')")
     grade.add_argument("--format", choices=["text", "json"], default="text")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run without bubblewrap (no isolation: trusted code only)")

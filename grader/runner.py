@@ -56,7 +56,14 @@ def to_array(result: Any) -> Any:
 
 def main() -> None:
     job = json.loads(sys.stdin.buffer.read())
-    out = os.fdopen(int(job["result_fd"]), "wb", buffering=0)
+    if job["result_fd"] == "stdout":
+        # A container has one output stream for frames: move it aside and send everything the
+        # learner prints to stderr instead.
+        fd = os.dup(1)
+        os.dup2(2, 1)
+    else:
+        fd = int(job["result_fd"])
+    out = os.fdopen(fd, "wb", buffering=0)
     path, fn_name, cap = job["path"], job["function"], int(job["output_bytes"])
     import jax  # before the learner's code, so its import time is not charged to them
 

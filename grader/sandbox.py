@@ -14,7 +14,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -80,17 +80,13 @@ def _drain(stream: Any, keep: bytearray) -> None:
             keep.extend(chunk[:room])
 
 
-class _Frames:
-    """Parses the runner's frames from a non-blocking fd; anything malformed ends the stream."""
+class Frames:
+    """Parses the runner's frames from fed bytes; anything malformed ends the stream."""
 
-    def __init__(self, fd: int, limit: int) -> None:
-        self.fd, self.limit, self.buf, self.eof = fd, limit, bytearray(), False
+    def __init__(self, limit: int) -> None:
+        self.limit, self.buf, self.eof = limit, bytearray(), False
 
-    def pump(self) -> None:
-        try:
-            chunk = os.read(self.fd, 1 << 20)
-        except BlockingIOError:
-            return
+    def feed(self, chunk: bytes) -> None:
         if not chunk:
             self.eof = True
         self.buf.extend(chunk)
@@ -116,6 +112,34 @@ class _Frames:
         payload = bytes(self.buf[nl + 1:end])
         del self.buf[:end]
         return _event(header, payload)
+
+
+def stream(job: Job, frames: Frames, wait: Callable[[float], None],
+           exit_code: Callable[[], int | None]) -> Iterator[Event]:
+    """Events from the runner, under the job's deadlines; `wait(t)` feeds `frames` (or not) within
+    t seconds. Ends with done, compile_error, or a synthetic `killed` event."""
+    started = time.monotonic()
+    # Start-up (interpreter, import jax, the learner's import) has its own allowance.
+    deadline = started + job.startup_s
+    total_deadline = started + job.total_time_s + job.startup_s
+    try:
+        while True:
+            while (event := frames.next()) is not None:
+                if event.kind == "start":
+                    deadline = time.monotonic() + job.time_per_test_s
+                yield event
+                if event.kind in ("done", "compile_error"):
+                    return
+            if frames.eof:
+                yield Event("killed", header={"reason": "exit", "code": exit_code()})
+                return
+            now = time.monotonic()
+            if now >= min(deadline, total_deadline):
+                yield Event("killed", header={"reason": "timeout"})
+                return
+            wait(min(deadline, total_deadline) - now)
+    except ValueError as exc:
+        yield Event("killed", header={"reason": "protocol", "message": str(exc)})
 
 
 # The runner only ever reports these for a learner's exception; any other claim is forged.
@@ -157,11 +181,17 @@ class LocalSandbox:
         """
         self.uid = uid
         self.compile_cache = compile_cache
-        self.bwrap = None if unsandboxed else shutil.which("bwrap")
-        if self.bwrap is None and not unsandboxed:
+        self.root = os.geteuid() == 0
+        # JAXJUDGE_ISOLATION=uid: inside a container, whose namespaces are the outer jail (and
+        # where bwrap cannot create its own), drop the submission to an unprivileged uid only.
+        self.uid_only = not unsandboxed and os.environ.get("JAXJUDGE_ISOLATION") == "uid"
+        if self.uid_only and not self.root:
+            raise JudgeError("JAXJUDGE_ISOLATION=uid needs the judge to run as root, to drop "
+                             "submissions to another uid")
+        self.bwrap = None if unsandboxed or self.uid_only else shutil.which("bwrap")
+        if self.bwrap is None and not unsandboxed and not self.uid_only:
             raise JudgeError("bubblewrap (bwrap) is not installed: run 'make setup' or "
                              "'apt-get install bubblewrap'; --unsafe-no-sandbox runs unisolated")
-        self.root = os.geteuid() == 0
 
     def command(self, job: Job) -> list[str]:
         python = Path(sys.executable)
@@ -170,6 +200,8 @@ class LocalSandbox:
         # run Python code in the child can deadlock. Hard limits: the learner cannot raise them.
         rlimits = ["/usr/bin/prlimit", f"--as={mem}", f"--nproc={job.max_processes}",
                    f"--fsize={64 << 20}", "--core=0", "--"]
+        if self.uid_only:
+            return [*rlimits, *self._drop(), str(python), "-I", str(RUNNER)]
         if self.bwrap is None:
             return [*rlimits, str(python), str(RUNNER)]
         cache: list[str] = []
@@ -202,18 +234,28 @@ class LocalSandbox:
                "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "JAX_PLATFORMS", "cpu",
                "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "PYTHONNOUSERSITE", "1",
                *cache]
-        if self.root:
-            # No user namespace: the jail drops to a real unprivileged uid, so RLIMIT_NPROC holds
-            # (the kernel exempts uid 0 from it) and no capability survives.
-            drop = ["/usr/bin/setpriv", f"--reuid={self.uid}", f"--regid={self.uid}",
-                    "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
-        else:
+        if not self.root:
             cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
-            drop = []
-        return [*rlimits, *cmd, *drop, str(python), "-I", "/judge/runner.py"]
+        return [*rlimits, *cmd, *self._drop(), str(python), "-I", "/judge/runner.py"]
+
+    def _drop(self) -> list[str]:
+        """As root, no user namespace: a real unprivileged uid, so RLIMIT_NPROC holds (the kernel
+        exempts uid 0 from it) and no capability survives."""
+        if not self.root:
+            return []
+        return ["/usr/bin/setpriv", f"--reuid={self.uid}", f"--regid={self.uid}",
+                "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
 
     def environment(self) -> dict[str, str] | None:
-        """The unsandboxed runner's environment; bwrap builds the jail's own (--clearenv)."""
+        """The runner's environment outside bwrap, which builds the jail's own (--clearenv)."""
+        if self.uid_only:
+            env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "JAX_PLATFORMS": "cpu",
+                   "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1"}
+            if self.compile_cache is not None and self.compile_cache.is_dir():
+                env |= {"JAX_COMPILATION_CACHE_DIR": str(self.compile_cache),
+                        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1e9",
+                        "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none"}
+            return env
         if self.bwrap is not None or self.compile_cache is None:
             return None
         # Trusted code warms the cache: every compilation is worth keeping.
@@ -236,39 +278,27 @@ class LocalSandbox:
             stdin_file.seek(0)
             proc = subprocess.Popen(self.command(job), stdin=stdin_file, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, pass_fds=(wfd,),
-                                    start_new_session=True, env=self.environment())
+                                    start_new_session=True, env=self.environment(),
+                                    cwd="/tmp" if self.uid_only else None)
         os.close(wfd)
         outs = (bytearray(), bytearray())
         drains = [threading.Thread(target=_drain, args=(s, b), daemon=True)
                   for s, b in zip((proc.stdout, proc.stderr), outs, strict=True)]
         for t in drains:
             t.start()
-        frames = _Frames(rfd, job.output_bytes + (1 << 20))
-        started = time.monotonic()
-        # Start-up (interpreter, import jax, the learner's import) has its own allowance.
-        deadline = started + job.startup_s
-        total_deadline = started + job.total_time_s + job.startup_s
+        frames = Frames(job.output_bytes + (1 << 20))
+
+        def wait(timeout: float) -> None:
+            if select.select([rfd], [], [], timeout)[0]:
+                with contextlib.suppress(BlockingIOError):
+                    frames.feed(os.read(rfd, 1 << 20))
+
         try:
-            while True:
-                while (event := frames.next()) is not None:
-                    if event.kind == "start":
-                        deadline = time.monotonic() + job.time_per_test_s
-                    yield event
-                    if event.kind in ("done", "compile_error"):
-                        return
-                if frames.eof:
-                    yield Event("killed", header={"reason": "exit", "code": proc.wait(5)})
-                    return
-                now = time.monotonic()
-                if now >= min(deadline, total_deadline):
-                    yield Event("killed", header={"reason": "timeout"})
-                    return
-                select.select([rfd], [], [], min(deadline, total_deadline) - now)
-                frames.pump()
-        except ValueError as exc:
-            yield Event("killed", header={"reason": "protocol", "message": str(exc)})
+            yield from stream(job, frames, wait, lambda: proc.wait(5))
         finally:
             _kill(proc)
+            if self.uid_only:
+                _kill_uid(self.uid)  # no pid namespace of our own: whatever escaped the group
             os.close(rfd)
             for t in drains:
                 t.join(timeout=5)
@@ -293,6 +323,23 @@ def _gone(pid: int) -> bool:
     except OSError:
         return True
     return status.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def _kill_uid(uid: int) -> None:
+    """SIGKILL every process of `uid` (one slot's uid serves one submission at a time)."""
+    for _ in range(20):
+        pids = []
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit():
+                with contextlib.suppress(OSError):
+                    if d.stat().st_uid == uid:
+                        pids.append(int(d.name))
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

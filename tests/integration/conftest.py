@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from grader.docker_sandbox import DockerSandbox
 from grader.problems import Problem, load_problem
-from grader.sandbox import SANDBOX_UID
+from grader.sandbox import SANDBOX_UID, LocalSandbox, Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,6 +20,20 @@ ROOT = Path(__file__).resolve().parents[2]
 def _needs_bwrap() -> None:
     if shutil.which("bwrap") is None:
         pytest.fail("integration tests need bubblewrap: run 'make setup'")
+
+
+@pytest.fixture(scope="session")
+def docker_sandbox() -> DockerSandbox:
+    """The real engine and the runner image, which .ci/run builds; absent is a failure."""
+    return DockerSandbox()
+
+
+@pytest.fixture(params=["local", "docker"])
+def sandbox(request: pytest.FixtureRequest) -> Sandbox:
+    """Each backend in turn: the judge must give the same verdicts through both."""
+    if request.param == "docker":
+        return request.getfixturevalue("docker_sandbox")  # type: ignore[no-any-return]
+    return LocalSandbox()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import pytest
 
 from grader.judge import grade_submission
 from grader.problems import load_problem
+from grader.sandbox import Sandbox
 from grader.verdict import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,9 +21,9 @@ def test_corpus_covers_every_verdict_but_judge_error() -> None:
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: "/".join(p.parts[-3:]))
-def test_example_gets_its_folders_verdict(path: Path) -> None:
+def test_example_gets_its_folders_verdict(path: Path, sandbox: Sandbox) -> None:
     problem_id, verdict = path.parent.parent.name, path.parent.name
-    report = grade_submission(load_problem(problem_id), path)
+    report = grade_submission(load_problem(problem_id), path, sandbox)
     assert str(report.verdict) == verdict, [t.to_dict() for t in report.tests][:2]
     checks = [t for t in report.tests if t.statistical]
     if verdict == "accepted":

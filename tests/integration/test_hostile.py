@@ -10,6 +10,7 @@ import pytest
 
 from grader.judge import grade_submission
 from grader.problems import Problem
+from grader.sandbox import Sandbox
 from grader.verdict import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,13 +28,22 @@ def correct(seed, logits, reward_table, n_samples):
 '''
 
 
+# Every attack runs against both backends: `sandbox` is parametrised in conftest.py.
+CURRENT: dict[str, Sandbox] = {}
+
+
+@pytest.fixture(autouse=True)
+def _backend(sandbox: Sandbox) -> None:
+    CURRENT["sandbox"] = sandbox
+
+
 def grade(problem: Problem, tmp_path: Path, body: str, **subst: object) -> tuple[Verdict, str]:
     path = tmp_path / "attack.py"
     text = CORRECT + body
     for key, value in subst.items():
         text = text.replace("{" + key + "}", str(value))
     path.write_text(text)
-    report = grade_submission(problem, path)
+    report = grade_submission(problem, path, CURRENT["sandbox"])
     messages = " | ".join(t.message for t in report.tests)
     return report.verdict, messages
 
@@ -168,7 +178,7 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
             os.write(1, CHUNK)
     return correct(seed, logits, reward_table, n_samples)
 ''')
-    report = grade_submission(fast_problem, path)
+    report = grade_submission(fast_problem, path, CURRENT["sandbox"])
     assert report.verdict == Verdict.ACCEPTED
     assert len(report.output) <= 2 * 64 * 1024
 

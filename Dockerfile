@@ -1,0 +1,52 @@
+# Two images from one file:
+#   runner - Python, jax, numpy and grader/runner.py only: runs one submission, nothing secret in it
+#   judge  - the whole jaxjudge with problems, references and examples; learner code it grades runs
+#            as uid 60000, which cannot read any of that
+# Offline builds: put wheels in ./wheels (make wheels) and pass BASE_IMAGE for a local base.
+ARG BASE_IMAGE=python:3.11-slim
+
+FROM ${BASE_IMAGE} AS base
+# Debian's python3 or the python image's; venvs below need the stdlib venv module only.
+RUN python3 -c "import venv" && mkdir -p /judge /var/cache/jaxjudge
+
+FROM base AS build-runner
+ARG JAX_VERSION=0.10.2
+COPY wheels/ /wheels/
+# From the wheel directory when it has wheels (no network), else from the package index.
+RUN python3 -m venv /opt/venv \
+ && if ls /wheels/*.whl >/dev/null 2>&1; then SRC="--no-index --find-links /wheels"; else SRC=""; fi \
+ && /opt/venv/bin/pip install --no-cache-dir $SRC "jax==${JAX_VERSION}" "jaxlib==${JAX_VERSION}" numpy \
+ && find /opt/venv -name __pycache__ -prune -exec rm -rf {} +
+
+FROM base AS runner
+COPY --from=build-runner /opt/venv /opt/venv
+COPY grader/runner.py /judge/runner.py
+ENV JAX_PLATFORMS=cpu PYTHONDONTWRITEBYTECODE=1 HOME=/tmp
+USER 60000:60000
+WORKDIR /tmp
+ENTRYPOINT ["/opt/venv/bin/python", "-I", "/judge/runner.py"]
+
+FROM build-runner AS build-judge
+COPY pyproject.toml README.md /src/
+COPY grader /src/grader
+RUN if ls /wheels/*.whl >/dev/null 2>&1; then SRC="--no-index --find-links /wheels"; else SRC=""; fi \
+ && /opt/venv/bin/pip install --no-cache-dir $SRC setuptools wheel \
+ && /opt/venv/bin/pip install --no-cache-dir --no-build-isolation $SRC /src \
+ && find /opt/venv -name __pycache__ -prune -exec rm -rf {} +
+
+FROM base AS judge
+COPY --from=build-judge /opt/venv /opt/venv
+COPY problems /app/problems
+COPY reference /app/reference
+COPY submissions /app/submissions
+# Root-only: the problems, references, examples and the expected outputs. World-readable but
+# root-owned: the compile cache, warmed here from trusted code so graded code only reads it.
+ENV PATH=/opt/venv/bin:$PATH JAXJUDGE_ROOT=/app JAXJUDGE_ISOLATION=uid JAX_PLATFORMS=cpu \
+    XDG_CACHE_HOME=/var/cache/jaxjudge/private JAXJUDGE_COMPILE_CACHE=/var/cache/jaxjudge/xla
+RUN chmod 0700 /app && mkdir -p -m 0700 /var/cache/jaxjudge/private \
+ && jaxjudge warm && jaxjudge verify --skip-examples \
+ && chmod -R a+rX,go-w /var/cache/jaxjudge/xla
+# The judge needs root only to drop each submission to uid 60000 (setpriv, no capabilities,
+# no_new_privs); the container's namespaces and `--network none` are the outer jail.
+ENTRYPOINT ["jaxjudge"]
+CMD ["--help"]

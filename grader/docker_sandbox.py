@@ -1,0 +1,135 @@
+"""The Docker implementation of the sandbox Protocol: one fresh runner container per submission."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import select
+import socket
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from grader.errors import JudgeError
+from grader.sandbox import CAPTURE_BYTES, Captured, Event, Frames, Job, encode_args, stream
+
+RUNNER_IMAGE = "jaxjudge:runner"
+
+
+def _client() -> Any:
+    try:
+        import docker
+    except ImportError as exc:
+        raise JudgeError("the docker backend needs the Docker SDK for Python: "
+                         "pip install 'jaxjudge[docker]'") from exc
+    try:
+        client = docker.from_env(timeout=60)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise JudgeError(f"cannot reach the Docker engine ({exc}); start dockerd, or point "
+                         "DOCKER_HOST at it") from exc
+    return client
+
+
+class DockerSandbox:
+    """Network off, read-only root, a small tmpfs, memory/pids/CPU limits, no capabilities,
+    no-new-privileges, a non-root user. Only the submission (read-only) and the job on stdin go
+    in; only the frames on stdout and a capped stderr come out. Removed on every path."""
+
+    name = "docker"
+
+    def __init__(self, image: str = RUNNER_IMAGE, cpus: float = 1.0,
+                 compile_cache: Path | None = None) -> None:
+        import docker
+
+        self.client = _client()
+        self.image, self.cpus, self.compile_cache = image, cpus, compile_cache
+        try:
+            self.client.images.get(image)
+        except docker.errors.ImageNotFound as exc:
+            raise JudgeError(f"no Docker image {image!r}: build it with 'make image'") from exc
+
+    def _create(self, job: Job) -> Any:
+        from docker.types import Ulimit
+
+        mem = job.memory_mb * 1024 * 1024
+        volumes = {str(job.submission.resolve()): {"bind": "/submission/submission.py",
+                                                   "mode": "ro"}}
+        env = {"JAX_PLATFORMS": "cpu", "HOME": "/tmp"}
+        if self.compile_cache is not None and self.compile_cache.is_dir():
+            volumes[str(self.compile_cache)] = {"bind": "/jaxcache", "mode": "ro"}
+            env |= {"JAX_COMPILATION_CACHE_DIR": "/jaxcache",
+                    "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1e9",
+                    "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none"}
+        return self.client.containers.create(
+            self.image, stdin_open=True, network_mode="none",  # stdin_open implies StdinOnce
+            read_only=True, tmpfs={"/tmp": "rw,nosuid,nodev,size=64m,mode=1777"},
+            # RLIMIT_AS as locally (import jax maps 1.5 GiB but touches 0.25), and a cgroup cap
+            # on real memory at the same figure, swap included.
+            mem_limit=mem, memswap_limit=mem, pids_limit=job.max_processes,
+            nano_cpus=int(self.cpus * 1e9), cap_drop=["ALL"],
+            security_opt=["no-new-privileges"], user="60000:60000",
+            ulimits=[Ulimit(name="as", soft=mem, hard=mem),
+                     Ulimit(name="fsize", soft=64 << 20, hard=64 << 20),
+                     Ulimit(name="core", soft=0, hard=0)],
+            volumes=volumes, environment=env, labels={"jaxjudge": "runner"})
+
+    def run(self, job: Job, captured: Captured) -> Iterator[Event]:
+        stdin = json.dumps({"path": "/submission/submission.py", "function": job.function,
+                            "output_bytes": job.output_bytes, "result_fd": "stdout",
+                            "tests": [encode_args(t) for t in job.tests]}).encode()
+        container = self._create(job)
+        frames = Frames(job.output_bytes + (1 << 20))
+        stderr = bytearray()
+        try:
+            # Attached before it starts, so not a byte of output is missed.
+            attached = container.attach_socket(
+                params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+            sock: socket.socket = attached._sock
+            container.start()
+            sock.sendall(stdin)
+            sock.shutdown(socket.SHUT_WR)  # the runner reads its job to EOF
+            demux = _Demux(frames, stderr)
+
+            def wait(timeout: float) -> None:
+                if select.select([sock], [], [], timeout)[0]:
+                    demux.feed(sock.recv(1 << 20))
+
+            yield from stream(job, frames, wait, lambda: _exit_code(container))
+        finally:
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
+            captured.stderr = bytes(stderr)
+
+
+def _exit_code(container: Any) -> int | None:
+    """As subprocess reports it: a negative signal number when killed (137 -> -9)."""
+    try:
+        code = int(container.wait(timeout=10)["StatusCode"])
+    except Exception:
+        return None
+    return -(code - 128) if code > 128 else code
+
+
+class _Demux:
+    """Docker multiplexes stdout and stderr on one socket: an 8-byte header per chunk."""
+
+    def __init__(self, frames: Frames, stderr: bytearray) -> None:
+        self.frames, self.stderr, self.buf = frames, stderr, bytearray()
+
+    def feed(self, data: bytes) -> None:
+        if not data:
+            self.frames.feed(b"")  # end of stream
+            return
+        self.buf.extend(data)
+        while len(self.buf) >= 8:
+            kind, size = struct.unpack(">BxxxL", self.buf[:8])
+            if len(self.buf) < 8 + size:
+                return
+            chunk = bytes(self.buf[8:8 + size])
+            del self.buf[:8 + size]
+            if kind == 1:
+                self.frames.feed(chunk)
+            elif len(self.stderr) < CAPTURE_BYTES:
+                self.stderr.extend(chunk[:CAPTURE_BYTES - len(self.stderr)])

@@ -1,0 +1,135 @@
+"""The images and the Docker backend against the real engine: contents, the judge container's
+own isolation, removal on every path, and a clear error without an engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from grader.docker_sandbox import DockerSandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+EX = ROOT / "submissions" / "reinforce_grad"
+
+
+def _docker(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout,
+                          check=False)
+
+
+def _runners() -> list[str]:
+    client = docker.from_env()
+    return [c.id for c in client.containers.list(all=True, filters={"label": "jaxjudge=runner"})]
+
+
+def test_runner_image_holds_no_problem_reference_or_example(docker_sandbox: DockerSandbox) -> None:
+    found = _docker("run", "--rm", "--network", "none", "--entrypoint", "/bin/sh",
+                    "jaxjudge:runner", "-c",
+                    "id -u; find / -xdev \\( -name 'reinforce*' -o -name problem.yaml "
+                    "-o -name 'reparam*' -o -name '*.whl' \\) -not -path '/usr/share/python-wheels/*' "
+                    "2>/dev/null; command -v gcc cc || true")
+    lines = found.stdout.split()
+    assert lines[0] == "60000"  # not root
+    # No problem files, none of our wheels (Debian's ensurepip bundle aside), no compiler.
+    assert lines[1:] == [], lines
+
+
+def test_the_judge_container_grades_as_documented(docker_sandbox: DockerSandbox) -> None:
+    for example, code, verdict in [(EX / "accepted" / "onehot_minus_softmax.py", 0, "accepted"),
+                                   (EX / "wrong_answer" / "raw_logits.py", 1, "wrong_answer")]:
+        run = _docker("run", "--rm", "--network", "none", "-v", f"{example}:/in/my.py:ro",
+                      "jaxjudge:judge", "grade", "reinforce_grad", "/in/my.py", "--format", "json")
+        assert run.returncode == code, run.stderr[-2000:]
+        report = json.loads(run.stdout)
+        assert report["verdict"] == verdict
+    assert "log_softmax" in report["feedback"][0]
+
+
+SNOOP = '''
+import os
+import jax
+import jax.numpy as jnp
+
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    if os.getuid() == 0:
+        raise RuntimeError("LEAK: running as root")
+    for path in ["/app/reference/reinforce_grad.py", "/app/problems/reinforce_grad/problem.yaml",
+                 "/app/submissions/reinforce_grad/accepted/onehot_minus_softmax.py"]:
+        try:
+            open(path).read()
+        except OSError:
+            continue
+        raise RuntimeError("LEAK: read " + path)
+    for folder in ["/app", "/var/cache/jaxjudge/private"]:
+        try:
+            os.listdir(folder)
+        except OSError:
+            continue
+        raise RuntimeError("LEAK: listed " + folder)
+    for target in ["/var/cache/jaxjudge/xla/planted", "/app/x"]:
+        try:
+            open(target, "w").write("x")
+        except OSError:
+            continue
+        raise RuntimeError("LEAK: wrote " + target)
+    actions = jax.random.categorical(jax.random.PRNGKey(int(seed)), logits,
+                                     shape=(int(n_samples),))
+    score = jax.nn.one_hot(actions, logits.shape[0]) - jax.nn.softmax(logits)
+    return jnp.mean(reward_table[actions][:, None] * score, axis=0)
+'''
+
+
+def test_learner_code_in_the_judge_container_cannot_read_references(
+        docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
+    snoop = tmp_path / "snoop.py"
+    snoop.write_text(SNOOP)
+    snoop.chmod(0o644)
+    run = _docker("run", "--rm", "--network", "none", "-v", f"{snoop}:/in/my.py:ro",
+                  "jaxjudge:judge", "grade", "reinforce_grad", "/in/my.py", "--format", "json")
+    report = json.loads(run.stdout)
+    assert report["verdict"] == "accepted", [t["message"] for t in report["tests"]][:3]
+
+
+def test_interrupting_the_judge_removes_the_container(docker_sandbox: DockerSandbox) -> None:
+    assert _runners() == []
+    judge = subprocess.Popen([sys.executable, "-m", "grader.cli", "grade", "reinforce_grad",
+                              str(EX / "time_limit_exceeded" / "endless_loop.py"),
+                              "--backend", "docker"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 120
+        while not _runners() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _runners(), "no runner container appeared"
+        time.sleep(2)  # mid-test, inside the learner's loop
+        judge.send_signal(signal.SIGINT)
+        assert judge.wait(timeout=60) == 2
+    finally:
+        if judge.poll() is None:
+            judge.kill()
+            judge.wait()
+    assert _runners() == []
+
+
+def test_a_missing_engine_is_a_clear_error(tmp_path: Path) -> None:
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no.sock"}
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "grade", "reinforce_grad",
+                          str(EX / "accepted" / "onehot_minus_softmax.py"), "--backend", "docker"],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120,
+                         check=False)
+    assert run.returncode == 2
+    assert "cannot reach the Docker engine" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.usefixtures("docker_sandbox")
+def test_no_runner_container_is_left_behind() -> None:
+    assert _runners() == []

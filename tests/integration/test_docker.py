@@ -34,8 +34,9 @@ def test_runner_image_holds_no_problem_reference_or_example(docker_sandbox: Dock
     found = _docker("run", "--rm", "--network", "none", "--entrypoint", "/bin/sh",
                     "jaxjudge:runner", "-c",
                     "id -u; find / -xdev \\( -name 'reinforce*' -o -name problem.yaml "
-                    "-o -name 'reparam*' -o -name '*.whl' \\) -not -path '/usr/share/python-wheels/*' "
-                    "2>/dev/null; command -v gcc cc || true")
+                    "-o -name 'reparam*' -o -name '*.whl' \\) "
+                    "-not -path '/usr/share/python-wheels/*' 2>/dev/null; command -v gcc cc "
+                    "|| true")
     lines = found.stdout.split()
     assert lines[0] == "60000"  # not root
     # No problem files, none of our wheels (Debian's ensurepip bundle aside), no compiler.

@@ -18,8 +18,13 @@ RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir $SRC "jax==${JAX_VERSION}" "jaxlib==${JAX_VERSION}" numpy \
  && find /opt/venv -name __pycache__ -prune -exec rm -rf {} +
 
+# The installers themselves stay behind: final images get the venv without pip/setuptools/wheel.
+FROM build-runner AS runner-venv
+RUN rm -rf /opt/venv/bin/pip* /opt/venv/lib/python3*/site-packages/pip \
+    /opt/venv/lib/python3*/site-packages/pip-*
+
 FROM base AS runner
-COPY --from=build-runner /opt/venv /opt/venv
+COPY --from=runner-venv /opt/venv /opt/venv
 COPY grader/runner.py /judge/runner.py
 ENV JAX_PLATFORMS=cpu PYTHONDONTWRITEBYTECODE=1 HOME=/tmp
 USER 60000:60000
@@ -34,8 +39,14 @@ RUN if ls /wheels/*.whl >/dev/null 2>&1; then SRC="--no-index --find-links /whee
  && /opt/venv/bin/pip install --no-cache-dir --no-build-isolation $SRC /src \
  && find /opt/venv -name __pycache__ -prune -exec rm -rf {} +
 
+FROM build-judge AS judge-venv
+RUN rm -rf /opt/venv/bin/pip* /opt/venv/lib/python3*/site-packages/pip \
+    /opt/venv/lib/python3*/site-packages/pip-* /opt/venv/lib/python3*/site-packages/setuptools* \
+    /opt/venv/lib/python3*/site-packages/_distutils_hack /opt/venv/lib/python3*/site-packages/wheel* \
+    /opt/venv/lib/python3*/site-packages/distutils-precedence.pth
+
 FROM base AS judge
-COPY --from=build-judge /opt/venv /opt/venv
+COPY --from=judge-venv /opt/venv /opt/venv
 COPY problems /app/problems
 COPY reference /app/reference
 COPY submissions /app/submissions

@@ -36,11 +36,19 @@ def test_runner_image_holds_no_problem_reference_or_example(docker_sandbox: Dock
                     "id -u; find / -xdev \\( -name 'reinforce*' -o -name problem.yaml "
                     "-o -name 'reparam*' -o -name '*.whl' \\) "
                     "-not -path '/usr/share/python-wheels/*' 2>/dev/null; command -v gcc cc "
-                    "|| true")
+                    "|| true; ls /opt/venv/bin | grep -E '^(pip|wheel)' || true")
     lines = found.stdout.split()
     assert lines[0] == "60000"  # not root
-    # No problem files, none of our wheels (Debian's ensurepip bundle aside), no compiler.
+    # No problem files, none of our wheels (Debian's ensurepip bundle aside), no compiler, no
+    # installer in the venv.
     assert lines[1:] == [], lines
+
+
+def test_judge_image_keeps_no_installer_either(docker_sandbox: DockerSandbox) -> None:
+    found = _docker("run", "--rm", "--network", "none", "--entrypoint", "/bin/sh",
+                    "jaxjudge:judge", "-c", "ls /opt/venv/bin; command -v gcc cc || true")
+    assert "jaxjudge" in found.stdout.split()
+    assert not [b for b in found.stdout.split() if b.startswith(("pip", "wheel"))]
 
 
 def test_the_judge_container_grades_as_documented(docker_sandbox: DockerSandbox) -> None:

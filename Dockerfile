@@ -40,7 +40,7 @@ RUN if ls /wheels/*.whl >/dev/null 2>&1; then SRC="--no-index --find-links /whee
  && find /opt/venv -name __pycache__ -prune -exec rm -rf {} +
 
 FROM build-judge AS judge-venv
-RUN rm -rf /opt/venv/bin/pip* /opt/venv/lib/python3*/site-packages/pip \
+RUN rm -rf /opt/venv/bin/pip* /opt/venv/bin/wheel /opt/venv/lib/python3*/site-packages/pip \
     /opt/venv/lib/python3*/site-packages/pip-* /opt/venv/lib/python3*/site-packages/setuptools* \
     /opt/venv/lib/python3*/site-packages/_distutils_hack /opt/venv/lib/python3*/site-packages/wheel* \
     /opt/venv/lib/python3*/site-packages/distutils-precedence.pth

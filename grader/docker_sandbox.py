@@ -12,7 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import JudgeError
-from grader.sandbox import CAPTURE_BYTES, Captured, Event, Frames, Job, encode_args, stream
+from grader.sandbox import (
+    CAPTURE_BYTES,
+    Captured,
+    Event,
+    Frames,
+    Job,
+    cache_env,
+    encode_args,
+    stream,
+)
 
 RUNNER_IMAGE = "jaxjudge:runner"
 
@@ -59,9 +68,7 @@ class DockerSandbox:
         env = {"JAX_PLATFORMS": "cpu", "HOME": "/tmp"}
         if self.compile_cache is not None and self.compile_cache.is_dir():
             volumes[str(self.compile_cache)] = {"bind": "/jaxcache", "mode": "ro"}
-            env |= {"JAX_COMPILATION_CACHE_DIR": "/jaxcache",
-                    "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1e9",
-                    "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none"}
+            env |= cache_env("/jaxcache", writable=False)
         return self.client.containers.create(
             self.image, stdin_open=True, network_mode="none",  # stdin_open implies StdinOnce
             read_only=True, tmpfs={"/tmp": "rw,nosuid,nodev,size=64m,mode=1777"},

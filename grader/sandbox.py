@@ -61,6 +61,24 @@ class Sandbox(Protocol):
     def run(self, job: Job, captured: Captured) -> Iterator[Event]: ...
 
 
+# The whole environment of a jail's runner.
+JAIL_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "JAX_PLATFORMS": "cpu",
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1"}
+
+
+def cache_env(folder: str, writable: bool) -> dict[str, str]:
+    """JAX settings for the persistent compile cache at `folder`, as seen by the runner.
+
+    Readers are told nothing takes under 1e9 s to compile, so they never try to write. XLA's
+    autotune-cache path would enter every key, and jails mount the cache elsewhere than its
+    trusted writer sees it: with it on, no entry would ever hit.
+    """
+    return {"JAX_COMPILATION_CACHE_DIR": folder,
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0" if writable else "1e9",
+            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
+            "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none"}
+
+
 def encode_args(args: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in args.items():
@@ -204,13 +222,12 @@ class LocalSandbox:
             return [*rlimits, *self._drop(), str(python), "-I", str(RUNNER)]
         if self.bwrap is None:
             return [*rlimits, str(python), str(RUNNER)]
+        env = dict(JAIL_ENV)
         cache: list[str] = []
         if self.compile_cache is not None and self.compile_cache.is_dir():
             # Read-only: a submission must never plant executables other submissions would load.
-            cache = ["--ro-bind", str(self.compile_cache), "/jaxcache",
-                     "--setenv", "JAX_COMPILATION_CACHE_DIR", "/jaxcache",
-                     "--setenv", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "1e9",
-                     "--setenv", "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES", "none"]
+            cache = ["--ro-bind", str(self.compile_cache), "/jaxcache"]
+            env |= cache_env("/jaxcache", writable=False)
         prefixes = sorted({Path(sys.prefix), Path(sys.base_prefix).resolve()})
         binds: list[str] = []
         made: set[Path] = set()
@@ -230,10 +247,8 @@ class LocalSandbox:
                *binds,
                "--ro-bind", str(RUNNER), "/judge/runner.py",
                "--ro-bind", str(job.submission.resolve()), "/submission/submission.py",
-               "--chdir", "/tmp", "--clearenv", "--setenv", "HOME", "/tmp",
-               "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "JAX_PLATFORMS", "cpu",
-               "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "PYTHONNOUSERSITE", "1",
-               *cache]
+               *cache, "--chdir", "/tmp", "--clearenv",
+               *(arg for k, v in env.items() for arg in ("--setenv", k, v))]
         if not self.root:
             cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
         return [*rlimits, *cmd, *self._drop(), str(python), "-I", "/judge/runner.py"]
@@ -249,23 +264,15 @@ class LocalSandbox:
     def environment(self) -> dict[str, str] | None:
         """The runner's environment outside bwrap, which builds the jail's own (--clearenv)."""
         if self.uid_only:
-            env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "JAX_PLATFORMS": "cpu",
-                   "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1"}
+            env = dict(JAIL_ENV)
             if self.compile_cache is not None and self.compile_cache.is_dir():
-                env |= {"JAX_COMPILATION_CACHE_DIR": str(self.compile_cache),
-                        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1e9",
-                        "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none"}
+                env |= cache_env(str(self.compile_cache), writable=False)
             return env
         if self.bwrap is not None or self.compile_cache is None:
             return None
-        # Trusted code warms the cache: every compilation is worth keeping.
+        # Unsandboxed runs are trusted: they warm the cache.
         return {**os.environ, "JAX_PLATFORMS": "cpu",
-                "JAX_COMPILATION_CACHE_DIR": str(self.compile_cache),
-                "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-                "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
-                # Else XLA's autotune-cache path enters every key, and the jail mounts the
-                # cache elsewhere: no entry would ever hit.
-                "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none"}
+                **cache_env(str(self.compile_cache), writable=True)}
 
     def run(self, job: Job, captured: Captured) -> Iterator[Event]:
         rfd, wfd = os.pipe()

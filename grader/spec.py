@@ -191,11 +191,16 @@ class VarianceCheck(_Check):
     kind: Literal["variance_ratio"]
     against: str | None = Field(None, pattern=IDENT, description=(
         "reference function with the submission's signature; default the reference solution"))
+    variance: str | None = Field(None, pattern=IDENT, description=(
+        "reference function: exact per-component variance of one call, instead of sampling "
+        "`against` over the same seeds"))
     min_ratio: float = Field(0.0, ge=0)
     max_ratio: float | None = Field(None, gt=0)
 
     @model_validator(mode="after")
     def _some_bound(self) -> VarianceCheck:
+        if self.variance is not None and self.against is not None:
+            raise ValueError("give `against` or `variance`, not both")
         if self.min_ratio == 0.0 and self.max_ratio is None:
             raise ValueError("give `min_ratio`, `max_ratio` or both")
         if self.max_ratio is not None and self.max_ratio <= self.min_ratio:

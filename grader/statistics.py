@@ -107,9 +107,12 @@ def trusted_data(problem: Problem, check: StatisticalCheck) -> dict[str, np.ndar
             if check.variance is not None:
                 out["variance"] = _call(_helper(problem, check.variance), args)
         elif isinstance(check, VarianceCheck):
-            fn = _helper(problem, check.against or spec.function.name)
-            samples = np.stack([_call(fn, a) for a in check_calls(spec, check)])
-            total = float(samples.var(axis=0, ddof=1).sum())
+            if check.variance is not None:
+                total = float(_call(_helper(problem, check.variance), args).sum())
+            else:
+                fn = _helper(problem, check.against or spec.function.name)
+                samples = np.stack([_call(fn, a) for a in check_calls(spec, check)])
+                total = float(samples.var(axis=0, ddof=1).sum())
             if not total > 0:
                 raise ReferenceError(f"{problem.reference_path}: the trusted estimator has no "
                                      f"variance on statistics {check.name!r}")
@@ -170,8 +173,9 @@ def _variance(check: VarianceCheck, x: np.ndarray, against: float) -> tuple[Verd
     total = float(x.var(axis=0, ddof=1).sum())
     ratio = total / against
     upper = f"{check.max_ratio:.3g}" if check.max_ratio is not None else "∞"
-    whose = check.against or "the reference solution"
-    text = (f"total variance over {x.shape[0]} seeds {total:.4g}, {whose}'s {against:.4g}: "
+    whose = ("the exact variance" if check.variance is not None
+             else f"{check.against or 'the reference solution'}'s")
+    text = (f"total variance over {x.shape[0]} seeds {total:.4g}, {whose} {against:.4g}: "
             f"ratio {ratio:.3g} (allowed [{check.min_ratio:.3g}, {upper}])")
     if ratio < check.min_ratio:
         return Verdict.WRONG_ANSWER, (f"{text}. Your estimate varies too little across seeds: "

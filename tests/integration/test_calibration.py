@@ -35,7 +35,8 @@ def test_references_pass_every_check_at_every_seed_offset(problem_id: str) -> No
     problem = load_problem(problem_id)
     z_star = z_threshold(problem.spec)
     zs: list[np.ndarray] = []
-    ratios: list[float] = []
+    ratios: list[float] = []  # against the reference sampled on the same seeds
+    exact: list[tuple[float, int]] = []  # against the exact variance, with the seed count
     for offset in range(OFFSETS):
         outs: dict[str, list[np.ndarray]] = {}
         for base in problem.spec.statistics:
@@ -50,7 +51,11 @@ def test_references_pass_every_check_at_every_seed_offset(problem_id: str) -> No
                 zs.append((x.mean(0) - trusted["expectation"])
                           / np.sqrt(trusted["variance"] / check.seeds))
             if isinstance(check, VarianceCheck) and check.against is None:
-                ratios.append(float(x.var(0, ddof=1).sum() / trusted["against_variance"]))
+                ratio = float(x.var(0, ddof=1).sum() / trusted["against_variance"])
+                if check.variance is None:
+                    ratios.append(ratio)
+                else:
+                    exact.append((ratio, check.seeds))
     if zs:
         z = np.concatenate([a.ravel() for a in zs])
         # Each z is N(0, 1), so mean z^2 is 1. Components of one offset share samples and are
@@ -61,6 +66,13 @@ def test_references_pass_every_check_at_every_seed_offset(problem_id: str) -> No
         assert abs(float(z.mean())) < 4 * math.sqrt(k / z.size), z
     # The same samples as the reference give exactly ratio 1; the bounds [1/3, 3] are for others.
     assert all(r == pytest.approx(1.0) for r in ratios)
+    if exact:
+        # Against the exact variance the log-ratio is centred on 0 with sd ~ sqrt(2 / (S - 1))
+        # per offset (more with heavy tails): its mean over offsets must sit near 0.
+        logs = np.log([r for r, _ in exact])
+        seeds = exact[0][1]
+        assert abs(float(logs.mean())) < 4 * math.sqrt(2 / (seeds - 1)) / math.sqrt(len(logs))
+        assert float(logs.std()) < 2 * math.sqrt(2 / (seeds - 1)), logs
 
 
 @pytest.mark.slow

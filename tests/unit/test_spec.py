@@ -49,6 +49,7 @@ INVALID = [
     ("stat_unknown_kind", "statistics.0", "mean_z"),
     ("variance_without_bounds", "statistics.0", "min_ratio"),
     ("diagnosis_bad_path", "diagnoses.0.example", "should match pattern"),
+    ("variance_against_and_exact", "statistics.1", "not both"),
 ]
 
 

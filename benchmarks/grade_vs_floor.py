@@ -1,8 +1,8 @@
 """Grading wall time of each accepted example next to the floor measured in the same run.
 
 Floor: a fresh unsandboxed `python` that imports jax and makes the same calls (fixed tests and
-statistical checks' seeds) of the same file. Expected outputs come from the judge's cache (warmed
-first, as `verify` leaves it), so the grade time is the sandboxed run plus the judge's own
+statistical checks' seeds) of the same file, with no compile cache. Expected outputs and the
+compile cache are warmed first (`jaxjudge warm`, as `verify` leaves them), so the grade time is the sandboxed run plus the judge's own
 bookkeeping; 'expect s' is the cost of expected outputs at that moment. 'no-stats s' grades with
 the problem's statistical checks removed: the difference is what the checks cost.
 """
@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from grader.compile_cache import warm
 from grader.expected import expected_outputs
 from grader.judge import grade_submission, plan
 from grader.problems import Problem, load_problem
@@ -53,9 +54,13 @@ def main() -> None:
           f"{'grade/floor':>12}")
     ratios = []
     stats_cost: dict[str, list[float]] = {}
+    warmed: set[str] = set()
     for path in sorted((ROOT / "submissions").glob("*/accepted/*.py")):
         problem = load_problem(path.parent.parent.name)
         bare = Problem(problem.root, problem.spec.model_copy(update={"statistics": []}))
+        if problem.id not in warmed:
+            warmed.add(problem.id)
+            warm(problem)
         with tempfile.NamedTemporaryFile(suffix=".pkl") as f:
             # Trusted inputs the bench itself wrote; pickle never crosses from a submission.
             pickle.dump(plan(problem)[0], f)

@@ -2,8 +2,9 @@
 
 Floor: a fresh unsandboxed `python` that imports jax and makes the same calls (fixed tests and
 statistical checks' seeds) of the same file, with no compile cache. Expected outputs and the
-compile cache are warmed first (`jaxjudge warm`, as `verify` leaves them), so the grade time is the sandboxed run plus the judge's own
-bookkeeping; 'expect s' is the cost of expected outputs at that moment. 'no-stats s' grades with
+compile cache are warmed first (`jaxjudge warm`, as `verify` leaves them), so the grade time is
+the sandboxed run plus the judge's own bookkeeping; 'expect s' is the cost of expected outputs
+at that moment. 'no-stats s' grades with
 the problem's statistical checks removed: the difference is what the checks cost.
 """
 

@@ -24,7 +24,7 @@ def environment(backend: str) -> dict[str, str]:
             "backend": backend}
 
 
-@dataclass
+@dataclass(eq=False)  # it holds arrays: compare by identity, never elementwise
 class Outcome:
     """What one call of the learner's function produced: an array, or a verdict and message."""
 

@@ -75,10 +75,12 @@ def grade_submission(problem: Problem, submission: Path, sandbox: Sandbox | None
             assert outcome is not None
             _judge_test(problem, unit, result, outcome, expected[u])
         else:
-            failed = next((o for o in got if o is not None and o.array is None), None)
+            failed = next(((k, o) for k, o in enumerate(got)
+                           if o is not None and o.array is None), None)
             if failed is not None:
-                seed = unit.seed_offset + got.index(failed)
-                result.verdict, result.message = failed.verdict, f"seed {seed}: {failed.message}"
+                k, bad = failed
+                result.verdict = bad.verdict
+                result.message = f"seed {unit.seed_offset + k}: {bad.message}"
             else:
                 arrays = [o.array for o in got if o is not None and o.array is not None]
                 result.verdict, result.message = evaluate(

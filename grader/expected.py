@@ -63,17 +63,19 @@ def cache_key(problem: Problem, *extra: bytes) -> str:
 
 
 def cached_arrays(problem: Problem, tag: str, names: list[str] | None,
-                  compute: Callable[[], dict[str, np.ndarray]], *extra: bytes
-                  ) -> dict[str, np.ndarray]:
+                  compute: Callable[[], dict[str, np.ndarray]], *extra: bytes,
+                  fresh: bool = False) -> dict[str, np.ndarray]:
     """Named arrays computed by trusted code, from a cache only the judge writes.
 
-    `names`, when given, must all be present for a cached file to count (else recompute).
+    `names`, when given, must all be present for a cached file to count (else recompute);
+    `fresh` recomputes and overwrites whatever is cached.
     """
     path = cache_dir() / f"{problem.id}-{tag}-{cache_key(problem, *extra)}.npz"
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if names is None or set(names) <= set(data.files):
-                return {n: data[n] for n in data.files}
+        if not fresh:
+            with np.load(path, allow_pickle=False) as data:
+                if names is None or set(names) <= set(data.files):
+                    return {n: data[n] for n in data.files}
     except (OSError, ValueError):
         pass  # missing or unreadable: recompute
     arrays = compute()
@@ -99,9 +101,5 @@ def expected_outputs(problem: Problem, fresh: bool = False) -> list[np.ndarray]:
     def compute() -> dict[str, np.ndarray]:
         return {c.name: reference_output(problem, c) for c in problem.tests}
 
-    if fresh:
-        arrays = compute()
-        store_arrays(cache_dir() / f"{problem.id}-expected-{cache_key(problem)}.npz", arrays)
-    else:
-        arrays = cached_arrays(problem, "expected", names, compute)
+    arrays = cached_arrays(problem, "expected", names, compute, fresh=fresh)
     return [arrays[n] for n in names]

@@ -64,7 +64,7 @@ def main() -> None:
             warm(problem)
         with tempfile.NamedTemporaryFile(suffix=".pkl") as f:
             # Trusted inputs the bench itself wrote; pickle never crosses from a submission.
-            pickle.dump(plan(problem)[0], f)
+            pickle.dump(plan(problem).calls, f)
             f.flush()
             start = time.perf_counter()
             expected_outputs(problem)
@@ -85,7 +85,7 @@ def main() -> None:
     print(f"median grade/floor ratio: {statistics.median(ratios):.2f} "
           f"(medians of {opts.repeats} runs each, floor and grade interleaved)")
     for pid, costs in stats_cost.items():
-        calls = len(plan(load_problem(pid))[0]) - len(load_problem(pid).tests)
+        calls = len(plan(load_problem(pid)).calls) - len(load_problem(pid).tests)
         print(f"statistical checks of {pid}: {calls} calls, median cost "
               f"{statistics.median(costs):.2f} s per grade")
 

@@ -19,6 +19,7 @@ class Comparison:
     max_rel_diff: float | None = None
     details: tuple[str, ...] = ()
     ratio: float | None = None  # largest diff as a fraction of its allowance: >1 fails
+    summary: str = ""  # the message without values or indices, for a hidden test
 
 
 def scale_of(scale: Scale | None, args: Mapping[str, object]) -> float:
@@ -30,6 +31,11 @@ def scale_of(scale: Scale | None, args: Mapping[str, object]) -> float:
     reduce = scale.reduce
     return float(x.max() if reduce == "max_abs" else np.sqrt((x**2).sum()) if reduce == "l2"
                  else x.mean())
+
+
+def one_figure(x: float) -> float:
+    """The size of an error, rounded to one significant figure: what a hidden test may show."""
+    return float(f"{x:.0e}")
 
 
 def shape_hint(got: tuple[int, ...], want: tuple[int, ...]) -> str:
@@ -46,17 +52,19 @@ def compare(got: np.ndarray, want: np.ndarray, want_dtype: str, tol: Tolerance,
             args: dict[str, object]) -> Comparison:
     if got.shape != want.shape:
         return Comparison(Verdict.WRONG_ANSWER, f"returned shape {got.shape}, expected "
-                          f"{want.shape}{shape_hint(got.shape, want.shape)}")
+                          f"{want.shape}{shape_hint(got.shape, want.shape)}",
+                          summary="returned an array of the wrong shape")
     if got.dtype != np.dtype(want_dtype):
-        return Comparison(Verdict.WRONG_ANSWER,
-                          f"returned dtype {got.dtype}, expected {want_dtype} "
-                          f"(cast with .astype(jnp.{want_dtype}))")
+        message = (f"returned dtype {got.dtype}, expected {want_dtype} "
+                   f"(cast with .astype(jnp.{want_dtype}))")
+        return Comparison(Verdict.WRONG_ANSWER, message, summary=message)
     g = got.astype(np.float64)
     w = want.astype(np.float64)
     n_nan, n_inf = int(np.isnan(g).sum()), int(np.isinf(g).sum())
     if n_nan or n_inf:
         return Comparison(Verdict.WRONG_ANSWER,
-                          f"output has {n_nan} NaN and {n_inf} Inf values")
+                          f"output has {n_nan} NaN and {n_inf} Inf values",
+                          summary="output has NaN or Inf values")
     diff = np.abs(g - w)
     allowed = tol.atol + tol.atol_per_scale * scale_of(tol.scale, args) + tol.rtol * np.abs(w)
     # Finite even where the expected value is 0, so the JSON report stays valid JSON.
@@ -75,4 +83,5 @@ def compare(got: np.ndarray, want: np.ndarray, want_dtype: str, tol: Tolerance,
                f"(allowed difference {allowed[worst]:.3g})",
                f"{int(off.sum())} of {off.size} elements are outside the tolerance")
     return Comparison(Verdict.WRONG_ANSWER, f"max abs diff {max_abs:.3g}, max rel diff "
-                      f"{max_rel:.3g}", max_abs, max_rel, details, ratio)
+                      f"{max_rel:.3g}", max_abs, max_rel, details, ratio,
+                      "outside the tolerance")

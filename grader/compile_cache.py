@@ -36,7 +36,7 @@ def warm(problem: Problem, folder: Path | None = None) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     trusted = LocalSandbox(unsandboxed=True, compile_cache=folder)
     prepare(problem, trusted)
-    calls, _ = plan(problem)
+    calls = plan(problem).calls
     problems = []
     for path in [problem.reference_path, *sorted(problem.submissions_dir.glob("accepted/*.py"))]:
         run = run_calls(trusted, make_job(problem, path, calls))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import json
+import os
 import select
 import socket
 import struct
@@ -11,17 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from grader.capture import Capture
 from grader.errors import JudgeError
-from grader.sandbox import (
-    CAPTURE_BYTES,
-    Captured,
-    Event,
-    Frames,
-    Job,
-    cache_env,
-    encode_args,
-    stream,
-)
+from grader.frames import Event, Frames
+from grader.sandbox import Job, cache_env, in_background, stream
 
 RUNNER_IMAGE = "jaxjudge:runner"
 
@@ -48,11 +41,13 @@ class DockerSandbox:
 
     name = "docker"
 
-    def __init__(self, image: str = RUNNER_IMAGE, cpus: float = 1.0,
+    def __init__(self, image: str | None = None, cpus: float = 1.0,
                  compile_cache: Path | None = None) -> None:
+        """image: the runner image, default $JAXJUDGE_RUNNER_IMAGE or jaxjudge:runner."""
         import docker
 
         self.client = _client()
+        image = image or os.environ.get("JAXJUDGE_RUNNER_IMAGE") or RUNNER_IMAGE
         self.image, self.cpus, self.compile_cache = image, cpus, compile_cache
         try:
             self.client.images.get(image)
@@ -82,32 +77,42 @@ class DockerSandbox:
                      Ulimit(name="core", soft=0, hard=0)],
             volumes=volumes, environment=env, labels={"jaxjudge": "runner"})
 
-    def run(self, job: Job, captured: Captured) -> Iterator[Event]:
-        stdin = json.dumps({"path": "/submission/submission.py", "function": job.function,
-                            "output_bytes": job.output_bytes, "result_fd": "stdout",
-                            "tests": [encode_args(t) for t in job.tests]}).encode()
+    def run(self, job: Job, capture: Capture) -> Iterator[Event]:
+        first, rest = job.stdin("/submission/submission.py", "stdout")
         container = self._create(job)
         frames = Frames(job.output_bytes + (1 << 20))
-        stderr = bytearray()
+        writers: list[Any] = []
         try:
             # Attached before it starts, so not a byte of output is missed.
             attached = container.attach_socket(
                 params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
             sock: socket.socket = attached._sock
             container.start()
-            sock.sendall(stdin)
-            sock.shutdown(socket.SHUT_WR)  # the runner reads its job to EOF
-            demux = _Demux(frames, stderr)
+            writers.append(in_background(lambda: sock.sendall(first)))
+
+            def release() -> None:
+                capture.settled(pump=wait)
+                capture.mark_hidden()
+                before = writers[0]
+                def finish() -> None:
+                    before.join()
+                    sock.sendall(rest)
+                    sock.shutdown(socket.SHUT_WR)
+
+                writers.append(in_background(finish))
+
+            demux = _Demux(frames, capture)
 
             def wait(timeout: float) -> None:
                 if select.select([sock], [], [], timeout)[0]:
                     demux.feed(sock.recv(1 << 20))
 
-            yield from stream(job, frames, wait, lambda: _exit_code(container))
+            yield from stream(job, frames, wait, lambda: _exit_code(container), release)
         finally:
             with contextlib.suppress(Exception):
                 container.remove(force=True)
-            captured.stderr = bytes(stderr)
+            for t in writers:
+                t.join(timeout=5)
 
 
 def _exit_code(container: Any) -> int | None:
@@ -122,8 +127,8 @@ def _exit_code(container: Any) -> int | None:
 class _Demux:
     """Docker multiplexes stdout and stderr on one socket: an 8-byte header per chunk."""
 
-    def __init__(self, frames: Frames, stderr: bytearray) -> None:
-        self.frames, self.stderr, self.buf = frames, stderr, bytearray()
+    def __init__(self, frames: Frames, capture: Capture) -> None:
+        self.frames, self.capture, self.buf = frames, capture, bytearray()
 
     def feed(self, data: bytes) -> None:
         if not data:
@@ -138,5 +143,5 @@ class _Demux:
             del self.buf[:8 + size]
             if kind == 1:
                 self.frames.feed(chunk)
-            elif len(self.stderr) < CAPTURE_BYTES:
-                self.stderr.extend(chunk[:CAPTURE_BYTES - len(self.stderr)])
+            else:
+                self.capture.write(chunk)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -9,14 +10,18 @@ from typing import Any
 
 import numpy as np
 
+from grader.capture import Capture
+from grader.frames import Event
 from grader.problems import Problem
-from grader.sandbox import Captured, Event, Job, Sandbox
+from grader.sandbox import Job, Sandbox
 from grader.verdict import Verdict
 
-KILL_MESSAGES = {
+# (verdict, message for anyone, summary that holds no learner-chosen text: for hidden tests)
+KILLS = {
     "timeout": (Verdict.TIME_LIMIT_EXCEEDED, "over the time limit: killed"),
     "protocol": (Verdict.RUNTIME_ERROR, "your code wrote into the judge's result channel"),
 }
+NOT_LOADED = "your function cannot take this test's arguments"
 
 
 def environment(backend: str) -> dict[str, str]:
@@ -26,77 +31,107 @@ def environment(backend: str) -> dict[str, str]:
 
 @dataclass(eq=False)  # it holds arrays: compare by identity, never elementwise
 class Outcome:
-    """What one call of the learner's function produced: an array, or a verdict and message."""
+    """What one call of the learner's function produced: an array, or a verdict and message.
+
+    `summary` says the same without any text or number the learner's code chose, for a hidden
+    test (a learner could raise an exception whose message is a hidden input)."""
 
     array: np.ndarray | None = None
     verdict: Verdict = Verdict.ACCEPTED
     message: str = ""
+    summary: str = ""
+    skipped: bool = False  # not called: its check had already failed
+
+
+@dataclass
+class Stop:
+    """Why the run ended before `done`: a verdict, a message, and its safe summary."""
+
+    verdict: Verdict
+    message: str
+    summary: str
 
 
 @dataclass
 class Run:
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     ready: bool = False
-    stop: tuple[Verdict, str] | None = None
+    stop: Stop | None = None
     current: int | None = None  # the call under way when the run ended
-    captured: Captured = field(default_factory=Captured)
+    capture: Capture = field(default_factory=Capture)
 
 
-def _out_of_memory(captured: Captured) -> bool:
-    return any(m in captured.stderr for m in (b"bad_alloc", b"RESOURCE_EXHAUSTED", b"MemoryError"))
+def _exception(header: dict[str, Any]) -> str:
+    name = header.get("exception")
+    cls = getattr(builtins, name, None) if isinstance(name, str) else None
+    return f"raised {name}" if isinstance(cls, type) and issubclass(cls, BaseException) \
+        else "raised an exception"
 
 
-def _killed(event: Event) -> tuple[Verdict, str]:
+def _killed(event: Event, job: Job, capture: Capture) -> Stop:
     reason = event.header.get("reason")
-    if reason in KILL_MESSAGES:
-        return KILL_MESSAGES[str(reason)]
+    if reason in KILLS:
+        verdict, message = KILLS[str(reason)]
+        return Stop(verdict, message, message)
+    if event.header.get("oom") or capture.contains(b"bad_alloc", b"RESOURCE_EXHAUSTED",
+                                                   b"MemoryError"):
+        message = f"over the memory limit of {job.memory_mb} MB: killed"
+        return Stop(Verdict.MEMORY_LIMIT_EXCEEDED, message, message)
     code = event.header.get("code")
     if code is not None and code < 0:
-        return Verdict.RUNTIME_ERROR, f"your process was killed by signal {-code}"
-    return Verdict.RUNTIME_ERROR, f"your code ended the process (exit status {code}) mid-test"
+        return Stop(Verdict.RUNTIME_ERROR, f"your process was killed by signal {-code}",
+                    "your process was killed by a signal")
+    return Stop(Verdict.RUNTIME_ERROR, f"your code ended the process (exit status {code}) "
+                "mid-test", "your code ended the process mid-test")
 
 
 def _outcome(event: Event) -> Outcome:
     if event.kind == "error":
-        return Outcome(None, Verdict(str(event.header["verdict"])),
-                       str(event.header.get("message", "")))
+        verdict = Verdict(str(event.header["verdict"]))
+        summary = "ran out of memory" if verdict == Verdict.MEMORY_LIMIT_EXCEEDED \
+            else _exception(event.header)
+        return Outcome(None, verdict, str(event.header.get("message", "")), summary)
     if event.kind == "output_limit":
         return Outcome(None, Verdict.OUTPUT_LIMIT_EXCEEDED,
-                       f"returned {event.header.get('got_bytes')} bytes, over the output cap")
-    if event.array is None:
-        return Outcome(None, Verdict.JUDGE_ERROR, f"unexpected event {event.kind!r}")
+                       f"returned {event.header.get('got_bytes')} bytes, over the output cap",
+                       "returned more data than the output cap")
+    if event.kind == "skipped":
+        return Outcome(None, Verdict.ACCEPTED, "not run: its check had already failed",
+                       "not run: its check had already failed", skipped=True)
     return Outcome(event.array)
 
 
 def run_calls(sandbox: Sandbox, job: Job) -> Run:
-    """Runs one submission over all calls of a job and records what each call produced."""
+    """Runs one submission over all calls of a job and records what each call produced.
+
+    The sandbox delivers frames in their legal order only (grader.frames.Order)."""
     run = Run()
-    for event in sandbox.run(job, run.captured):
+    for event in sandbox.run(job, run.capture):
         if event.kind == "ready":
             run.ready = True
         elif event.kind == "start":
             run.current = event.test
         elif event.kind == "compile_error":
-            run.stop = (Verdict.COMPILE_ERROR, str(event.header.get("message", "")))
+            message = str(event.header.get("message", ""))
+            # Before the hidden inputs, the learner's code knew nothing secret to put in it.
+            run.stop = Stop(Verdict.COMPILE_ERROR, message,
+                            NOT_LOADED if run.capture.released else message)
         elif event.kind == "killed":
-            run.stop = _killed(event)
-        elif event.test is not None and 0 <= event.test < len(job.tests) \
-                and event.test not in run.outcomes:
+            run.stop = _killed(event, job, run.capture)
+        elif event.test is not None:
             run.outcomes[event.test] = _outcome(event)
             run.current = None
     if not run.ready:
         # The runner dies before the learner's file is even read: the judge's fault.
-        tail = run.captured.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-        run.stop = (Verdict.JUDGE_ERROR, "the sandbox failed to start: " + " | ".join(tail))
-    elif run.stop is not None and run.stop[0] == Verdict.RUNTIME_ERROR \
-            and _out_of_memory(run.captured):
-        run.stop = (Verdict.MEMORY_LIMIT_EXCEEDED,
-                    f"over the memory limit of {job.memory_mb} MB: killed")
+        tail = run.capture.public.strip().splitlines()[-3:]
+        message = "the sandbox failed to start: " + " | ".join(tail)
+        run.stop = Stop(Verdict.JUDGE_ERROR, message, message)
     return run
 
 
-def make_job(problem: Problem, submission: Path, calls: list[dict[str, Any]]) -> Job:
+def make_job(problem: Problem, submission: Path, calls: list[dict[str, Any]],
+             public: int | None = None, groups: tuple[int | None, ...] = ()) -> Job:
     limits = problem.spec.limits
     return Job(submission, problem.spec.function.name, calls, limits.time_per_test_s,
                limits.total_time_s, limits.memory_mb, int(limits.output_mb * 1024 * 1024),
-               limits.startup_s)
+               limits.startup_s, public=public, groups=groups)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from grader.compare import compare
-from grader.execution import Outcome, environment, make_job, run_calls
+from grader.execution import Outcome, Run, Stop, environment, make_job, run_calls
 from grader.expected import compile_cache_dir, expected_outputs
 from grader.feedback import advice
 from grader.inputs import TestCase
@@ -21,24 +22,65 @@ from grader.spec import StatisticalCheck
 from grader.statistics import check_calls, evaluate, trusted_data, z_threshold
 from grader.verdict import Verdict
 
+Unit = TestCase | StatisticalCheck  # a line of the report: a fixed-seed test or a check
 
-def plan(problem: Problem) -> tuple[list[dict[str, Any]], list[range]]:
-    """All calls of a grade, and which of them each report line (test, then check) judges.
 
-    Checks on the same inputs and seeds share their calls.
-    """
-    calls: list[dict[str, Any]] = [c.args for c in problem.tests]
-    spans = [range(i, i + 1) for i in range(len(calls))]
+@dataclass(frozen=True)
+class Plan:
+    """All calls of a grade in run order, and which of them each unit (in report order) judges.
+
+    Visible units run first: a hidden input reaches the jail only after every visible result
+    and everything printed so far is in the judge's hands, so nothing shown to a learner can
+    depend on a hidden input. Checks on the same inputs and seeds share their calls; a check's
+    calls form a group that stops at its first failed call."""
+
+    calls: list[dict[str, Any]]
+    spans: list[range]
+    public: int
+    groups: tuple[int | None, ...]
+
+
+def units(problem: Problem) -> list[Unit]:
+    return [*problem.tests, *problem.spec.statistics]
+
+
+def plan(problem: Problem) -> Plan:
+    every = units(problem)
+    calls: list[dict[str, Any]] = []
+    groups: list[int | None] = []
+    spans: dict[int, range] = {}
     shared: dict[str, range] = {}
-    for check in problem.spec.statistics:
-        key = json.dumps([check.seed_param, check.seeds, check.seed_offset, check.args],
+    public = 0
+    for u in sorted(range(len(every)), key=lambda u: not every[u].visible):  # stable
+        if not every[u].visible and not public:
+            public = len(calls)
+        unit = every[u]
+        if isinstance(unit, TestCase):
+            spans[u] = range(len(calls), len(calls) + 1)
+            calls.append(unit.args)
+            groups.append(None)
+            continue
+        key = json.dumps([unit.seed_param, unit.seeds, unit.seed_offset, unit.args],
                          sort_keys=True)
         if key not in shared:
-            start = len(calls)
-            calls += check_calls(problem.spec, check)
-            shared[key] = range(start, len(calls))
-        spans.append(shared[key])
-    return calls, spans
+            more = check_calls(problem.spec, unit)
+            shared[key] = range(len(calls), len(calls) + len(more))
+            calls += more
+            groups += [len(shared) - 1] * len(more)
+        spans[u] = shared[key]
+    if all(unit.visible for unit in every):
+        public = len(calls)
+    return Plan(calls, [spans[u] for u in range(len(every))], public, tuple(groups))
+
+
+def blame(run: Run, spans: list[range]) -> int | None:
+    """The unit a run that ended early is charged to: the one whose call was under way, else the
+    one holding the first call (in run order) that never returned."""
+    missing = run.current
+    if missing is None:
+        total = max((s.stop for s in spans), default=0)
+        missing = next((i for i in range(total) if i not in run.outcomes), None)
+    return next((u for u, span in enumerate(spans) if missing in span), None)
 
 
 def grade_submission(problem: Problem, submission: Path, sandbox: Sandbox | None = None,
@@ -46,64 +88,66 @@ def grade_submission(problem: Problem, submission: Path, sandbox: Sandbox | None
     """Grades one learner file; learner mistakes come back as verdicts, never as exceptions."""
     start = time.monotonic()
     sandbox = sandbox or LocalSandbox(compile_cache=compile_cache_dir())
-    cases = problem.tests
     expected = expected_outputs(problem)
-    calls, spans = plan(problem)
-    run = run_calls(sandbox, make_job(problem, submission, calls))
-    units: list[TestCase | StatisticalCheck] = [*cases, *problem.spec.statistics]
-    culprit = next((u for u, span in enumerate(spans) if run.current in span), None)
-    if culprit is None:
-        culprit = next((u for u, span in enumerate(spans)
-                        if any(i not in run.outcomes for i in span)), None)
+    p = plan(problem)
+    run = run_calls(sandbox, make_job(problem, submission, p.calls, p.public, p.groups))
+    every = units(problem)
+    culprit = blame(run, p.spans)
     z_star = z_threshold(problem.spec)
     tests = []
-    for u, (unit, span) in enumerate(zip(units, spans, strict=True)):
+    for u, (unit, span) in enumerate(zip(every, p.spans, strict=True)):
         got = [run.outcomes.get(i) for i in span]
         result = TestResult(unit.name, Verdict.ACCEPTED, unit.visible, unit.points,
                             statistical=not isinstance(unit, TestCase))
-        if any(o is None for o in got):
-            if run.stop is None:
-                result.verdict, result.message = (Verdict.RUNTIME_ERROR,
-                                                  "no result came back for this test")
-            elif u == culprit or run.stop[0] == Verdict.COMPILE_ERROR:
-                result.verdict, result.message = run.stop
-            else:
-                result.verdict = run.stop[0]
-                result.message = "not run: an earlier test ended the submission"
+        failed = next(((k, o) for k, o in enumerate(got)
+                       if o is not None and o.array is None and not o.skipped), None)
+        if failed is not None:
+            k, bad = failed
+            seed = "" if isinstance(unit, TestCase) else f"seed {unit.seed_offset + k}: "
+            result.verdict = bad.verdict
+            result.message, result.summary = seed + bad.message, seed + bad.summary
+        elif any(o is None for o in got):
+            first = every[culprit].name if culprit is not None else ""
+            _not_run(result, run.stop, u == culprit, first)
         elif isinstance(unit, TestCase):
             outcome = got[0]
             assert outcome is not None
             _judge_test(problem, unit, result, outcome, expected[u])
         else:
-            failed = next(((k, o) for k, o in enumerate(got)
-                           if o is not None and o.array is None), None)
-            if failed is not None:
-                k, bad = failed
-                result.verdict = bad.verdict
-                result.message = f"seed {unit.seed_offset + k}: {bad.message}"
-            else:
-                arrays = [o.array for o in got if o is not None and o.array is not None]
-                result.verdict, result.message = evaluate(
-                    problem, unit, arrays, trusted_data(problem, unit), z_star)
+            arrays = [o.array for o in got if o is not None and o.array is not None]
+            result.verdict, result.message = evaluate(
+                problem, unit, arrays, trusted_data(problem, unit), z_star)
         tests.append(result)
-    outputs = {i: o.array for i, o in run.outcomes.items()
-               if i < len(cases) and o.array is not None}
+    outputs = {t: o.array for t, span in enumerate(p.spans[:len(problem.tests)])
+               if (o := run.outcomes.get(span[0])) is not None and o.array is not None}
     report = Report(problem.id, str(submission), tests, [], environment(sandbox.name), 0.0,
-                    (run.captured.stdout + run.captured.stderr).decode("utf-8", "replace"))
+                    run.capture.public, run.capture.hidden)
     if advise and report.verdict != Verdict.ACCEPTED:
         report.feedback = advice(problem, report, outputs, sandbox)
     report.duration_s = time.monotonic() - start
     return report
 
 
+def _not_run(result: TestResult, stop: Stop | None, culprit: bool, culprit_name: str) -> None:
+    """A unit without all its results: the run ended before them."""
+    if stop is None:  # the sandbox said `done` with calls missing: never the learner's doing
+        result.verdict, result.message = Verdict.JUDGE_ERROR, "no result came back for this test"
+        result.summary = result.message
+    elif culprit:
+        result.verdict, result.message, result.summary = stop.verdict, stop.message, stop.summary
+    else:
+        result.verdict = stop.verdict
+        result.message = result.summary = (
+            f"not run: see {culprit_name}" if stop.verdict == Verdict.COMPILE_ERROR and
+            culprit_name else "not run: another test ended the submission")
+
+
 def _judge_test(problem: Problem, case: TestCase, result: TestResult, outcome: Outcome,
                 want: np.ndarray) -> None:
-    if outcome.array is None:
-        result.verdict, result.message = outcome.verdict, outcome.message
-        return
-    c = compare(outcome.array, want, problem.spec.function.returns.dtype, problem.spec.tolerance,
-                dict(case.args))
+    c = compare(outcome.array, want, problem.spec.function.returns.dtype,  # type: ignore[arg-type]
+                problem.spec.tolerance, dict(case.args))
     result.verdict, result.message, result.details = c.verdict, c.message, c.details
+    result.summary = c.summary
     result.max_abs_diff, result.max_rel_diff, result.ratio = c.max_abs_diff, c.max_rel_diff, c.ratio
-    if case.visible and c.verdict != Verdict.ACCEPTED:
-        result.shown = {**case.args, "expected": want, "got": outcome.array}
+    if c.verdict != Verdict.ACCEPTED:
+        result.shown = {"args": dict(case.args), "expected": want, "got": outcome.array}

@@ -1,4 +1,8 @@
-"""Grading results that serialise themselves: the JSON contract and the learner's text report."""
+"""Grading results that serialise themselves: the JSON contract and the learner's text report.
+
+A report holds everything; what a learner may see of a hidden test is decided here, in one
+place: its name, verdict, points, the size of its error to one significant figure and a summary
+free of learner-chosen text. `reveal=True` (instructors) shows everything."""
 
 from __future__ import annotations
 
@@ -8,7 +12,16 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
+from grader.compare import one_figure
 from grader.verdict import Verdict
+
+
+def _rounded(x: float | None) -> float | None:
+    return None if x is None else one_figure(x)
+
+
+def _plain(value: Any) -> Any:
+    return value.tolist() if isinstance(value, np.ndarray) else value
 
 
 @dataclass
@@ -21,15 +34,29 @@ class TestResult:
     max_abs_diff: float | None = None
     max_rel_diff: float | None = None
     details: tuple[str, ...] = ()
-    shown: dict[str, Any] = field(default_factory=dict)  # inputs/expected/got, visible tests only
+    shown: dict[str, Any] = field(default_factory=dict)  # args/expected/got of a failed test
     statistical: bool = False  # a check over many seeds, not a fixed-seed test
     ratio: float | None = None  # largest diff over its allowance (fixed-seed tests)
+    summary: str = ""  # the message as a hidden test may show it
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "verdict": str(self.verdict), "visible": self.visible,
-                "points": self.points, "max_abs_diff": self.max_abs_diff,
-                "max_rel_diff": self.max_rel_diff,
-                "message": "\n".join([self.message, *self.details]).strip()}
+    def view(self, reveal: bool) -> TestResult:
+        """This result as its reader may see it."""
+        if self.visible or reveal:
+            return self
+        return TestResult(self.name, self.verdict, self.visible, self.points, self.summary,
+                          _rounded(self.max_abs_diff), _rounded(self.max_rel_diff),
+                          statistical=self.statistical)
+
+    def to_dict(self, reveal: bool = False) -> dict[str, Any]:
+        t = self.view(reveal)
+        out = {"name": t.name, "verdict": str(t.verdict), "visible": t.visible,
+               "points": t.points, "max_abs_diff": t.max_abs_diff,
+               "max_rel_diff": t.max_rel_diff,
+               "message": "\n".join([t.message, *t.details]).strip()}
+        if t.shown:
+            out["shown"] = {k: ({n: _plain(v) for n, v in val.items()} if k == "args"
+                                else _plain(val)) for k, val in t.shown.items()}
+        return out
 
 
 @dataclass
@@ -40,7 +67,8 @@ class Report:
     feedback: list[str]
     environment: dict[str, str]
     duration_s: float
-    output: str = ""  # the learner's captured stdout/stderr, truncated
+    output: str = ""  # printed before any hidden input reached the jail: import, visible tests
+    hidden_output: str = ""  # printed afterwards: instructors only
 
     @property
     def verdict(self) -> Verdict:
@@ -53,36 +81,47 @@ class Report:
         won = sum(t.points for t in self.tests if t.verdict == Verdict.ACCEPTED)
         return won / total if total else 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"problem": self.problem, "submission": self.submission,
-                "verdict": str(self.verdict), "score": self.score,
-                "tests": [t.to_dict() for t in self.tests], "feedback": self.feedback,
-                "environment": self.environment, "duration_s": round(self.duration_s, 3)}
+    def to_dict(self, reveal: bool = False) -> dict[str, Any]:
+        out = {"problem": self.problem, "submission": self.submission,
+               "verdict": str(self.verdict), "score": self.score,
+               "tests": [t.to_dict(reveal) for t in self.tests], "feedback": self.feedback,
+               "output": self.output, "environment": self.environment,
+               "duration_s": round(self.duration_s, 3)}
+        if reveal:
+            out["hidden_output"] = self.hidden_output
+        return out
 
-    def render(self, console: Console) -> None:
+    def render(self, console: Console, reveal: bool = False) -> None:
         colour = "green" if self.verdict == Verdict.ACCEPTED else "red"
         console.print(f"[bold]{self.problem}[/bold] · {self.submission}: "
                       f"[bold {colour}]{self.verdict}[/bold {colour}]  score {self.score:.2f}  "
-                      f"({self.duration_s:.1f} s)")
-        for t in self.tests:
+                      f"({self.duration_s:.1f} s)", highlight=False)
+        for t in (r.view(reveal) for r in self.tests):
             ok = t.verdict == Verdict.ACCEPTED
             mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
             tag = "" if t.visible else " [dim](hidden)[/dim]"
             diff = f"  max abs diff {t.max_abs_diff:.2g}" if t.max_abs_diff is not None else ""
-            console.print(f"  {mark} {t.name}{tag}: {t.verdict}{diff}")
+            console.print(f"  {mark} {t.name}{tag}: {t.verdict}{diff}", highlight=False)
             if ok:
-                if t.statistical:  # what the check saw teaches even when it passes
+                if t.statistical and t.message:  # what the check saw teaches even when it passes
                     console.print(f"      {t.message}", markup=False, style="dim")
                 continue
             for line in [t.message, *t.details]:
                 for sub in line.strip().splitlines():
                     console.print(f"      {sub}", markup=False)
-            for key, value in t.shown.items():
+            for key, value in [*t.shown.get("args", {}).items(),
+                               *((k, v) for k, v in t.shown.items() if k != "args")]:
                 text = (np.array2string(value, precision=6, separator=", ")
                         if isinstance(value, np.ndarray) else repr(value))
                 console.print(f"      {key} = {text}", markup=False)
         for line in self.feedback:
-            console.print(f"[yellow]hint:[/yellow] {line}")
-        if self.output and self.verdict != Verdict.ACCEPTED:
-            console.print("[dim]your program's output (truncated):[/dim]")
-            console.print(self.output[-2000:], markup=False)
+            console.print(f"[yellow]hint:[/yellow] {line}", highlight=False)
+        printed = [("your program's output (import and visible tests)", self.output)]
+        if reveal:
+            printed.append(("its output during hidden tests (instructors only)",
+                            self.hidden_output))
+        for title, text in printed:
+            if text and self.verdict != Verdict.ACCEPTED:
+                console.print(f"[dim]{title}:[/dim]")
+                console.print(text if len(text) <= 4000 else
+                              text[:2000] + "\n[...]\n" + text[-2000:], markup=False)

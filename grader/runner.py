@@ -2,17 +2,27 @@
 
 Standalone on purpose (stdlib, numpy, jax): the sandbox holds this file and nothing else of the
 judge. Frames on the result fd are a JSON header line then `nbytes` raw bytes; never pickle.
+Stdin carries a header line, then one line of arguments per call. The judge sends the first
+`public` calls at once and the rest (the hidden tests' inputs) only when asked with a `more`
+frame, after the public calls' results: the learner's code cannot see a hidden input before
+everything it printed or returned without one is in the judge's hands.
 """
 
 from __future__ import annotations
 
 import base64
+import builtins
+import contextlib
 import inspect
 import json
 import os
 import sys
 import traceback
 from typing import Any, BinaryIO
+
+# Written to stdout and stderr just before `more`: once the judge has read both, it has every
+# byte printed before the hidden inputs. Forging it early only hides the learner's own output.
+SENTINEL = b"\x1ejaxjudge: hidden inputs follow\x1e\n"
 
 
 def send(out: BinaryIO, header: dict[str, Any], payload: bytes = b"") -> None:
@@ -44,6 +54,13 @@ def classify(exc: BaseException) -> str:
     return "runtime_error"
 
 
+def exception_name(exc: BaseException) -> str | None:
+    """A built-in exception's name, which says nothing of the inputs; any other class stays
+    anonymous (a learner could name a class after a hidden value)."""
+    name = type(exc).__name__
+    return name if getattr(builtins, name, None) is type(exc) else None
+
+
 def to_array(result: Any) -> Any:
     """Learner data to a plain numeric ndarray, converted here so the judge never runs its code."""
     import numpy as np
@@ -55,7 +72,8 @@ def to_array(result: Any) -> Any:
 
 
 def main() -> None:
-    job = json.loads(sys.stdin.buffer.read())
+    stdin = sys.stdin.buffer
+    job = json.loads(stdin.readline())
     if job["result_fd"] == "stdout":
         # A container has one output stream for frames: move it aside and send everything the
         # learner prints to stderr instead.
@@ -65,6 +83,7 @@ def main() -> None:
         fd = int(job["result_fd"])
     out = os.fdopen(fd, "wb", buffering=0)
     path, fn_name, cap = job["path"], job["function"], int(job["output_bytes"])
+    calls, public, groups = int(job["calls"]), int(job["public"]), job["groups"]
     import jax  # before the learner's code, so its import time is not charged to them
 
     jax.config.update("jax_platforms", "cpu")
@@ -85,8 +104,21 @@ def main() -> None:
     if not callable(fn):
         return send(out, {"event": "compile_error",
                           "message": f"your file defines no function named {fn_name!r}"})
-    for index, test in enumerate(job["tests"]):
-        args = {k: decode(v) for k, v in test.items()}
+    failed: set[int] = set()  # checks that already failed: their other calls would decide nothing
+    for index in range(calls):
+        if index == public:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):  # the learner's stream: whatever it is
+                    stream.flush()
+            for std in (1, 2):
+                with contextlib.suppress(OSError):
+                    os.write(std, SENTINEL)
+            send(out, {"event": "more"})
+        args = {k: decode(v) for k, v in json.loads(stdin.readline()).items()}
+        group = groups[index]
+        if group is not None and group in failed:
+            send(out, {"event": "skipped", "test": index})
+            continue
         try:
             inspect.signature(fn).bind(**args)
         except (TypeError, ValueError) as exc:
@@ -97,10 +129,14 @@ def main() -> None:
         try:
             arr = to_array(fn(**args))
         except BaseException as exc:
+            if group is not None:
+                failed.add(group)
             send(out, {"event": "error", "test": index, "verdict": classify(exc),
-                       "message": learner_trace(exc, path)})
+                       "exception": exception_name(exc), "message": learner_trace(exc, path)})
             continue
         if arr.nbytes > cap:
+            if group is not None:
+                failed.add(group)
             send(out, {"event": "output_limit", "test": index, "got_bytes": int(arr.nbytes)})
             continue
         send(out, {"event": "result", "test": index, "dtype": arr.dtype.str,

@@ -11,54 +11,60 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from grader.capture import Capture
 from grader.errors import JudgeError
+from grader.frames import Event, Frames, Order, ProtocolError
 
 RUNNER = Path(__file__).with_name("runner.py")
 SANDBOX_UID = 60_000  # a real unprivileged uid when the judge runs as root
-CAPTURE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
 class Job:
     submission: Path
     function: str
-    tests: list[dict[str, Any]]  # per test: argument name -> float | int | np.ndarray
+    tests: list[dict[str, Any]]  # per call, in run order: argument name -> float | int | ndarray
     time_per_test_s: float
     total_time_s: float
     memory_mb: int
     output_bytes: int
     startup_s: float = 30.0
     max_processes: int = 256
+    # The first `public` calls reach the jail at once; the rest only after their results
+    # (None: every call is public).
+    public: int | None = None
+    # Per call, the statistical check it belongs to: a check stops at its first failed call.
+    groups: tuple[int | None, ...] = ()
 
+    @property
+    def n_public(self) -> int:
+        return len(self.tests) if self.public is None else self.public
 
-@dataclass
-class Event:
-    kind: str  # ready | compile_error | start | result | error | output_limit | done | killed
-    test: int | None = None
-    header: dict[str, Any] = field(default_factory=dict)
-    array: np.ndarray | None = None
-
-
-@dataclass
-class Captured:
-    stdout: bytes = b""
-    stderr: bytes = b""
+    def stdin(self, path: str, result_fd: int | str) -> tuple[bytes, bytes]:
+        """The runner's stdin in two parts: its header and the public calls, then the hidden
+        calls, which the transport sends only when `stream` releases them."""
+        groups = list(self.groups) or [None] * len(self.tests)
+        header = {"path": path, "function": self.function, "output_bytes": self.output_bytes,
+                  "result_fd": result_fd, "calls": len(self.tests), "public": self.n_public,
+                  "groups": groups}
+        lines = [json.dumps(encode_args(t)).encode() + b"\n" for t in self.tests]
+        first = json.dumps(header).encode() + b"\n" + b"".join(lines[:self.n_public])
+        return first, b"".join(lines[self.n_public:])
 
 
 class Sandbox(Protocol):
     name: str
 
-    def run(self, job: Job, captured: Captured) -> Iterator[Event]: ...
+    def run(self, job: Job, capture: Capture) -> Iterator[Event]: ...
 
 
 # The whole environment of a jail's runner.
@@ -90,59 +96,42 @@ def encode_args(args: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _drain(stream: Any, keep: bytearray) -> None:
-    """Keeps the first CAPTURE_BYTES and reads the rest away: printing is never an error."""
-    while chunk := stream.read(65536):
-        room = CAPTURE_BYTES - len(keep)
-        if room > 0:
-            keep.extend(chunk[:room])
+def _drain(stream: Any, capture: Capture) -> None:
+    """Reads everything away: printing is never an error, and the capture keeps its ends."""
+    fd = stream.fileno()
+    while chunk := os.read(fd, 65536):  # what is there now: read(n) would wait for all n
+        capture.write(chunk)
 
 
-class Frames:
-    """Parses the runner's frames from fed bytes; anything malformed ends the stream."""
+def in_background(work: Callable[[], object]) -> threading.Thread:
+    """Writes to the jail from a thread: a jail that stops reading must not block the judge.
+    When the jail is killed the write fails, and the thread ends."""
+    def run() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            work()
 
-    def __init__(self, limit: int) -> None:
-        self.limit, self.buf, self.eof = limit, bytearray(), False
-
-    def feed(self, chunk: bytes) -> None:
-        if not chunk:
-            self.eof = True
-        self.buf.extend(chunk)
-        if len(self.buf) > self.limit:
-            raise ValueError("result channel over its size cap")
-
-    def next(self) -> Event | None:
-        nl = self.buf.find(b"\n")
-        if nl < 0:
-            if len(self.buf) > 4096:
-                raise ValueError("result header too long")
-            return None
-        try:
-            header = json.loads(bytes(self.buf[:nl]))
-            nbytes = header["nbytes"]
-            if not isinstance(nbytes, int) or nbytes < 0:
-                raise ValueError("bad nbytes")
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"malformed result header: {exc}") from exc
-        end = nl + 1 + nbytes
-        if len(self.buf) < end:
-            return None
-        payload = bytes(self.buf[nl + 1:end])
-        del self.buf[:end]
-        return _event(header, payload)
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
 
 
 def stream(job: Job, frames: Frames, wait: Callable[[float], None],
-           exit_code: Callable[[], int | None]) -> Iterator[Event]:
-    """Events from the runner, under the job's deadlines; `wait(t)` feeds `frames` (or not) within
-    t seconds. Ends with done, compile_error, or a synthetic `killed` event."""
+           exit_code: Callable[[], int | None], release: Callable[[], None]) -> Iterator[Event]:
+    """Events from the runner in their legal order, under the job's deadlines; `wait(t)` feeds
+    `frames` (or not) within t seconds, `release()` sends the hidden calls. Ends with done,
+    compile_error, or a synthetic `killed` event."""
     started = time.monotonic()
     # Start-up (interpreter, import jax, the learner's import) has its own allowance.
     deadline = started + job.startup_s
     total_deadline = started + job.total_time_s + job.startup_s
+    order = Order(len(job.tests), job.n_public, job.groups or (None,) * len(job.tests))
     try:
         while True:
             while (event := frames.next()) is not None:
+                order.check(event)
+                if event.kind == "more":
+                    release()
+                    continue
                 if event.kind == "start":
                     deadline = time.monotonic() + job.time_per_test_s
                 yield event
@@ -156,32 +145,8 @@ def stream(job: Job, frames: Frames, wait: Callable[[float], None],
                 yield Event("killed", header={"reason": "timeout"})
                 return
             wait(min(deadline, total_deadline) - now)
-    except ValueError as exc:
+    except ProtocolError as exc:
         yield Event("killed", header={"reason": "protocol", "message": str(exc)})
-
-
-# The runner only ever reports these for a learner's exception; any other claim is forged.
-ERROR_VERDICTS = ("runtime_error", "memory_limit_exceeded")
-EVENTS = ("ready", "compile_error", "start", "result", "error", "output_limit", "done")
-
-
-def _event(header: dict[str, Any], payload: bytes) -> Event:
-    """Validates one frame completely: whatever the learner forged ends as ValueError."""
-    try:
-        kind, test = header["event"], header.get("test")
-        if kind not in EVENTS or not (test is None or type(test) is int):
-            raise ValueError(f"unknown event {kind!r} or test {test!r}")
-        if kind == "error" and header.get("verdict") not in ERROR_VERDICTS:
-            raise ValueError(f"verdict {header.get('verdict')!r} is not the runner's to give")
-        array = None
-        if kind == "result":
-            dtype = np.dtype(header["dtype"])
-            if dtype.kind not in "biuf" or dtype.hasobject:
-                raise ValueError("non-numeric dtype")
-            array = np.frombuffer(payload, dtype=dtype).reshape(header["shape"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"malformed result frame: {exc}") from exc
-    return Event(kind, test, header, array)
 
 
 class LocalSandbox:
@@ -274,23 +239,37 @@ class LocalSandbox:
         return {**os.environ, "JAX_PLATFORMS": "cpu",
                 **cache_env(str(self.compile_cache), writable=True)}
 
-    def run(self, job: Job, captured: Captured) -> Iterator[Event]:
+    def run(self, job: Job, capture: Capture) -> Iterator[Event]:
         rfd, wfd = os.pipe()
         os.set_blocking(rfd, False)
-        stdin = {"path": "/submission/submission.py" if self.bwrap else str(job.submission),
-                 "function": job.function, "output_bytes": job.output_bytes, "result_fd": wfd,
-                 "tests": [encode_args(t) for t in job.tests]}
-        with tempfile.TemporaryFile() as stdin_file:
-            stdin_file.write(json.dumps(stdin).encode())
-            stdin_file.seek(0)
-            proc = subprocess.Popen(self.command(job), stdin=stdin_file, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, pass_fds=(wfd,),
-                                    start_new_session=True, env=self.environment(),
-                                    cwd="/tmp" if self.uid_only else None)
+        path = "/submission/submission.py" if self.bwrap else str(job.submission)
+        first, rest = job.stdin(path, wfd)
+        proc = subprocess.Popen(self.command(job), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, pass_fds=(wfd,), start_new_session=True,
+                                env=self.environment(), cwd="/tmp" if self.uid_only else None)
         os.close(wfd)
-        outs = (bytearray(), bytearray())
-        drains = [threading.Thread(target=_drain, args=(s, b), daemon=True)
-                  for s, b in zip((proc.stdout, proc.stderr), outs, strict=True)]
+        assert proc.stdin is not None
+        stdin = proc.stdin
+
+        def write(data: bytes) -> None:
+            stdin.write(data)
+            stdin.flush()
+
+        writers = [in_background(lambda: write(first))]
+
+        def release() -> None:
+            capture.settled()
+            capture.mark_hidden()
+            before = writers[0]
+            def finish() -> None:
+                before.join()
+                write(rest)
+                stdin.close()  # the runner reads no more
+
+            writers.append(in_background(finish))
+
+        drains = [threading.Thread(target=_drain, args=(s, capture), daemon=True)
+                  for s in (proc.stdout, proc.stderr)]
         for t in drains:
             t.start()
         frames = Frames(job.output_bytes + (1 << 20))
@@ -301,15 +280,16 @@ class LocalSandbox:
                     frames.feed(os.read(rfd, 1 << 20))
 
         try:
-            yield from stream(job, frames, wait, lambda: proc.wait(5))
+            yield from stream(job, frames, wait, lambda: proc.wait(5), release)
         finally:
             _kill(proc)
             if self.uid_only:
                 _kill_uid(self.uid)  # no pid namespace of our own: whatever escaped the group
             os.close(rfd)
-            for t in drains:
+            for t in [*drains, *writers]:
                 t.join(timeout=5)
-            captured.stdout, captured.stderr = bytes(outs[0]), bytes(outs[1])
+            with contextlib.suppress(OSError):
+                stdin.close()
 
 
 def _system(path: Path) -> bool:

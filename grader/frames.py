@@ -1,0 +1,160 @@
+"""The runner's result channel, read by the judge: bounded flat frames in one legal order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+HEADER_BYTES = 4096
+# The runner only ever reports these for a learner's exception; any other claim is forged.
+ERROR_VERDICTS = ("runtime_error", "memory_limit_exceeded")
+EVENTS = ("ready", "compile_error", "more", "start", "result", "error", "output_limit",
+          "skipped", "done")
+OUTCOMES = ("result", "error", "output_limit", "skipped")
+
+
+class ProtocolError(ValueError):
+    """Bytes on the result channel that the runner would never write: the learner's doing."""
+
+
+@dataclass
+class Event:
+    kind: str  # one of EVENTS, or `killed`, which the judge makes when the run ends early
+    test: int | None = None
+    header: dict[str, Any] = field(default_factory=dict)
+    array: np.ndarray | None = None
+
+
+def _flat(raw: bytes) -> None:
+    """Headers are one object of scalars and a list of ints: anything deeper is refused before
+    json.loads, whose recursion a line of 3,000 brackets would exhaust."""
+    depth, in_string, escaped = 0, False, False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # closing quote
+                in_string = False
+            continue
+        if byte == 0x22:
+            in_string = True
+        elif byte in (0x7B, 0x5B):  # { [
+            depth += 1
+            if depth > 2:
+                raise ProtocolError("result header nested too deeply")
+        elif byte in (0x7D, 0x5D):
+            depth -= 1
+
+
+class Frames:
+    """Parses the runner's frames from fed bytes; anything malformed raises ProtocolError."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.buf, self.eof = limit, bytearray(), False
+
+    def feed(self, chunk: bytes) -> None:
+        if not chunk:
+            self.eof = True
+        self.buf.extend(chunk)
+        if len(self.buf) > self.limit:
+            raise ProtocolError("result channel over its size cap")
+
+    def next(self) -> Event | None:
+        nl = self.buf.find(b"\n", 0, HEADER_BYTES + 1)
+        if nl < 0:
+            if len(self.buf) > HEADER_BYTES:
+                raise ProtocolError("result header too long")
+            return None
+        raw = bytes(self.buf[:nl])
+        _flat(raw)
+        try:
+            header = json.loads(raw)
+            nbytes = header["nbytes"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProtocolError(f"malformed result header: {exc}") from exc
+        if type(nbytes) is not int or nbytes < 0:
+            raise ProtocolError("bad nbytes")
+        end = nl + 1 + nbytes
+        if len(self.buf) < end:
+            return None
+        payload = bytes(self.buf[nl + 1:end])
+        del self.buf[:end]
+        return _event(header, payload)
+
+
+def _event(header: dict[str, Any], payload: bytes) -> Event:
+    """Validates one frame completely: whatever the learner forged ends as ProtocolError."""
+    try:
+        kind, test = header["event"], header.get("test")
+        if kind not in EVENTS or not (test is None or type(test) is int):
+            raise ProtocolError(f"unknown event {kind!r} or test {test!r}")
+        if kind == "error" and header.get("verdict") not in ERROR_VERDICTS:
+            raise ProtocolError(f"verdict {header.get('verdict')!r} is not the runner's to give")
+        array = None
+        if kind == "result":
+            dtype = np.dtype(header["dtype"])
+            if dtype.kind not in "biuf" or dtype.hasobject:
+                raise ProtocolError("non-numeric dtype")
+            array = np.frombuffer(payload, dtype=dtype).reshape(header["shape"])
+        elif payload:
+            raise ProtocolError(f"a {kind} frame carries no payload")
+    except ProtocolError:
+        raise
+    except Exception as exc:  # numpy's errors for absurd dtypes and shapes are many
+        raise ProtocolError(f"malformed result frame: {exc}") from exc
+    return Event(kind, test, header, array)
+
+
+class Order:
+    """The one legal order: ready, then per call `start k` and its outcome (or `skipped k` once
+    its check has failed), `more` exactly when the public calls are done, then `done`. The
+    runner never deviates from it, so any deviation is forged."""
+
+    def __init__(self, calls: int, public: int, groups: Sequence[int | None]) -> None:
+        self.calls, self.public, self.groups = calls, public, groups
+        self.ready, self.more, self.over = False, False, False
+        self.next: int = 0
+        self.current: int | None = None
+        self.failed: set[int] = set()
+
+    def check(self, event: Event) -> None:
+        kind, test = event.kind, event.test
+        if self.over or (not self.ready and kind != "ready"):
+            raise ProtocolError(f"{kind} frame out of order")
+        if kind == "ready":
+            ok = not self.ready and test is None
+            self.ready = True
+        elif kind == "compile_error":
+            ok = self.current is None and test is None
+        elif kind == "more":
+            ok = not self.more and self.current is None and self.next == self.public \
+                and test is None
+            self.more = True
+        elif kind == "start":
+            ok = self.current is None and test == self.next and self._released(test)
+            self.current = test
+        elif kind == "skipped":
+            group = self.groups[test] if test is not None and 0 <= test < self.calls else None
+            ok = self.current is None and test == self.next and self._released(test) \
+                and group is not None and group in self.failed
+            self.next += 1
+        elif kind in OUTCOMES:
+            ok = test is not None and test == self.current
+            group = self.groups[test] if ok and test is not None else None
+            if group is not None and kind != "result":
+                self.failed.add(group)
+            self.current, self.next = None, self.next + 1
+        else:  # done
+            ok = self.current is None and self.next == self.calls and test is None
+        if not ok:
+            raise ProtocolError(f"{kind} frame out of order (test {test!r})")
+        self.over = kind in ("compile_error", "done")
+
+    def _released(self, test: int | None) -> bool:
+        return test is not None and test < self.calls and (test < self.public or self.more)

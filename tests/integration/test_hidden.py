@@ -1,0 +1,149 @@
+"""Hidden means hidden: attacks that try to read a hidden test's inputs or expected outputs out
+of what a learner is shown, through the real sandbox of each backend."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from grader.expected import expected_outputs
+from grader.judge import grade_submission
+from grader.problems import Problem
+from grader.report import Report
+from grader.sandbox import Sandbox
+from tests.integration.conftest import SECRET_DIGITS
+
+pytestmark = pytest.mark.usefixtures("clean_after")
+
+CORRECT = '''
+import base64, sys
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def correct(seed, logits, reward_table, n_samples):
+    actions = jax.random.categorical(jax.random.PRNGKey(int(seed)), logits,
+                                     shape=(int(n_samples),))
+    score = jax.nn.one_hot(actions, logits.shape[0]) - jax.nn.softmax(logits)
+    return jnp.mean(reward_table[actions][:, None] * score, axis=0)
+'''
+
+
+def learner_view(report: Report, reveal: bool = False) -> str:
+    """Everything a reader is shown: the JSON object and the text report."""
+    buffer = io.StringIO()
+    report.render(Console(file=buffer, width=200, color_system=None), reveal=reveal)
+    text = buffer.getvalue()
+    return json.dumps(report.to_dict(reveal=reveal)) + "\n" + text
+
+
+def secrets(problem: Problem) -> list[str]:
+    """The hidden inputs' digits, and every hidden expected value to four figures."""
+    found = list(SECRET_DIGITS)
+    for case, want in zip(problem.tests, expected_outputs(problem), strict=True):
+        if not case.visible:
+            found += [f"{v:.4g}".lstrip("-") for v in want.ravel() if abs(v) > 1e-3]
+    return found
+
+
+def leaked(problem: Problem, text: str) -> list[str]:
+    return [s for s in secrets(problem) if s in text]
+
+
+def grade(problem: Problem, tmp_path: Path, sandbox: Sandbox, body: str) -> Report:
+    path = tmp_path / "attack.py"
+    path.write_text(CORRECT + body)
+    return grade_submission(problem, path, sandbox)
+
+
+def test_printing_every_argument_shows_only_the_visible_ones(
+        hidden_problem: Problem, tmp_path: Path, sandbox: Sandbox) -> None:
+    report = grade(hidden_problem, tmp_path, sandbox, '''
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    print("ARGS", seed, logits.tolist(), reward_table.tolist(), flush=True)
+    return np.zeros_like(logits)
+''')
+    assert report.verdict == "wrong_answer"
+    view = learner_view(report)
+    assert leaked(hidden_problem, view) == []
+    assert "ARGS 0.0 [0.0, 0.0]" in view  # visible tests' output is still shown
+    # An instructor sees it all: the same check finds the secrets there, so it can find them.
+    assert leaked(hidden_problem, learner_view(report, reveal=True)) != []
+    hidden = [t for t in report.to_dict()["tests"] if not t["visible"]]
+    assert hidden and all("shown" not in t and "expected" not in t["message"] for t in hidden)
+    for t in hidden:  # the size of the error, to one significant figure
+        assert len(f"{t['max_abs_diff']:.15g}".replace("0.", "").strip("0")) == 1
+
+
+def test_the_runner_holds_no_hidden_input_the_learner_can_find_at_import(
+        hidden_problem: Problem, tmp_path: Path, sandbox: Sandbox) -> None:
+    report = grade(hidden_problem, tmp_path, sandbox, '''
+frame = sys._getframe()
+while frame is not None:
+    for name, value in list(frame.f_locals.items()):
+        if isinstance(value, dict) and name != "namespace":
+            print("JOB", name, sorted(value))
+            for test in value.get("tests", []):
+                print("STOLEN", [np.frombuffer(base64.b64decode(v["b64"]), v["dtype"]).tolist()
+                                 if isinstance(v, dict) else v for v in test.values()])
+    frame = frame.f_back
+
+
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    return np.zeros_like(logits)
+''')
+    view = learner_view(report)
+    assert "JOB job" in view, view  # the attack ran, and its output is shown
+    assert leaked(hidden_problem, view) == []
+
+
+def test_an_exception_carrying_hidden_inputs_shows_only_its_type(
+        hidden_problem: Problem, tmp_path: Path, sandbox: Sandbox) -> None:
+    report = grade(hidden_problem, tmp_path, sandbox, '''
+SEEN = []
+
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    SEEN.append((seed, logits.tolist(), reward_table.tolist()))
+    print("SEEN", SEEN, flush=True)
+    if len(SEEN) > 1:
+        raise ValueError(repr(SEEN))
+    return correct(seed, logits, reward_table, n_samples)
+''')
+    view = learner_view(report)
+    assert leaked(hidden_problem, view) == []
+    by_name = {t["name"]: t for t in report.to_dict()["tests"]}
+    assert by_name["secret_one"]["verdict"] == "runtime_error"
+    assert by_name["secret_one"]["message"] == "raised ValueError"
+    # Visible tests run first, so a visible failure's trace is the learner's own and is shown.
+    assert "ValueError" in by_name["shown_after_a_secret"]["message"]
+
+
+def test_a_value_stashed_from_a_hidden_test_never_returns_in_a_visible_one(
+        hidden_problem: Problem, tmp_path: Path, sandbox: Sandbox) -> None:
+    report = grade(hidden_problem, tmp_path, sandbox, '''
+PREVIOUS = []
+
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    same = [p for p in PREVIOUS if p.shape == logits.shape]
+    PREVIOUS.append(np.concatenate([logits, reward_table]).reshape(2, -1)[0] * 0 + logits)
+    PREVIOUS.append(reward_table.copy())
+    return same[-1] if same else np.zeros_like(logits)
+''')
+    assert leaked(hidden_problem, learner_view(report)) == []
+
+
+def test_a_custom_exception_class_name_is_not_shown(
+        hidden_problem: Problem, tmp_path: Path, sandbox: Sandbox) -> None:
+    report = grade(hidden_problem, tmp_path, sandbox, '''
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    digits = "".join(c for c in f"{float(logits[0]):.7f}" if c.isdigit())
+    raise type("Leak" + digits, (Exception,), {})("x")
+''')
+    assert leaked(hidden_problem, learner_view(report)) == []
+    secret = next(t for t in report.to_dict()["tests"] if t["name"] == "secret_one")
+    assert secret["message"] == "raised an exception"

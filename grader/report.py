@@ -26,6 +26,8 @@ def _plain(value: Any) -> Any:
 
 @dataclass
 class TestResult:
+    __test__ = False  # not a pytest class, whatever its name
+
     name: str
     verdict: Verdict
     visible: bool

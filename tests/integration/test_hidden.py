@@ -15,7 +15,7 @@ from grader.judge import grade_submission
 from grader.problems import Problem
 from grader.report import Report
 from grader.sandbox import Sandbox
-from tests.integration.conftest import SECRET_DIGITS
+from tests.specs import SECRET_DIGITS
 
 pytestmark = pytest.mark.usefixtures("clean_after")
 

@@ -49,7 +49,10 @@ def locations() -> dict[str, Path]:
 # --- keys -------------------------------------------------------------------------------------
 
 def _version(package: str) -> str:
-    return metadata.version(package)
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "unknown"  # a checkout on PYTHONPATH, never installed: its sources still count
 
 
 @functools.cache

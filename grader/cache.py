@@ -211,8 +211,14 @@ def size_of(path: Path) -> int:
 def clear() -> list[tuple[Path, int]]:
     """Removes every cache (and the root, with whatever older versions left in it); returns each
     folder removed and its size in bytes. Raises OSError when one cannot be removed."""
+    paths = [*locations().values(), root()]
+    home = Path.home().resolve()
+    for path in paths:
+        if path.resolve() in (home, *home.parents):
+            # $JAXJUDGE_COMPILE_CACHE set to $HOME or /: that holds more than our cache.
+            raise OSError(f"{path} is the home folder or above it, not a jaxjudge cache")
     removed = []
-    for path in [*locations().values(), root()]:
+    for path in paths:
         if path.exists() or path.is_symlink():
             size = size_of(path)
             if path.is_dir() and not path.is_symlink():

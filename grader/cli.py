@@ -80,7 +80,8 @@ def cmd_verify(console: Console, args: argparse.Namespace) -> int:
     for problem in problems:
         result = verify_problem(problem, examples=not args.skip_examples)
         if result.ok and not args.skip_examples:
-            # The examples passed, so they are fit to warm the cache learners' grades read.
+            # The examples passed in the sandbox; warm runs only the reference and the trusted
+            # ones outside it, to fill the compile cache learners' grades read.
             result.warnings += warm(problem)
         mark = "[green]ok[/green]" if result.ok else "[red]FAILED[/red]"
         console.print(f"{mark} {problem.id}: {result.tests} tests, reference matches the spec; "

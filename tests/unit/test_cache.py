@@ -197,6 +197,17 @@ def test_cache_clear_removes_every_cache(problem: Problem, tmp_path: Path,
     assert "no cache to remove" in capsys.readouterr().out
 
 
+def test_cache_clear_never_removes_a_home_folder(problem: Problem, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    (home / "thesis").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("JAXJUDGE_COMPILE_CACHE", str(home))
+    expected_outputs(problem)
+    assert main(["cache", "clear"]) == 2
+    assert (home / "thesis").is_dir() and cache.folder(cache.EXPECTED).is_dir()
+
+
 def test_trusted_examples_are_paths_under_the_examples(problem: Problem) -> None:
     spec = problem.spec_path
     text = spec.read_text().split("trusted_examples:")[0]

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import Progress, TimeElapsedColumn
 
+from grader import cache
 from grader.batch import find_submissions, grade_many, make_sandbox
 from grader.compile_cache import compile_cache_dir, warm
 from grader.errors import JudgeError
@@ -79,7 +80,8 @@ def cmd_verify(console: Console, args: argparse.Namespace) -> int:
     for problem in problems:
         result = verify_problem(problem, examples=not args.skip_examples)
         if result.ok and not args.skip_examples:
-            # The examples passed, so they are fit to warm the cache learners' grades read.
+            # The examples passed in the sandbox; warm runs only the reference and the trusted
+            # ones outside it, to fill the compile cache learners' grades read.
             result.warnings += warm(problem)
         mark = "[green]ok[/green]" if result.ok else "[red]FAILED[/red]"
         console.print(f"{mark} {problem.id}: {result.tests} tests, reference matches the spec; "
@@ -176,6 +178,28 @@ def cmd_warm(console: Console, args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _size(n: int) -> str:
+    units = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
+    unit, scale = next(((u, k) for u, k in units if n >= k), ("B", 1))
+    return f"{n} B" if scale == 1 else f"{n / scale:.1f} {unit}"
+
+
+def cmd_cache(_: Console, args: argparse.Namespace) -> int:
+    if args.action == "path":
+        for kind, path in cache.locations().items():
+            print(f"{kind:10} {path}")
+        return EXIT_OK
+    try:
+        removed = cache.clear()
+    except OSError as exc:
+        raise JudgeError(f"cannot clear the cache: {exc}") from exc
+    for path, size in removed:
+        print(f"removed {path} ({_size(size)})")
+    if not removed:
+        print("no cache to remove")
+    return EXIT_OK
+
+
 def cmd_schema(_: Console, __: argparse.Namespace) -> int:
     print(json.dumps(ProblemSpec.model_json_schema(), indent=2))
     return EXIT_OK
@@ -215,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     warm_cmd = sub.add_parser("warm", help="fill the XLA compile cache from trusted code")
     warm_cmd.add_argument("problems", nargs="*")
     warm_cmd.set_defaults(run=cmd_warm)
+    cache_cmd = sub.add_parser("cache", help="where the caches live, or remove them all")
+    cache_cmd.add_argument("action", choices=["path", "clear"],
+                           help="path: print each cache's folder; clear: remove every cache "
+                                "(expected outputs, diagnoses, baselines, results, compile cache)")
+    cache_cmd.set_defaults(run=cmd_cache)
     sub.add_parser("schema", help="JSON Schema of problem.yaml").set_defaults(run=cmd_schema)
     return parser
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from grader.cache import compile_cache_dir
 from grader.execution import make_job, run_calls
-from grader.expected import compile_cache_dir, expected_outputs
+from grader.expected import expected_outputs
 from grader.feedback import example_outputs
 from grader.judge import plan
 from grader.problems import Problem
@@ -14,11 +15,12 @@ from grader.sandbox import LocalSandbox, Sandbox
 from grader.statistics import trusted_data
 from grader.verdict import Verdict
 
-__all__ = ["compile_cache_dir", "prepare", "warm"]
+__all__ = ["compile_cache_dir", "missing_trusted", "prepare", "warm"]
 
 
 def prepare(problem: Problem, sandbox: Sandbox) -> None:
-    """Trusted work every grade needs, done once before the workers start."""
+    """Trusted work every grade needs, done once before the workers start; diagnosis examples
+    run in `sandbox`."""
     expected_outputs(problem)
     for check in problem.spec.statistics:
         trusted_data(problem, check)
@@ -28,19 +30,28 @@ def prepare(problem: Problem, sandbox: Sandbox) -> None:
             example_outputs(problem, example, sandbox)
 
 
-def warm(problem: Problem, folder: Path | None = None) -> list[str]:
-    """Compiles what learners will compile: the reference and every accepted example, unsandboxed
-    (trusted instructor code), over every call of a grade; and prepares the rest. Returns what
-    failed to run."""
+def missing_trusted(problem: Problem) -> list[str]:
+    return [f"{problem.spec_path}: trusted_examples names {name!r}, which is not under "
+            f"{problem.submissions_dir}" for name in problem.spec.trusted_examples
+            if not (problem.submissions_dir / name).is_file()]
+
+
+def warm(problem: Problem, folder: Path | None = None,
+         sandbox: Sandbox | None = None) -> list[str]:
+    """Compiles what learners will compile over every call of a grade, unsandboxed and writing the
+    cache: the reference and the spec's trusted_examples only (staff code; other examples may be
+    donated learners' code). Then prepares the rest, diagnosis examples in `sandbox` (default: a
+    jail reading the warmed cache). Returns what failed to run."""
     folder = folder or compile_cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     trusted = LocalSandbox(unsandboxed=True, compile_cache=folder)
-    prepare(problem, trusted)
     calls = plan(problem).calls
-    problems = []
-    for path in [problem.reference_path, *sorted(problem.submissions_dir.glob("accepted/*.py"))]:
+    failures = missing_trusted(problem)
+    examples = [problem.submissions_dir / name for name in problem.spec.trusted_examples]
+    for path in [problem.reference_path, *(p for p in examples if p.is_file())]:
         run = run_calls(trusted, make_job(problem, path, calls))
         if run.stop is not None or len(run.outcomes) != len(calls) or any(
                 o.verdict != Verdict.ACCEPTED for o in run.outcomes.values()):
-            problems.append(f"{path}: did not run every call ({run.stop})")
-    return problems
+            failures.append(f"{path}: did not run every call ({run.stop})")
+    prepare(problem, sandbox or LocalSandbox(compile_cache=folder))
+    return failures

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.cache import DIAGNOSES, arrays_path, isolated, load_arrays, store_arrays
 from grader.compare import compare
 from grader.execution import make_job, run_calls
-from grader.expected import cached_arrays
 from grader.problems import Problem
 from grader.report import Report
 from grader.sandbox import Sandbox
@@ -60,15 +60,20 @@ def _sound_but_resampled(report: Report) -> bool:
 
 
 def example_outputs(problem: Problem, example: Path, sandbox: Sandbox) -> dict[str, np.ndarray]:
-    """A known-wrong example's outputs on the fixed tests, computed once and cached."""
+    """A known-wrong example's outputs on the fixed tests, computed once in the sandbox.
 
-    def compute() -> dict[str, np.ndarray]:
-        cases = problem.tests
-        run = run_calls(sandbox, make_job(problem, example, [c.args for c in cases]))
-        return {cases[i].name: o.array for i, o in run.outcomes.items() if o.array is not None}
-
-    return cached_arrays(problem, f"diagnosis-{example.stem}", None, compute,
-                         example.read_bytes())
+    Only a complete isolated run is cached: a killed, cut-short or unisolated run's outputs serve
+    this grade alone, so a passing fault (a busy machine, a stopped judge) is not kept forever.
+    """
+    path = arrays_path(DIAGNOSES, problem, example.stem, example.read_bytes())
+    if (hit := load_arrays(path)) is not None:
+        return hit
+    cases = problem.tests
+    run = run_calls(sandbox, make_job(problem, example, [c.args for c in cases]))
+    outputs = {cases[i].name: o.array for i, o in run.outcomes.items() if o.array is not None}
+    if run.stop is None and len(outputs) == len(cases) and isolated(sandbox):
+        store_arrays(path, outputs)
+    return outputs
 
 
 def diagnoses(problem: Problem, outputs: dict[int, np.ndarray], sandbox: Sandbox) -> list[str]:

@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
+from grader.cache import compile_cache_dir
 from grader.compare import compare
 from grader.execution import Outcome, Run, Stop, environment, make_job, run_calls
-from grader.expected import compile_cache_dir, expected_outputs
+from grader.expected import expected_outputs
 from grader.feedback import advice
 from grader.inputs import TestCase
 from grader.problems import Problem

@@ -22,6 +22,7 @@ from grader.errors import SpecError
 DType = Literal["float32", "float64", "int32", "int64", "bool"]
 Dim = Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
+EXAMPLE = r"^[A-Za-z0-9_]+/[A-Za-z0-9_.-]+\.py$"  # a path under submissions/<problem>/
 
 
 class Strict(BaseModel):
@@ -224,7 +225,7 @@ StatisticalCheck = Annotated[MeanCheck | VarianceCheck | SumZeroCheck,
 class Diagnosis(Strict):
     """A known-wrong example and the message a learner whose outputs match it should read."""
 
-    example: str = Field(pattern=r"^[A-Za-z0-9_]+/[A-Za-z0-9_.-]+\.py$",
+    example: str = Field(pattern=EXAMPLE,
                          description="path under submissions/<problem>/, e.g. wrong_answer/x.py")
     message: str = Field(min_length=1)
 
@@ -241,6 +242,10 @@ class ProblemSpec(Strict):
     diagnoses: list[Diagnosis] = Field(default_factory=list)
     sampling: str | None = Field(None, description=(
         "the sampling call the statement requires, quoted to learners who sample otherwise"))
+    trusted_examples: list[Annotated[str, Field(pattern=EXAMPLE)]] = Field(
+        default_factory=list, description=(
+            "paths under submissions/<problem>/, e.g. accepted/x.py, written by the course "
+            "staff: they may warm the compile cache unsandboxed"))
 
     @model_validator(mode="after")
     def _cross_checks(self) -> ProblemSpec:

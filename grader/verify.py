@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from grader.compile_cache import missing_trusted
 from grader.expected import expected_outputs
 from grader.judge import grade_submission
 from grader.problems import Problem
@@ -36,6 +37,8 @@ def verify_problem(problem: Problem, sandbox: Sandbox | None = None,
         twin = seen.setdefault(case.key(), case.name)
         if twin != case.name:
             result.failures.append(f"test {case.name!r} has the same inputs as {twin!r}")
+    # warm runs these unsandboxed: a name that points at nothing is a spec error, not a no-op.
+    result.failures += missing_trusted(problem)
     # A fresh run of the reference, so the corpus below grades against it, not a second run.
     expected_outputs(problem, fresh=True)
     if examples:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import find_submissions, result_key
+from grader.batch import find_submissions
+from grader.cache import RESULTS, compile_cache_dir, folder, result_key
 from grader.cli import main
-from grader.compile_cache import compile_cache_dir, warm
-from grader.expected import cache_dir
+from grader.compile_cache import warm
 from grader.judge import grade_submission
 from grader.problems import Problem
 
@@ -90,7 +90,7 @@ def test_unchanged_submissions_are_served_from_the_result_cache(
     first = json.loads(capsys.readouterr().out)
     # Mark the cached result: a re-run that regraded would not show the mark.
     key = result_key(fast_problem, alice, "local")
-    stored = cache_dir().parent / "results" / f"{key}.json"
+    stored = folder(RESULTS) / f"{key}.json"
     marked = json.loads(stored.read_text())
     marked["feedback"] = ["served from the cache"]
     stored.write_text(json.dumps(marked))

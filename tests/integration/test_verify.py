@@ -24,7 +24,13 @@ def test_verify_fails_on_a_misfiled_example(tmp_path: Path, capsys: pytest.Captu
     for folder, src in [("accepted", good), ("accepted", wrong)]:
         (tmp_path / "submissions" / "reparam_grad" / folder).mkdir(parents=True, exist_ok=True)
         shutil.copy(src, tmp_path / "submissions" / "reparam_grad" / folder)
+    # Only the accepted example copied here is the staff's trusted one (warm runs it).
+    spec = tmp_path / "problems" / "reparam_grad" / "problem.yaml"
+    spec.write_text(spec.read_text().replace("  - accepted/grad_of_surrogate.py\n", ""))
     monkeypatch.setenv("JAXJUDGE_ROOT", str(tmp_path))
+    # verify warms the caches: never the user's own.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("JAXJUDGE_COMPILE_CACHE", str(tmp_path / "xla"))
     assert main(["verify"]) == 1
     out = capsys.readouterr().out
     assert "4 examples graded" in out

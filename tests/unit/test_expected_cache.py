@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.expected import cache_dir, expected_outputs, reference_output
+from grader.cache import EXPECTED, folder
+from grader.expected import expected_outputs, reference_output
 from grader.problems import load_problem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +24,7 @@ def test_cache_round_trip_and_invalidation(tmp_path: Path,
     shutil.copy(ROOT / "reference" / "reparam_grad.py", tmp_path / "reference")
     problem = load_problem("reparam_grad", tmp_path)
     first = expected_outputs(problem)
-    files = list(cache_dir().glob("reparam_grad-*.npz"))
+    files = list(folder(EXPECTED).glob("reparam_grad-*.npz"))
     assert len(files) == 1
     for got, case in zip(first, problem.tests, strict=True):
         np.testing.assert_array_equal(got, reference_output(problem, case))
@@ -37,4 +38,4 @@ def test_cache_round_trip_and_invalidation(tmp_path: Path,
     spec.write_text(spec.read_text().replace("title: Reparameterisation", "title: The reparam"))
     fresh = expected_outputs(load_problem("reparam_grad", tmp_path))
     assert not any(np.all(o == 7.0) for o in fresh)
-    assert len(list(cache_dir().glob("reparam_grad-*.npz"))) == 2
+    assert len(list(folder(EXPECTED).glob("reparam_grad-*.npz"))) == 2

@@ -6,36 +6,43 @@ import hashlib
 import json
 import os
 import queue
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from grader.compile_cache import compile_cache_dir, prepare
-from grader.errors import JudgeError
+from grader.errors import JudgeError, SubmissionRefused
 from grader.execution import environment
 from grader.expected import cache_dir, cache_key
+from grader.inputs import TestCase
 from grader.judge import grade_submission
 from grader.problems import Problem
+from grader.report import Report, TestResult
 from grader.sandbox import SANDBOX_UID, LocalSandbox, Sandbox
+from grader.submission import Submission, read_submission
+from grader.verdict import Verdict
 
 GRADER = Path(__file__).resolve().parent
 
 
 def find_submissions(paths: list[Path], function: str) -> list[Path]:
     """Files as given; in a folder, each .py file, and each subfolder holding `<function>.py` or
-    `submission.py` (one submission per student folder)."""
+    `submission.py` (one submission per student folder). Links and special files inside a folder
+    are listed, never followed, so that grading refuses them by name."""
     found: list[Path] = []
     for path in paths:
-        if path.is_file():
-            found.append(path)
-        elif path.is_dir():
+        if path.is_dir():
             for child in sorted(path.iterdir()):
-                if child.is_file() and child.suffix == ".py":
-                    found.append(child)
-                elif child.is_dir():
+                if child.is_dir() and not child.is_symlink():
                     inner = [child / f"{function}.py", child / "submission.py"]
-                    found += [p for p in inner if p.is_file()][:1]
+                    found += [p for p in inner if os.path.lexists(p)][:1]
+                elif child.suffix == ".py" or (child.is_symlink() and child.is_dir()):
+                    # Listed whatever it is, never followed: reading refuses all but files.
+                    found.append(child)
+        elif os.path.lexists(path):
+            found.append(path)
         else:
             raise JudgeError(f"{path}: no such file or folder")
     if not found:
@@ -43,10 +50,11 @@ def find_submissions(paths: list[Path], function: str) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def result_key(problem: Problem, submission: Path, backend: str) -> str:
+def result_key(problem: Problem, submission: Submission | Path, backend: str) -> str:
     """Changes with the file, the problem, the judge's own code, JAX, or the backend."""
+    source = submission.source if isinstance(submission, Submission) else submission.read_bytes()
     h = hashlib.sha256()
-    parts = [submission.read_bytes(), cache_key(problem).encode(), backend.encode(),
+    parts = [source, cache_key(problem).encode(), backend.encode(),
              *(p.read_bytes() for p in sorted(GRADER.glob("*.py"))),  # runner.py among them
              json.dumps(environment(backend), sort_keys=True).encode()]
     for part in parts:
@@ -77,6 +85,16 @@ def _store(key: str, report: dict[str, Any]) -> None:
         pass  # a read-only cache only costs time
 
 
+def ungraded(problem: Problem, name: str, verdict: Verdict, message: str,
+             backend: str) -> dict[str, Any]:
+    """The report of a submission that never ran: every test and check failed with `message`,
+    so exports keep their columns and points."""
+    units = [*problem.tests, *problem.spec.statistics]
+    tests = [TestResult(u.name, verdict, u.visible, u.points, message,
+                        statistical=not isinstance(u, TestCase)) for u in units]
+    return Report(problem.id, name, tests, [], environment(backend), 0.0).to_dict()
+
+
 def make_sandbox(backend: str, unsandboxed: bool = False, slot: int = 0) -> Sandbox:
     """The sandbox for a backend name; slot `n` of a batch gets its own jail uid."""
     if backend == "docker":
@@ -99,18 +117,34 @@ def grade_many(problem: Problem, submissions: list[Path], jobs: int, use_cache: 
         slots.put(make_sandbox(backend, unsandboxed, slot))
     prepare(problem, slots.queue[0])
 
-    def one(path: Path) -> dict[str, Any]:
-        key = result_key(problem, path, backend)
+    def graded(path: Path) -> dict[str, Any]:
+        submission = read_submission(path)  # once: the key and the grade see the same bytes
+        key = result_key(problem, submission, backend)
         report = _cached(key) if use_cache else None
         if report is not None:
             report["submission"] = str(path)  # the same file may sit elsewhere now
         else:
             sandbox = slots.get()
             try:
-                report = grade_submission(problem, path, sandbox).to_dict()
+                report = grade_submission(problem, submission, sandbox).to_dict()
             finally:
                 slots.put(sandbox)
             _store(key, report)
+        return report
+
+    def one(path: Path) -> dict[str, Any]:
+        # Whatever goes wrong with one submission is its own entry, never the class's end.
+        try:
+            report = graded(path)
+        except SubmissionRefused as exc:  # the uploader's doing: like a file that does not load
+            report = ungraded(problem, str(path), Verdict.COMPILE_ERROR, str(exc), backend)
+        except Exception as exc:
+            if os.environ.get("JAXJUDGE_DEBUG") == "1":
+                traceback.print_exc()
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            report = ungraded(problem, str(path), Verdict.JUDGE_ERROR,
+                              f"the judge failed on this submission: {type(exc).__name__}: "
+                              f"{first}", backend)
         if on_done is not None:
             on_done(report)
         return report

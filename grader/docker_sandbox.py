@@ -24,6 +24,7 @@ from grader.sandbox import (
 )
 
 RUNNER_IMAGE = "jaxjudge:runner"
+JAIL_UID = 60_000  # the runner image's user
 
 
 def _client() -> Any:
@@ -47,6 +48,7 @@ class DockerSandbox:
     in; only the frames on stdout and a capped stderr come out. Removed on every path."""
 
     name = "docker"
+    jail_uid: int | None = JAIL_UID
 
     def __init__(self, image: str = RUNNER_IMAGE, cpus: float = 1.0,
                  compile_cache: Path | None = None) -> None:

@@ -19,6 +19,7 @@ from grader.report import Report, TestResult
 from grader.sandbox import LocalSandbox, Sandbox
 from grader.spec import StatisticalCheck
 from grader.statistics import check_calls, evaluate, trusted_data, z_threshold
+from grader.submission import Submission, read_submission, staged
 from grader.verdict import Verdict
 
 
@@ -41,11 +42,23 @@ def plan(problem: Problem) -> tuple[list[dict[str, Any]], list[range]]:
     return calls, spans
 
 
-def grade_submission(problem: Problem, submission: Path, sandbox: Sandbox | None = None,
-                     advise: bool = True) -> Report:
-    """Grades one learner file; learner mistakes come back as verdicts, never as exceptions."""
-    start = time.monotonic()
+def grade_submission(problem: Problem, submission: Submission | Path,
+                     sandbox: Sandbox | None = None, advise: bool = True) -> Report:
+    """Grades one learner file; learner mistakes come back as verdicts, never as exceptions.
+
+    A path is read first (SubmissionRefused for anything but a small UTF-8 regular file); the
+    sandbox runs a private copy of the bytes, and the report names the submission as given.
+    """
+    source = submission if isinstance(submission, Submission) else read_submission(submission)
     sandbox = sandbox or LocalSandbox(compile_cache=compile_cache_dir())
+    with staged(source, sandbox.jail_uid) as copy:
+        report = _grade(problem, copy, sandbox, advise)
+    report.submission = source.name
+    return report
+
+
+def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool) -> Report:
+    start = time.monotonic()
     cases = problem.tests
     expected = expected_outputs(problem)
     calls, spans = plan(problem)

@@ -117,7 +117,7 @@ def grade_many(problem: Problem, submissions: list[Path], jobs: int, use_cache: 
         slots.put(make_sandbox(backend, unsandboxed, slot))
     prepare(problem, slots.queue[0])
 
-    def graded(path: Path) -> dict[str, Any]:
+    def one(path: Path) -> dict[str, Any]:
         submission = read_submission(path)  # once: the key and the grade see the same bytes
         key = result_key(problem, submission, backend)
         report = _cached(key) if use_cache else None
@@ -132,10 +132,10 @@ def grade_many(problem: Problem, submissions: list[Path], jobs: int, use_cache: 
             _store(key, report)
         return report
 
-    def one(path: Path) -> dict[str, Any]:
+    def guarded(path: Path) -> dict[str, Any]:
         # Whatever goes wrong with one submission is its own entry, never the class's end.
         try:
-            report = graded(path)
+            report = one(path)
         except SubmissionRefused as exc:  # the uploader's doing: like a file that does not load
             report = ungraded(problem, str(path), Verdict.COMPILE_ERROR, str(exc), backend)
         except Exception as exc:
@@ -150,4 +150,4 @@ def grade_many(problem: Problem, submissions: list[Path], jobs: int, use_cache: 
         return report
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(one, submissions))
+        return list(pool.map(guarded, submissions))

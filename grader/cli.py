@@ -167,6 +167,9 @@ def _grade_batch(console: Console, args: argparse.Namespace, problem: Problem,
         for r in reports:
             console.print(f"{r['verdict']:22} {r['score']:5.2f}  {r['submission']}",
                           highlight=False, markup=False, soft_wrap=True)
+            why = r["tests"][0]["message"] if r["tests"] else ""
+            if r["verdict"] in (Verdict.COMPILE_ERROR, Verdict.JUDGE_ERROR) and "\n" not in why:
+                console.print(f"{'':30}{why}", highlight=False, markup=False, soft_wrap=True)
         counts = Counter(r["verdict"] for r in reports)
         console.print(", ".join(f"{n} {v}" for v, n in sorted(counts.items())), highlight=False)
     return grade_exit([r["verdict"] for r in reports], batch=True)

@@ -85,6 +85,11 @@ def test_links_and_special_files_in_a_class_are_refused_by_name(
         assert message.endswith("refused: a symbolic link, not a file — submit the file itself")
         assert who in message
     assert "refused: a FIFO" in reports["eve"]["tests"][0]["message"]
+    # The text listing names each refusal's reason under its line (the rest is served cached).
+    assert main(["grade", "reinforce_grad", str(room), "--csv", str(tmp_path / "g.csv")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    alice = lines.index(f"{'compile_error':22} {0:5.2f}  {room / 'alice' / 'submission.py'}")
+    assert lines[alice + 1].strip() == reports["alice"]["tests"][0]["message"]
 
 
 def _owner_only(tmp_path: Path, owner: int) -> Path:

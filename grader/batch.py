@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import queue
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,31 +12,48 @@ from typing import Any
 
 from grader.cache import compile_cache_dir, load_result, result_key, store_result
 from grader.compile_cache import prepare
-from grader.errors import JudgeError
+from grader.errors import JudgeError, SubmissionRefused
+from grader.execution import environment
+from grader.inputs import TestCase
 from grader.judge import grade_submission
 from grader.problems import Problem
+from grader.report import Report, TestResult
 from grader.sandbox import SANDBOX_UID, LocalSandbox, Sandbox
+from grader.submission import read_submission
+from grader.verdict import Verdict
 
 
 def find_submissions(paths: list[Path], function: str) -> list[Path]:
     """Files as given; in a folder, each .py file, and each subfolder holding `<function>.py` or
-    `submission.py` (one submission per student folder)."""
+    `submission.py` (one submission per student folder). Links and special files inside a folder
+    are listed, never followed, so that grading refuses them by name."""
     found: list[Path] = []
     for path in paths:
-        if path.is_file():
-            found.append(path)
-        elif path.is_dir():
+        if path.is_dir():
             for child in sorted(path.iterdir()):
-                if child.is_file() and child.suffix == ".py":
-                    found.append(child)
-                elif child.is_dir():
+                if child.is_dir() and not child.is_symlink():
                     inner = [child / f"{function}.py", child / "submission.py"]
-                    found += [p for p in inner if p.is_file()][:1]
+                    found += [p for p in inner if os.path.lexists(p)][:1]
+                elif child.suffix == ".py" or (child.is_symlink() and child.is_dir()):
+                    # Listed whatever it is, never followed: reading refuses all but files.
+                    found.append(child)
+        elif os.path.lexists(path):
+            found.append(path)
         else:
             raise JudgeError(f"{path}: no such file or folder")
     if not found:
         raise JudgeError("no submissions found in " + ", ".join(map(str, paths)))
     return list(dict.fromkeys(found))
+
+
+def ungraded(problem: Problem, name: str, verdict: Verdict, message: str,
+             backend: str) -> dict[str, Any]:
+    """The report of a submission that never ran: every test and check failed with `message`,
+    so exports keep their columns and points."""
+    units = [*problem.tests, *problem.spec.statistics]
+    tests = [TestResult(u.name, verdict, u.visible, u.points, message,
+                        statistical=not isinstance(u, TestCase)) for u in units]
+    return Report(problem.id, name, tests, [], environment(backend), 0.0).to_dict()
 
 
 def make_sandbox(backend: str, unsandboxed: bool = False, slot: int = 0) -> Sandbox:
@@ -65,21 +84,37 @@ def grade_many(problem: Problem, submissions: list[Path], jobs: int, use_cache: 
     prepare(problem, slots.queue[0])
 
     def one(path: Path) -> dict[str, Any]:
-        key = "" if unsandboxed else result_key(problem, path, backend)
+        submission = read_submission(path)  # once: the key and the grade see the same bytes
+        key = "" if unsandboxed else result_key(problem, submission, backend)
         report = load_result(key) if use_cache and key else None
         if report is not None:
             report["submission"] = str(path)  # the same file may sit elsewhere now
         else:
             sandbox = slots.get()
             try:
-                report = grade_submission(problem, path, sandbox).to_dict()
+                report = grade_submission(problem, submission, sandbox).to_dict()
             finally:
                 slots.put(sandbox)
             if key:
                 store_result(key, report)
+        return report
+
+    def guarded(path: Path) -> dict[str, Any]:
+        # Whatever goes wrong with one submission is its own entry, never the class's end.
+        try:
+            report = one(path)
+        except SubmissionRefused as exc:  # the uploader's doing: like a file that does not load
+            report = ungraded(problem, str(path), Verdict.COMPILE_ERROR, str(exc), backend)
+        except Exception as exc:
+            if os.environ.get("JAXJUDGE_DEBUG") == "1":
+                traceback.print_exc()
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            report = ungraded(problem, str(path), Verdict.JUDGE_ERROR,
+                              f"the judge failed on this submission: {type(exc).__name__}: "
+                              f"{first}", backend)
         if on_done is not None:
             on_done(report)
         return report
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(one, submissions))
+        return list(pool.map(guarded, submissions))

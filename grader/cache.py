@@ -19,6 +19,7 @@ import numpy as np
 from grader.inputs import Value
 from grader.problems import Problem
 from grader.sandbox import LocalSandbox, Sandbox
+from grader.submission import Submission
 
 GRADER = Path(__file__).resolve().parent
 # The kinds of cache under the root, each its own folder; the compile cache may live elsewhere.
@@ -98,9 +99,9 @@ def problem_key(problem: Problem, *extra: bytes) -> str:
                     *inputs, json.dumps(versions(), sort_keys=True).encode(), *extra])[:32]
 
 
-def result_key(problem: Problem, submission: Path, backend: str) -> str:
-    """Changes with the file, anything `problem_key` covers, or the backend."""
-    return _digest([submission.read_bytes(), problem_key(problem).encode(), backend.encode()])
+def result_key(problem: Problem, submission: Submission, backend: str) -> str:
+    """Changes with the file's bytes, anything `problem_key` covers, or the backend."""
+    return _digest([submission.source, problem_key(problem).encode(), backend.encode()])
 
 
 def isolated(sandbox: Sandbox) -> bool:

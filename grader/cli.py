@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import select
 import sys
 import time
+import traceback
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +29,7 @@ from grader.judge import grade_submission
 from grader.mutants import run_mutants
 from grader.problems import Problem, list_problems, load_problem
 from grader.spec import ArrayParam, ProblemSpec, ScalarParam
+from grader.submission import read_submission
 from grader.verdict import Verdict
 from grader.verify import verify_problem
 
@@ -122,17 +126,24 @@ def cmd_grade(console: Console, args: argparse.Namespace) -> int:
               file=sys.stderr)
     if len(paths) > 1 or paths[0].is_dir() or args.csv or args.gradescope or args.junit:
         return _grade_batch(console, args, problem, paths)
-    path = paths[0]
-    if not path.is_file():
-        raise JudgeError(f"{path}: no such submission file")
-    report = grade_submission(problem, path, make_sandbox(args.backend, args.unsafe_no_sandbox))
+    submission = read_submission(paths[0])  # a refusal is a one-line error, exit 2
+    report = grade_submission(problem, submission,
+                              make_sandbox(args.backend, args.unsafe_no_sandbox))
     if args.format == "json":
         print(json.dumps(report.to_dict()))
     else:
         report.render(console)
-    if report.verdict == Verdict.JUDGE_ERROR:
+    return grade_exit([report.verdict], batch=False)
+
+
+def grade_exit(verdicts: Sequence[str], batch: bool) -> int:
+    """The one rule for graded submissions: a judge error anywhere is 2; one submission is 0 only
+    when accepted, while a batch succeeds once every submission got its verdict."""
+    if Verdict.JUDGE_ERROR in verdicts:
         return EXIT_ERROR
-    return EXIT_OK if report.verdict == Verdict.ACCEPTED else EXIT_FAILED
+    if batch or all(v == Verdict.ACCEPTED for v in verdicts):
+        return EXIT_OK
+    return EXIT_FAILED
 
 
 def _grade_batch(console: Console, args: argparse.Namespace, problem: Problem,
@@ -158,10 +169,12 @@ def _grade_batch(console: Console, args: argparse.Namespace, problem: Problem,
         for r in reports:
             console.print(f"{r['verdict']:22} {r['score']:5.2f}  {r['submission']}",
                           highlight=False, markup=False, soft_wrap=True)
+            why = r["tests"][0]["message"] if r["tests"] else ""
+            if r["verdict"] in (Verdict.COMPILE_ERROR, Verdict.JUDGE_ERROR) and "\n" not in why:
+                console.print(f"{'':30}{why}", highlight=False, markup=False, soft_wrap=True)
         counts = Counter(r["verdict"] for r in reports)
         console.print(", ".join(f"{n} {v}" for v, n in sorted(counts.items())), highlight=False)
-    judge_failed = any(r["verdict"] == Verdict.JUDGE_ERROR for r in reports)
-    return EXIT_ERROR if judge_failed else EXIT_OK
+    return grade_exit([r["verdict"] for r in reports], batch=True)
 
 
 def cmd_warm(console: Console, args: argparse.Namespace) -> int:
@@ -249,8 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    console = Console(highlight=False)
+    """Every way out of jaxjudge, as 0, 1 or 2 (DESIGN.md): commands return their code, and
+    anything raised is mapped here."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: 2 after a usage error, 0 after --help
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    console = _Console(highlight=False)
     try:
         code: int = args.run(console, args)
     except JudgeError as exc:
@@ -259,7 +277,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("jaxjudge: interrupted", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError as exc:
+        if _stdout_gone():
+            return EXIT_ERROR  # the reader left (| head): nothing more to say, nowhere to say it
+        return _internal_error(exc)
+    except Exception as exc:
+        return _internal_error(exc)
     return code
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """rich would exit 1 ("not accepted") here; main maps it like any other broken pipe."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
+def _internal_error(exc: Exception) -> int:
+    """A bug in the judge: one line, and the traceback when asked for with JAXJUDGE_DEBUG=1."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    debug = os.environ.get("JAXJUDGE_DEBUG") == "1"
+    print(f"jaxjudge: internal error: {type(exc).__name__}: {first}"
+          + ("" if debug else " (JAXJUDGE_DEBUG=1 shows the traceback)"), file=sys.stderr)
+    if debug:
+        traceback.print_exception(exc)
+    return EXIT_ERROR
+
+
+def _stdout_gone() -> bool:
+    """Whether stdout is a pipe nobody reads any more; if so, it is pointed at /dev/null, so
+    the interpreter's last flush does not fail again on the way out."""
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        gone = any(ev & select.POLLERR for _, ev in poller.poll(0))
+        if gone:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+    return gone
 
 
 if __name__ == "__main__":

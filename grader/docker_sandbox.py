@@ -17,6 +17,7 @@ from grader.frames import Event, Frames
 from grader.sandbox import Job, cache_env, in_background, stream
 
 RUNNER_IMAGE = "jaxjudge:runner"
+JAIL_UID = 60_000  # the runner image's user
 
 
 def _client() -> Any:
@@ -40,6 +41,7 @@ class DockerSandbox:
     in; only the frames on stdout and a capped stderr come out. Removed on every path."""
 
     name = "docker"
+    jail_uid: int | None = JAIL_UID
 
     def __init__(self, image: str | None = None, cpus: float = 1.0,
                  compile_cache: Path | None = None) -> None:

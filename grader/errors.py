@@ -24,3 +24,8 @@ class UnknownProblemError(JudgeError):
 
 class ReferenceError(JudgeError):
     """The trusted reference solution failed or returned the wrong shape or dtype."""
+
+
+class SubmissionRefused(JudgeError):
+    """A submission that is not a readable file of UTF-8 text within the size cap: the message
+    is one line naming it and why, meant for the learner who uploaded it."""

@@ -22,6 +22,7 @@ from grader.report import Report, TestResult
 from grader.sandbox import LocalSandbox, Sandbox
 from grader.spec import StatisticalCheck
 from grader.statistics import check_calls, evaluate, trusted_data, z_threshold
+from grader.submission import Submission, read_submission, staged
 from grader.verdict import Verdict
 
 Unit = TestCase | StatisticalCheck  # a line of the report: a fixed-seed test or a check
@@ -85,15 +86,27 @@ def blame(run: Run, spans: list[range]) -> int | None:
     return next((u for u, span in enumerate(spans) if missing in span), None)
 
 
-def grade_submission(problem: Problem, submission: Path, sandbox: Sandbox | None = None,
-                     advise: bool = True,
+def grade_submission(problem: Problem, submission: Submission | Path,
+                     sandbox: Sandbox | None = None, advise: bool = True,
                      on_test: Callable[[int, TestResult], None] | None = None) -> Report:
     """Grades one learner file; learner mistakes come back as verdicts, never as exceptions.
 
+    A path is read first (SubmissionRefused for anything but a small UTF-8 regular file); the
+    sandbox runs a private copy of the bytes, and the report names the submission as given.
     `on_test(u, result)` hears each unit's result (u in report order) as soon as it is judged:
-    visible units first, then hidden ones, then whatever the end of the run decided."""
-    start = time.monotonic()
+    visible units first, then hidden ones, then whatever the end of the run decided.
+    """
+    source = submission if isinstance(submission, Submission) else read_submission(submission)
     sandbox = sandbox or LocalSandbox(compile_cache=compile_cache_dir())
+    with staged(source, sandbox.jail_uid) as copy:
+        report = _grade(problem, copy, sandbox, advise, on_test)
+    report.submission = source.name
+    return report
+
+
+def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool,
+           on_test: Callable[[int, TestResult], None] | None) -> Report:
+    start = time.monotonic()
     expected = expected_outputs(problem)
     p = plan(problem)
     every = units(problem)

@@ -63,6 +63,7 @@ class Job:
 
 class Sandbox(Protocol):
     name: str
+    jail_uid: int | None  # who the submission runs as, when not the judge's own (mapped) uid
 
     def run(self, job: Job, capture: Capture) -> Iterator[Event]: ...
 
@@ -165,6 +166,7 @@ class LocalSandbox:
         self.uid = uid
         self.compile_cache = compile_cache
         self.root = os.geteuid() == 0
+        self.jail_uid = uid if self.root and not unsandboxed else None
         # JAXJUDGE_ISOLATION=uid: inside a container, whose namespaces are the outer jail (and
         # where bwrap cannot create its own), drop the submission to an unprivileged uid only.
         self.uid_only = not unsandboxed and os.environ.get("JAXJUDGE_ISOLATION") == "uid"

@@ -17,6 +17,7 @@ from grader.cli import main
 from grader.compile_cache import warm
 from grader.judge import grade_submission
 from grader.problems import Problem
+from grader.submission import read_submission
 
 ROOT = Path(__file__).resolve().parents[2]
 EX = ROOT / "submissions" / "reinforce_grad"
@@ -89,7 +90,7 @@ def test_unchanged_submissions_are_served_from_the_result_cache(
                  "json", "--csv", str(tmp_path / "g.csv")]) == 0
     first = json.loads(capsys.readouterr().out)
     # Mark the cached result: a re-run that regraded would not show the mark.
-    key = result_key(fast_problem, alice, "local")
+    key = result_key(fast_problem, read_submission(alice), "local")
     stored = folder(RESULTS) / f"{key}.json"
     marked = json.loads(stored.read_text())
     marked["feedback"] = ["served from the cache"]
@@ -102,7 +103,7 @@ def test_unchanged_submissions_are_served_from_the_result_cache(
     assert json.loads(capsys.readouterr().out)[0]["feedback"] == first[0]["feedback"] == []
     # A changed file is a new submission.
     alice.write_text(alice.read_text() + "\n# edited\n")
-    assert result_key(fast_problem, alice, "local") != key
+    assert result_key(fast_problem, read_submission(alice), "local") != key
 
 
 def test_find_submissions_rejects_a_missing_path(tmp_path: Path) -> None:

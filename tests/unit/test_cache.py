@@ -23,6 +23,7 @@ from grader.frames import Event
 from grader.problems import Problem, load_problem
 from grader.sandbox import Job, LocalSandbox
 from grader.spec import ProblemSpec
+from grader.submission import Submission
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,8 +65,7 @@ def test_the_expected_key_covers_the_materialised_inputs(
 
 def test_every_key_covers_the_numpy_version(problem: Problem, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    submission = tmp_path / "s.py"
-    submission.write_text("x = 1\n")
+    submission = Submission("s.py", b"x = 1\n")
     before = cache.problem_key(problem), cache.result_key(problem, submission, "local")
     real = cache._version
     monkeypatch.setattr(cache, "_version",
@@ -118,6 +118,7 @@ class Scripted:
     """A sandbox that replays events, to count runs and end them exactly as a test needs."""
 
     name = "local"
+    jail_uid: int | None = None
 
     def __init__(self, complete: bool = True, ready: bool = True) -> None:
         self.complete, self.ready, self.runs = complete, ready, 0

@@ -104,3 +104,74 @@ def test_schema_is_json(capsys: pytest.CaptureFixture[str]) -> None:
 
     code, out, _ = run(capsys, "schema")
     assert code == 0 and json.loads(out)["title"] == "ProblemSpec"
+
+
+# Exit statuses: every way out of main is 0, 1 or 2.
+
+
+def test_usage_errors_and_help_return_their_status(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "grade")
+    assert code == 2 and "the following arguments are required" in err
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "usage: jaxjudge" in out
+
+
+@pytest.mark.parametrize(("verdicts", "batch", "want"), [
+    (["accepted"], False, 0), (["wrong_answer"], False, 1), (["judge_error"], False, 2),
+    (["accepted", "wrong_answer", "compile_error"], True, 0),
+    (["accepted", "judge_error"], True, 2), (["accepted", "accepted"], True, 0)])
+def test_one_rule_maps_verdicts_to_exit_status(verdicts: list[str], batch: bool,
+                                               want: int) -> None:
+    from grader.cli import grade_exit
+
+    assert grade_exit(verdicts, batch=batch) == want
+
+
+def _raise(exc: BaseException) -> None:
+    raise exc
+
+
+def test_a_judge_bug_is_one_line_exit_2(capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JAXJUDGE_DEBUG", raising=False)
+    monkeypatch.setattr("grader.cli.list_problems", lambda: _raise(RuntimeError("boom\nmore")))
+    code, out, err = run(capsys, "list")
+    assert (code, out) == (2, "")
+    assert err == ("jaxjudge: internal error: RuntimeError: boom "
+                   "(JAXJUDGE_DEBUG=1 shows the traceback)\n")
+    monkeypatch.setenv("JAXJUDGE_DEBUG", "1")
+    code, _, err = run(capsys, "list")
+    assert code == 2 and err.startswith("jaxjudge: internal error: RuntimeError: boom\n")
+    assert "Traceback (most recent call last)" in err and "_raise" in err
+
+
+def test_ctrl_c_is_exit_2(capsys: pytest.CaptureFixture[str],
+                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("grader.cli.list_problems", lambda: _raise(KeyboardInterrupt()))
+    assert run(capsys, "list") == (2, "", "jaxjudge: interrupted\n")
+
+
+@pytest.mark.parametrize("command", ["schema", "list"])  # print, and rich's console
+def test_a_reader_that_left_is_exit_2_and_silent(command: str, monkeypatch: pytest.MonkeyPatch,
+                                                 capfd: pytest.CaptureFixture[str]) -> None:
+    import os
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)  # as `jaxjudge schema | head -c 1` leaves it
+    with os.fdopen(write, "w") as closed:
+        monkeypatch.setattr(sys, "stdout", closed)
+        assert main([command]) == 2
+        closed.write("x" * 100_000)  # stdout now leads nowhere: the last flush cannot fail
+        closed.flush()
+    assert capfd.readouterr().err == ""
+
+
+def test_a_refused_file_is_one_line_exit_2(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    link = tmp_path / "mine.py"
+    link.symlink_to(ROOT / "reference" / "reinforce_grad.py")
+    code, out, err = run(capsys, "grade", "reinforce_grad", str(link))
+    assert (code, out) == (2, "")
+    assert err == (f"jaxjudge: error: {link}: refused: a symbolic link, not a file — "
+                   "submit the file itself\n")

@@ -28,6 +28,7 @@ class Scripted:
     """A fake sandbox: returns zeros for every call, or stops at call `kill_at` with a kill."""
 
     name = "scripted"
+    jail_uid: int | None = None
 
     def __init__(self, kill_at: int | None = None) -> None:
         self.kill_at = kill_at

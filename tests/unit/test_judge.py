@@ -15,6 +15,7 @@ from grader.judge import blame, grade_submission, plan
 from grader.problems import Problem
 from grader.report import TestResult
 from grader.sandbox import Job
+from grader.submission import Submission
 from grader.verdict import Verdict
 from tests.specs import hidden_tests_problem
 
@@ -61,7 +62,7 @@ def test_visible_units_run_first_and_hidden_calls_come_last(problem: Problem) ->
 
 def test_each_result_is_heard_once_as_it_is_judged(problem: Problem, tmp_path: Path) -> None:
     heard: list[tuple[int, TestResult]] = []
-    report = grade_submission(problem, tmp_path / "x.py", Scripted(), advise=False,
+    report = grade_submission(problem, Submission("x.py", b""), Scripted(), advise=False,
                               on_test=lambda u, r: heard.append((u, r)))
     assert [u for u, _ in heard] == [0, 2, 4, 1, 3]  # the run order of the units
     assert [r for _, r in sorted(heard, key=lambda h: h[0])] == report.tests
@@ -71,7 +72,7 @@ def test_a_kill_blames_the_unit_under_way_and_spares_those_before(problem: Probl
                                                                   tmp_path: Path) -> None:
     p = plan(problem)
     secret_two = p.spans[3].start
-    report = grade_submission(problem, tmp_path / "x.py", Scripted(kill_at=secret_two),
+    report = grade_submission(problem, Submission("x.py", b""), Scripted(kill_at=secret_two),
                               advise=False)
     verdicts = {t.name: t.verdict for t in report.tests}
     assert verdicts["secret_two"] == Verdict.TIME_LIMIT_EXCEEDED

@@ -53,7 +53,7 @@ def ungraded(problem: Problem, name: str, verdict: Verdict, message: str,
     units = [*problem.tests, *problem.spec.statistics]
     tests = [TestResult(u.name, verdict, u.visible, u.points, message,
                         statistical=not isinstance(u, TestCase)) for u in units]
-    return Report(problem.id, name, tests, [], environment(backend), 0.0).to_dict()
+    return Report(problem.id, name, tests, [], environment(backend), 0.0).to_dict(reveal=True)
 
 
 def make_sandbox(backend: str, unsandboxed: bool = False, slot: int = 0) -> Sandbox:
@@ -92,7 +92,7 @@ def grade_many(problem: Problem, submissions: list[Path], jobs: int, use_cache: 
         else:
             sandbox = slots.get()
             try:
-                report = grade_submission(problem, submission, sandbox).to_dict()
+                report = grade_submission(problem, submission, sandbox).to_dict(reveal=True)
             finally:
                 slots.put(sandbox)
             if key:

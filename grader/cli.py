@@ -28,6 +28,7 @@ from grader.exports import write_csv, write_gradescope, write_junit
 from grader.judge import grade_submission
 from grader.mutants import run_mutants
 from grader.problems import Problem, list_problems, load_problem
+from grader.report import redact
 from grader.spec import ArrayParam, ProblemSpec, ScalarParam
 from grader.submission import read_submission
 from grader.verdict import Verdict
@@ -130,9 +131,9 @@ def cmd_grade(console: Console, args: argparse.Namespace) -> int:
     report = grade_submission(problem, submission,
                               make_sandbox(args.backend, args.unsafe_no_sandbox))
     if args.format == "json":
-        print(json.dumps(report.to_dict()))
+        print(json.dumps(report.to_dict(reveal=args.reveal)))
     else:
-        report.render(console)
+        report.render(console, reveal=args.reveal)
     return grade_exit([report.verdict], batch=False)
 
 
@@ -157,6 +158,8 @@ def _grade_batch(console: Console, args: argparse.Namespace, problem: Problem,
         reports = grade_many(problem, found, jobs, use_cache=not args.no_cache,
                              backend=args.backend, unsandboxed=args.unsafe_no_sandbox,
                              on_done=lambda _: progress.advance(task))
+    if not args.reveal:
+        reports = [redact(r) for r in reports]
     if args.csv:
         write_csv(reports, Path(args.csv))
     if args.gradescope:
@@ -246,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="local: bubblewrap jails; docker: a fresh jaxjudge:runner container "
                             "per submission (build it with 'make image')")
     grade.add_argument("--format", choices=["text", "json"], default="text")
+    grade.add_argument("--reveal", action="store_true",
+                       help="show hidden tests' inputs, values and output too (instructors)")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run without bubblewrap (no isolation: trusted code only)")
     grade.set_defaults(run=cmd_grade)

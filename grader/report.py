@@ -1,8 +1,10 @@
 """Grading results that serialise themselves: the JSON contract and the learner's text report.
 
-A report holds everything; what a learner may see of a hidden test is decided here, in one
-place: its name, verdict, points, the size of its error to one significant figure and a summary
-free of learner-chosen text. `reveal=True` (instructors) shows everything."""
+A report's full JSON holds everything. What a learner may see is decided by one function,
+`redact`, over that JSON (so a stored report can be shown to each reader as their role allows):
+of a hidden test only its name, verdict, points, the size of its error to one significant figure
+and a summary free of learner-chosen text; no output printed after the hidden inputs reached the
+jail. Instructors read the full JSON."""
 
 from __future__ import annotations
 
@@ -11,13 +13,12 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 
 from grader.compare import one_figure
 from grader.verdict import Verdict
 
-
-def _rounded(x: float | None) -> float | None:
-    return None if x is None else one_figure(x)
+HIDDEN_KEYS = ("name", "verdict", "visible", "points")
 
 
 def _plain(value: Any) -> Any:
@@ -41,24 +42,35 @@ class TestResult:
     ratio: float | None = None  # largest diff over its allowance (fixed-seed tests)
     summary: str = ""  # the message as a hidden test may show it
 
-    def view(self, reveal: bool) -> TestResult:
-        """This result as its reader may see it."""
-        if self.visible or reveal:
-            return self
-        return TestResult(self.name, self.verdict, self.visible, self.points, self.summary,
-                          _rounded(self.max_abs_diff), _rounded(self.max_rel_diff),
-                          statistical=self.statistical)
-
-    def to_dict(self, reveal: bool = False) -> dict[str, Any]:
-        t = self.view(reveal)
-        out = {"name": t.name, "verdict": str(t.verdict), "visible": t.visible,
-               "points": t.points, "max_abs_diff": t.max_abs_diff,
-               "max_rel_diff": t.max_rel_diff,
-               "message": "\n".join([t.message, *t.details]).strip()}
-        if t.shown:
+    def to_dict(self) -> dict[str, Any]:
+        """Everything, for instructors; `redact` makes the learner's view of it."""
+        out = {"name": self.name, "verdict": str(self.verdict), "visible": self.visible,
+               "points": self.points, "max_abs_diff": self.max_abs_diff,
+               "max_rel_diff": self.max_rel_diff,
+               "message": "\n".join([self.message, *self.details]).strip(),
+               "summary": self.summary, "statistical": self.statistical}
+        if self.shown:
             out["shown"] = {k: ({n: _plain(v) for n, v in val.items()} if k == "args"
-                                else _plain(val)) for k, val in t.shown.items()}
+                                else _plain(val)) for k, val in self.shown.items()}
         return out
+
+
+def redact_test(test: dict[str, Any]) -> dict[str, Any]:
+    if test["visible"]:
+        return {k: v for k, v in test.items() if k != "summary"}
+    out = {k: test[k] for k in HIDDEN_KEYS}
+    for key in ("max_abs_diff", "max_rel_diff"):
+        out[key] = None if test.get(key) is None else one_figure(test[key])
+    out["message"] = test.get("summary", "")
+    out["statistical"] = test.get("statistical", False)
+    return out
+
+
+def redact(report: dict[str, Any]) -> dict[str, Any]:
+    """The learner's view of a full report (Report.to_dict(reveal=True) or a stored copy)."""
+    out = {k: v for k, v in report.items() if k != "hidden_output"}
+    out["tests"] = [redact_test(t) for t in report["tests"]]
+    return out
 
 
 @dataclass
@@ -84,46 +96,56 @@ class Report:
         return won / total if total else 0.0
 
     def to_dict(self, reveal: bool = False) -> dict[str, Any]:
-        out = {"problem": self.problem, "submission": self.submission,
-               "verdict": str(self.verdict), "score": self.score,
-               "tests": [t.to_dict(reveal) for t in self.tests], "feedback": self.feedback,
-               "output": self.output, "environment": self.environment,
-               "duration_s": round(self.duration_s, 3)}
-        if reveal:
-            out["hidden_output"] = self.hidden_output
-        return out
+        full = {"problem": self.problem, "submission": self.submission,
+                "verdict": str(self.verdict), "score": self.score,
+                "tests": [t.to_dict() for t in self.tests], "feedback": self.feedback,
+                "output": self.output, "hidden_output": self.hidden_output,
+                "environment": self.environment, "duration_s": round(self.duration_s, 3)}
+        return full if reveal else redact(full)
 
     def render(self, console: Console, reveal: bool = False) -> None:
-        colour = "green" if self.verdict == Verdict.ACCEPTED else "red"
-        console.print(f"[bold]{self.problem}[/bold] · {self.submission}: "
-                      f"[bold {colour}]{self.verdict}[/bold {colour}]  score {self.score:.2f}  "
-                      f"({self.duration_s:.1f} s)", highlight=False)
-        for t in (r.view(reveal) for r in self.tests):
-            ok = t.verdict == Verdict.ACCEPTED
-            mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
-            tag = "" if t.visible else " [dim](hidden)[/dim]"
-            diff = f"  max abs diff {t.max_abs_diff:.2g}" if t.max_abs_diff is not None else ""
-            console.print(f"  {mark} {t.name}{tag}: {t.verdict}{diff}", highlight=False)
-            if ok:
-                if t.statistical and t.message:  # what the check saw teaches even when it passes
-                    console.print(f"      {t.message}", markup=False, style="dim")
-                continue
-            for line in [t.message, *t.details]:
-                for sub in line.strip().splitlines():
-                    console.print(f"      {sub}", markup=False)
-            for key, value in [*t.shown.get("args", {}).items(),
-                               *((k, v) for k, v in t.shown.items() if k != "args")]:
-                text = (np.array2string(value, precision=6, separator=", ")
-                        if isinstance(value, np.ndarray) else repr(value))
-                console.print(f"      {key} = {text}", markup=False)
-        for line in self.feedback:
-            console.print(f"[yellow]hint:[/yellow] {line}", highlight=False)
-        printed = [("your program's output (import and visible tests)", self.output)]
-        if reveal:
-            printed.append(("its output during hidden tests (instructors only)",
-                            self.hidden_output))
-        for title, text in printed:
-            if text and self.verdict != Verdict.ACCEPTED:
-                console.print(f"[dim]{title}:[/dim]")
-                console.print(text if len(text) <= 4000 else
-                              text[:2000] + "\n[...]\n" + text[-2000:], markup=False)
+        render(self.to_dict(reveal), console)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return np.array2string(np.asarray(value), precision=6, separator=", ")
+    return repr(value)
+
+
+def render(report: dict[str, Any], console: Console) -> None:
+    """The text report of a report's JSON, as its reader may see it (redact it first for a
+    learner): `jaxjudge grade` and `jaxjudge submit` print the same thing."""
+    verdict = report["verdict"]
+    colour = "green" if verdict == Verdict.ACCEPTED else "red"
+    console.print(f"[bold]{report['problem']}[/bold] · {escape(report['submission'])}: "
+                  f"[bold {colour}]{verdict}[/bold {colour}]  score {report['score']:.2f}  "
+                  f"({report['duration_s']:.1f} s)", highlight=False)
+    for t in report["tests"]:
+        ok = t["verdict"] == Verdict.ACCEPTED
+        mark = "[green]✓[/green]" if ok else "[red]✗[/red]"
+        tag = "" if t["visible"] else " [dim](hidden)[/dim]"
+        diff = "" if t.get("max_abs_diff") is None else f"  max abs diff {t['max_abs_diff']:.2g}"
+        console.print(f"  {mark} {escape(t['name'])}{tag}: {t['verdict']}{diff}",
+                      highlight=False)
+        if ok:
+            if t.get("statistical") and t["message"]:  # what a check saw teaches when it passes
+                console.print(f"      {t['message']}", markup=False, style="dim")
+            continue
+        for sub in t["message"].strip().splitlines():
+            console.print(f"      {sub}", markup=False)
+        shown = t.get("shown", {})
+        for key, value in [*shown.get("args", {}).items(),
+                           *((k, v) for k, v in shown.items() if k != "args")]:
+            console.print(f"      {key} = {_text(value)}", markup=False)
+    for line in report["feedback"]:
+        console.print("[yellow]hint:[/yellow] ", end="")
+        console.print(line, markup=False, highlight=False)
+    printed = [("your program's output (import and visible tests)", report.get("output", "")),
+               ("its output during hidden tests (instructors only)",
+                report.get("hidden_output", ""))]
+    for title, text in printed:
+        if text and verdict != Verdict.ACCEPTED:
+            console.print(f"[dim]{title}:[/dim]")
+            console.print(text if len(text) <= 4000 else
+                          text[:2000] + "\n[...]\n" + text[-2000:], markup=False)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from grader.cli import main
 from grader.expected import expected_outputs
 from grader.judge import grade_submission
 from grader.problems import Problem
@@ -148,3 +149,23 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
     assert leaked(hidden_problem, learner_view(report)) == []
     secret = next(t for t in report.to_dict()["tests"] if t["name"] == "secret_one")
     assert secret["message"] == "raised an exception"
+
+
+def test_the_cli_reveals_hidden_tests_only_when_asked(
+        hidden_problem: Problem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("JAXJUDGE_ROOT", str(hidden_problem.root))
+    path = tmp_path / "prints.py"
+    path.write_text(CORRECT + '''
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    print("ARGS", seed, logits.tolist(), reward_table.tolist(), flush=True)
+    return np.zeros_like(logits)
+''')
+    views = {}
+    for flags in ([], ["--reveal"]):
+        for fmt in ("json", "text"):
+            assert main(["grade", "reinforce_grad", str(path), "--format", fmt, *flags]) == 1
+            views[(fmt, bool(flags))] = capsys.readouterr().out
+    assert leaked(hidden_problem, views[("json", False)] + views[("text", False)]) == []
+    for fmt in ("json", "text"):
+        assert "3141592" in views[(fmt, True)]  # printed during secret_one: instructors see it

@@ -58,3 +58,4 @@ bench: $(STAMP) docker-setup
 	$(BIN)/python benchmarks/grade_vs_floor.py --repeats 3
 	$(BIN)/python benchmarks/batch_throughput.py --class-size 40
 	$(BIN)/python benchmarks/backends.py --repeats 3
+	$(BIN)/python benchmarks/example_times.py

@@ -123,7 +123,9 @@ def cmd_grade(console: Console, args: argparse.Namespace) -> int:
     path = paths[0]
     if not path.is_file():
         raise JudgeError(f"{path}: no such submission file")
-    report = grade_submission(problem, path, make_sandbox(args.backend, args.unsafe_no_sandbox))
+    sandbox = make_sandbox(args.backend, args.unsafe_no_sandbox,
+                           per_process_limits=args.per_process_limits)
+    report = grade_submission(problem, path, sandbox)
     if args.format == "json":
         print(json.dumps(report.to_dict()))
     else:
@@ -143,6 +145,7 @@ def _grade_batch(console: Console, args: argparse.Namespace, problem: Problem,
         task = progress.add_task(f"grading {len(found)} submissions", total=len(found))
         reports = grade_many(problem, found, jobs, use_cache=not args.no_cache,
                              backend=args.backend, unsandboxed=args.unsafe_no_sandbox,
+                             per_process_limits=args.per_process_limits,
                              on_done=lambda _: progress.advance(task))
     if args.csv:
         write_csv(reports, Path(args.csv))
@@ -211,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--format", choices=["text", "json"], default="text")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run without bubblewrap (no isolation: trusted code only)")
+    grade.add_argument("--per-process-limits", action="store_true",
+                       help="where no cgroup can be made, grade with per-process limits only "
+                            "(memory_mb per process, no CPU cap) instead of refusing; also "
+                            "JAXJUDGE_LIMITS=per-process")
     grade.set_defaults(run=cmd_grade)
     warm_cmd = sub.add_parser("warm", help="fill the XLA compile cache from trusted code")
     warm_cmd.add_argument("problems", nargs="*")

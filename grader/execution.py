@@ -46,7 +46,9 @@ def _out_of_memory(captured: Captured) -> bool:
     return any(m in captured.stderr for m in (b"bad_alloc", b"RESOURCE_EXHAUSTED", b"MemoryError"))
 
 
-def _killed(event: Event) -> tuple[Verdict, str]:
+def _killed(event: Event, job: Job) -> tuple[Verdict, str]:
+    if event.header.get("oom"):  # the submission's memory cgroup killed one of its processes
+        return Verdict.MEMORY_LIMIT_EXCEEDED, f"over the memory limit of {job.memory_mb} MB: killed"
     reason = event.header.get("reason")
     if reason in KILL_MESSAGES:
         return KILL_MESSAGES[str(reason)]
@@ -79,7 +81,7 @@ def run_calls(sandbox: Sandbox, job: Job) -> Run:
         elif event.kind == "compile_error":
             run.stop = (Verdict.COMPILE_ERROR, str(event.header.get("message", "")))
         elif event.kind == "killed":
-            run.stop = _killed(event)
+            run.stop = _killed(event, job)
         elif event.test is not None and 0 <= event.test < len(job.tests) \
                 and event.test not in run.outcomes:
             run.outcomes[event.test] = _outcome(event)
@@ -99,4 +101,4 @@ def make_job(problem: Problem, submission: Path, calls: list[dict[str, Any]]) ->
     limits = problem.spec.limits
     return Job(submission, problem.spec.function.name, calls, limits.time_per_test_s,
                limits.total_time_s, limits.memory_mb, int(limits.output_mb * 1024 * 1024),
-               limits.startup_s)
+               limits.startup_s, tmp_mb=limits.tmp_mb)

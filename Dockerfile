@@ -52,7 +52,10 @@ COPY reference /app/reference
 COPY submissions /app/submissions
 # Root-only: the problems, references, examples and the expected outputs. World-readable but
 # root-owned: the compile cache, warmed here from trusted code so graded code only reads it.
-ENV PATH=/opt/venv/bin:$PATH JAXJUDGE_ROOT=/app JAXJUDGE_ISOLATION=uid JAX_PLATFORMS=cpu \
+# JAXJUDGE_LIMITS=per-process: no cgroup can be made inside the container, whose own cgroup
+# (docker run --memory, --cpus, --pids-limit) bounds all the submissions it grades together.
+ENV PATH=/opt/venv/bin:$PATH JAXJUDGE_ROOT=/app JAXJUDGE_ISOLATION=uid JAXJUDGE_LIMITS=per-process \
+    JAX_PLATFORMS=cpu \
     XDG_CACHE_HOME=/var/cache/jaxjudge/private JAXJUDGE_COMPILE_CACHE=/var/cache/jaxjudge/xla
 RUN chmod 0700 /app && mkdir -p -m 0700 /var/cache/jaxjudge/private \
  && jaxjudge warm && jaxjudge verify --skip-examples \

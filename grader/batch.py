@@ -56,8 +56,10 @@ def ungraded(problem: Problem, name: str, verdict: Verdict, message: str,
     return Report(problem.id, name, tests, [], environment(backend), 0.0).to_dict(reveal=True)
 
 
-def make_sandbox(backend: str, unsandboxed: bool = False, slot: int = 0) -> Sandbox:
-    """The sandbox for a backend name; slot `n` of a batch gets its own jail uid."""
+def make_sandbox(backend: str, unsandboxed: bool = False, slot: int = 0,
+                 per_process_limits: bool = False) -> Sandbox:
+    """The sandbox for a backend name; slot `n` of a batch gets its own jail uid.
+    per_process_limits: the local backend grades where no cgroup can be made (else refuses)."""
     if backend == "docker":
         if unsandboxed:
             raise JudgeError("--unsafe-no-sandbox applies to the local backend only")
@@ -67,11 +69,12 @@ def make_sandbox(backend: str, unsandboxed: bool = False, slot: int = 0) -> Sand
     # One uid per slot: concurrent jails must not share an RLIMIT_NPROC budget. Unisolated code
     # gets no compile cache: it would write to it.
     return LocalSandbox(unsandboxed=unsandboxed, uid=SANDBOX_UID + slot,
-                        compile_cache=None if unsandboxed else compile_cache_dir())
+                        compile_cache=None if unsandboxed else compile_cache_dir(),
+                        per_process_limits=per_process_limits)
 
 
 def grade_many(problem: Problem, submissions: list[Path], jobs: int, use_cache: bool = True,
-               backend: str = "local", unsandboxed: bool = False,
+               backend: str = "local", unsandboxed: bool = False, per_process_limits: bool = False,
                on_done: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """Reports (as JSON dicts) in the order given; a hang or crash is one submission's verdict.
 
@@ -80,7 +83,7 @@ def grade_many(problem: Problem, submissions: list[Path], jobs: int, use_cache: 
     """
     slots: queue.Queue[Sandbox] = queue.Queue()
     for slot in range(jobs):
-        slots.put(make_sandbox(backend, unsandboxed, slot))
+        slots.put(make_sandbox(backend, unsandboxed, slot, per_process_limits))
     prepare(problem, slots.queue[0])
 
     def one(path: Path) -> dict[str, Any]:

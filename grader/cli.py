@@ -128,8 +128,9 @@ def cmd_grade(console: Console, args: argparse.Namespace) -> int:
     if len(paths) > 1 or paths[0].is_dir() or args.csv or args.gradescope or args.junit:
         return _grade_batch(console, args, problem, paths)
     submission = read_submission(paths[0])  # a refusal is a one-line error, exit 2
-    report = grade_submission(problem, submission,
-                              make_sandbox(args.backend, args.unsafe_no_sandbox))
+    sandbox = make_sandbox(args.backend, args.unsafe_no_sandbox,
+                           per_process_limits=args.per_process_limits)
+    report = grade_submission(problem, submission, sandbox)
     if args.format == "json":
         print(json.dumps(report.to_dict(reveal=args.reveal)))
     else:
@@ -157,6 +158,7 @@ def _grade_batch(console: Console, args: argparse.Namespace, problem: Problem,
         task = progress.add_task(f"grading {len(found)} submissions", total=len(found))
         reports = grade_many(problem, found, jobs, use_cache=not args.no_cache,
                              backend=args.backend, unsandboxed=args.unsafe_no_sandbox,
+                             per_process_limits=args.per_process_limits,
                              on_done=lambda _: progress.advance(task))
     if not args.reveal:
         reports = [redact(r) for r in reports]
@@ -253,6 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="show hidden tests' inputs, values and output too (instructors)")
     grade.add_argument("--unsafe-no-sandbox", action="store_true",
                        help="run without bubblewrap (no isolation: trusted code only)")
+    grade.add_argument("--per-process-limits", action="store_true",
+                       help="where no cgroup can be made, grade with per-process limits only "
+                            "(memory_mb per process, no CPU cap) instead of refusing; also "
+                            "JAXJUDGE_LIMITS=per-process")
     grade.set_defaults(run=cmd_grade)
     warm_cmd = sub.add_parser("warm", help="fill the XLA compile cache from trusted code")
     warm_cmd.add_argument("problems", nargs="*")

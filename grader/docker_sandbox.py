@@ -68,7 +68,7 @@ class DockerSandbox:
             env |= cache_env("/jaxcache", writable=False)
         return self.client.containers.create(
             self.image, stdin_open=True, network_mode="none",  # stdin_open implies StdinOnce
-            read_only=True, tmpfs={"/tmp": "rw,nosuid,nodev,size=64m,mode=1777"},
+            read_only=True, tmpfs={"/tmp": f"rw,nosuid,nodev,size={job.tmp_mb}m,mode=1777"},
             # RLIMIT_AS as locally (import jax maps 1.5 GiB but touches 0.25), and a cgroup cap
             # on real memory at the same figure, swap included.
             mem_limit=mem, memswap_limit=mem, pids_limit=job.max_processes,

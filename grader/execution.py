@@ -71,13 +71,14 @@ def _exception(header: dict[str, Any]) -> str:
 
 def _killed(event: Event, job: Job, capture: Capture) -> Stop:
     reason = event.header.get("reason")
+    memory = f"over the memory limit of {job.memory_mb} MB: killed"
+    if event.header.get("oom"):  # the submission's memory cgroup killed one of its processes
+        return Stop(Verdict.MEMORY_LIMIT_EXCEEDED, memory, memory)
     if reason in KILLS:
         verdict, message = KILLS[str(reason)]
         return Stop(verdict, message, message)
-    if event.header.get("oom") or capture.contains(b"bad_alloc", b"RESOURCE_EXHAUSTED",
-                                                   b"MemoryError"):
-        message = f"over the memory limit of {job.memory_mb} MB: killed"
-        return Stop(Verdict.MEMORY_LIMIT_EXCEEDED, message, message)
+    if capture.contains(b"bad_alloc", b"RESOURCE_EXHAUSTED", b"MemoryError"):
+        return Stop(Verdict.MEMORY_LIMIT_EXCEEDED, memory, memory)
     code = event.header.get("code")
     if code is not None and code < 0:
         return Stop(Verdict.RUNTIME_ERROR, f"your process was killed by signal {-code}",
@@ -139,4 +140,4 @@ def make_job(problem: Problem, submission: Path, calls: list[dict[str, Any]],
     limits = problem.spec.limits
     return Job(submission, problem.spec.function.name, calls, limits.time_per_test_s,
                limits.total_time_s, limits.memory_mb, int(limits.output_mb * 1024 * 1024),
-               limits.startup_s, public=public, groups=groups)
+               limits.startup_s, public=public, groups=groups, tmp_mb=limits.tmp_mb)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from grader import cgroup, scratch
 from grader.capture import Capture
 from grader.errors import JudgeError
 from grader.frames import Event, Frames, Order, ProtocolError
@@ -44,6 +45,7 @@ class Job:
     public: int | None = None
     # Per call, the statistical check it belongs to: a check stops at its first failed call.
     groups: tuple[int | None, ...] = ()
+    tmp_mb: int = 64
 
     @property
     def n_public(self) -> int:
@@ -117,10 +119,20 @@ def in_background(work: Callable[[], object]) -> threading.Thread:
 
 
 def stream(job: Job, frames: Frames, wait: Callable[[float], None],
-           exit_code: Callable[[], int | None], release: Callable[[], None]) -> Iterator[Event]:
+           exit_code: Callable[[], int | None], release: Callable[[], None],
+           oom: Callable[[], bool] | None = None) -> Iterator[Event]:
     """Events from the runner in their legal order, under the job's deadlines; `wait(t)` feeds
     `frames` (or not) within t seconds, `release()` sends the hidden calls. Ends with done,
-    compile_error, or a synthetic `killed` event."""
+    compile_error, or a synthetic `killed` event, which says `"oom": True` when `oom()` tells
+    that the submission's memory cgroup killed a process of it."""
+    for event in _stream(job, frames, wait, exit_code, release):
+        if event.kind == "killed" and oom is not None and oom():
+            event.header["oom"] = True
+        yield event
+
+
+def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
+            exit_code: Callable[[], int | None], release: Callable[[], None]) -> Iterator[Event]:
     started = time.monotonic()
     # Start-up (interpreter, import jax, the learner's import) has its own allowance.
     deadline = started + job.startup_s
@@ -156,12 +168,15 @@ class LocalSandbox:
     name = "local"
 
     def __init__(self, unsandboxed: bool = False, uid: int = SANDBOX_UID,
-                 compile_cache: Path | None = None) -> None:
+                 compile_cache: Path | None = None, per_process_limits: bool = False,
+                 cgroup_root: Path | None = None) -> None:
         """unsandboxed: run with no isolation at all, for trusted code only (never a fallback).
 
         uid: the jail's uid when run as root; concurrent jails take distinct uids, so each has
         its own RLIMIT_NPROC budget. compile_cache: a persistent XLA compilation cache, mounted
-        read-only into the jail; unsandboxed (trusted) runs write to it.
+        read-only into the jail; unsandboxed (trusted) runs write to it. per_process_limits:
+        where no cgroup can be made, grade under per-process rlimits instead of refusing (also
+        JAXJUDGE_LIMITS=per-process). cgroup_root: where cgroups are mounted (tests).
         """
         self.uid = uid
         self.compile_cache = compile_cache
@@ -177,8 +192,18 @@ class LocalSandbox:
         if self.bwrap is None and not unsandboxed and not self.uid_only:
             raise JudgeError("bubblewrap (bwrap) is not installed: run 'make setup' or "
                              "'apt-get install bubblewrap'; --unsafe-no-sandbox runs unisolated")
+        # One cgroup per run bounds the submission as a whole; probed once, here.
+        self.cgroups = None if unsandboxed else cgroup.for_jails(per_process_limits, cgroup_root)
+        # How /tmp gets its size cap: bwrap's own --size, else (as root) a tmpfs mounted per run.
+        # Neither (bwrap 0.8 without root): only the cgroup's memory limit bounds it, as its
+        # pages are charged to the writer's memory cgroup.
+        self.tmp_flag = self.bwrap is not None and scratch.bwrap_sizes_tmpfs(self.bwrap)
 
-    def command(self, job: Job) -> list[str]:
+    def command(self, job: Job, group: cgroup.Group | None = None,
+                tmp: Path | None = None) -> list[str]:
+        """The jail's command line; `group` is the run's cgroup, `tmp` a host folder to bind as
+        the jail's /tmp (else a tmpfs, of the job's size where bwrap can size it)."""
+        joined = group.join_command() if group is not None else []
         python = Path(sys.executable)
         mem = job.memory_mb * 1024 * 1024
         # prlimit, not preexec_fn: the judge has imported jax, and forking a threaded process to
@@ -186,7 +211,7 @@ class LocalSandbox:
         rlimits = ["/usr/bin/prlimit", f"--as={mem}", f"--nproc={job.max_processes}",
                    f"--fsize={64 << 20}", "--core=0", "--"]
         if self.uid_only:
-            return [*rlimits, *self._drop(), str(python), "-I", str(RUNNER)]
+            return [*joined, *rlimits, *self._drop(), str(python), "-I", str(RUNNER)]
         if self.bwrap is None:
             return [*rlimits, str(python), str(RUNNER)]
         env = dict(JAIL_ENV)
@@ -210,7 +235,7 @@ class LocalSandbox:
                "--ro-bind", "/usr", "/usr", "--ro-bind-try", "/lib", "/lib",
                "--ro-bind-try", "/lib64", "/lib64", "--ro-bind-try", "/bin", "/bin",
                "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
-               "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
+               "--proc", "/proc", "--dev", "/dev", *_tmp(job, tmp, self.tmp_flag),
                *binds,
                "--ro-bind", str(RUNNER), "/judge/runner.py",
                "--ro-bind", str(job.submission.resolve()), "/submission/submission.py",
@@ -218,7 +243,7 @@ class LocalSandbox:
                *(arg for k, v in env.items() for arg in ("--setenv", k, v))]
         if not self.root:
             cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
-        return [*rlimits, *cmd, *self._drop(), str(python), "-I", "/judge/runner.py"]
+        return [*joined, *rlimits, *cmd, *self._drop(), str(python), "-I", "/judge/runner.py"]
 
     def _drop(self) -> list[str]:
         """As root, no user namespace: a real unprivileged uid, so RLIMIT_NPROC holds (the kernel
@@ -228,10 +253,11 @@ class LocalSandbox:
         return ["/usr/bin/setpriv", f"--reuid={self.uid}", f"--regid={self.uid}",
                 "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
 
-    def environment(self) -> dict[str, str] | None:
-        """The runner's environment outside bwrap, which builds the jail's own (--clearenv)."""
+    def environment(self, home: Path | None = None) -> dict[str, str] | None:
+        """The runner's environment outside bwrap, which builds the jail's own (--clearenv);
+        `home`: uid mode's private scratch folder, its HOME and TMPDIR."""
         if self.uid_only:
-            env = dict(JAIL_ENV)
+            env = JAIL_ENV | ({"HOME": str(home), "TMPDIR": str(home)} if home else {})
             if self.compile_cache is not None and self.compile_cache.is_dir():
                 env |= cache_env(str(self.compile_cache), writable=False)
             return env
@@ -242,13 +268,32 @@ class LocalSandbox:
                 **cache_env(str(self.compile_cache), writable=True)}
 
     def run(self, job: Job, capture: Capture) -> Iterator[Event]:
+        """One jail, in a fresh cgroup and with scratch of its own. On every path out, once the
+        jail's processes are killed: the cgroup (and any straggler in it), then the scratch."""
+        with contextlib.ExitStack() as stack:
+            tmp = None
+            if self.uid_only:
+                tmp = stack.enter_context(scratch.private_dir(self.uid))
+            elif self.bwrap is not None and self.root and not self.tmp_flag:
+                tmp = stack.enter_context(scratch.sized_tmpfs(job.tmp_mb, self.uid))
+            group = None
+            if self.cgroups is not None:
+                group = self.cgroups.create(job.memory_mb << 20, job.max_processes)
+                stack.callback(group.close)
+                group.watch()
+            yield from self._run(job, capture, group, tmp)
+
+    def _run(self, job: Job, capture: Capture, group: cgroup.Group | None,
+             tmp: Path | None) -> Iterator[Event]:
         rfd, wfd = os.pipe()
         os.set_blocking(rfd, False)
         path = "/submission/submission.py" if self.bwrap else str(job.submission)
         first, rest = job.stdin(path, wfd)
-        proc = subprocess.Popen(self.command(job), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, pass_fds=(wfd,), start_new_session=True,
-                                env=self.environment(), cwd="/tmp" if self.uid_only else None)
+        proc = subprocess.Popen(self.command(job, group, tmp), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(wfd,),
+                                start_new_session=True,
+                                env=self.environment(tmp if self.uid_only else None),
+                                cwd=tmp if self.uid_only else None)
         os.close(wfd)
         assert proc.stdin is not None
         stdin = proc.stdin
@@ -282,7 +327,8 @@ class LocalSandbox:
                     frames.feed(os.read(rfd, 1 << 20))
 
         try:
-            yield from stream(job, frames, wait, lambda: proc.wait(5), release)
+            yield from stream(job, frames, wait, lambda: proc.wait(5), release,
+                              group.oom if group is not None else None)
         finally:
             _kill(proc)
             if self.uid_only:
@@ -292,6 +338,13 @@ class LocalSandbox:
                 t.join(timeout=5)
             with contextlib.suppress(OSError):
                 stdin.close()
+
+
+def _tmp(job: Job, folder: Path | None, sized: bool) -> list[str]:
+    if folder is not None:
+        return ["--bind", str(folder), "/tmp"]
+    size = ["--size", str(job.tmp_mb << 20)] if sized else []
+    return ["--perms", "1777", *size, "--tmpfs", "/tmp"]
 
 
 def _system(path: Path) -> bool:

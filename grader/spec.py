@@ -76,7 +76,11 @@ class Limits(Strict):
     time_per_test_s: float = Field(10.0, gt=0, le=600)
     total_time_s: float = Field(120.0, gt=0, le=3600)
     startup_s: float = Field(30.0, gt=0, le=600, description="interpreter, jax and file import")
-    memory_mb: int = Field(3072, ge=256, le=65536, description="address-space cap per process")
+    memory_mb: int = Field(3072, ge=256, le=65536, description=(
+        "memory cap on the whole submission, its processes and its /tmp together (a cgroup), "
+        "and address-space cap per process"))
+    tmp_mb: int = Field(64, ge=1, le=4096, description=(
+        "size cap on the submission's /tmp, a tmpfs whose pages count toward memory_mb"))
     output_mb: float = Field(16.0, gt=0, le=1024, description="cap on returned data per test")
 
 

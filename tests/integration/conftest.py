@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from grader import cgroup, scratch
 from grader.docker_sandbox import DockerSandbox
 from grader.problems import Problem, load_problem
 from grader.sandbox import SANDBOX_UID, LocalSandbox, Sandbox
@@ -56,15 +58,23 @@ def fast_problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
 JAIL_UIDS = range(SANDBOX_UID, SANDBOX_UID + 64)  # batch mode gives each slot its own
 
 
+def _memory_cgroup(pid: str) -> str:
+    groups = cgroup.own_cgroups(Path(f"/proc/{pid}/cgroup").read_text())
+    return groups.get("memory", groups.get("", "/")).rstrip("/") + "/"
+
+
 def sandbox_leftovers() -> list[str]:
-    """Processes running as a sandbox uid, and files one owns under /tmp."""
+    """Processes running as a sandbox uid, and files one owns under /tmp. Only processes within
+    this test run's own memory cgroup count: jails of another run on the same host are not ours
+    (a process of ours cannot leave the cgroup it was born in)."""
+    mine = _memory_cgroup("self")
     procs = []
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
             try:
-                if d.stat().st_uid in JAIL_UIDS:
+                if d.stat().st_uid in JAIL_UIDS and _memory_cgroup(d.name).startswith(mine):
                     procs.append(f"pid {d.name}")
-            except FileNotFoundError:
+            except (FileNotFoundError, ProcessLookupError):
                 continue
     files = []
     for dirpath, _, names in os.walk("/tmp"):
@@ -78,10 +88,22 @@ def sandbox_leftovers() -> list[str]:
     return procs + files
 
 
+def jail_leftovers() -> list[str]:
+    """This judge's cgroups, /tmp mounts and scratch folders: each run must remove its own."""
+    mine = f"jaxjudge-{os.getpid()}-"
+    groups = [str(d) for parent in cgroup.probe().parents for d in parent.glob(mine + "*")]
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
+              if scratch.TMP_PREFIX in line]
+    folders = [str(p) for prefix in (scratch.TMP_PREFIX, scratch.SCRATCH_PREFIX)
+               for p in Path(tempfile.gettempdir()).glob(f"{prefix}{os.getpid()}-*")]
+    return groups + mounts + folders
+
+
 @pytest.fixture
 def clean_after() -> Iterator[None]:
     yield
     assert sandbox_leftovers() == []
+    assert jail_leftovers() == []
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import pytest
 
 from grader import batch
 from grader.batch import grade_many
+from grader.cgroup import Group
 from grader.cli import main
 from grader.compile_cache import warm
 from grader.judge import grade_submission
@@ -117,7 +118,7 @@ class Stillborn(LocalSandbox):
     """A jail that fails to start: its command exits before the runner says ready, which the
     judge rightly calls its own fault (judge_error)."""
 
-    def command(self, job: Job) -> list[str]:
+    def command(self, job: Job, group: Group | None = None, tmp: Path | None = None) -> list[str]:
         return ["/bin/sh", "-c", "echo 'bwrap: cannot create the jail' >&2; exit 1"]
 
 

@@ -25,7 +25,7 @@ RUN rm -rf /opt/venv/bin/pip* /opt/venv/lib/python3*/site-packages/pip \
 
 FROM base AS runner
 COPY --from=runner-venv /opt/venv /opt/venv
-COPY grader/runner.py /judge/runner.py
+COPY grader/sandbox/runner.py /judge/runner.py
 ENV JAX_PLATFORMS=cpu PYTHONDONTWRITEBYTECODE=1 HOME=/tmp
 USER 60000:60000
 WORKDIR /tmp

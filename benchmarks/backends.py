@@ -11,10 +11,11 @@ import argparse
 import statistics
 from pathlib import Path
 
-from grader.batch import make_sandbox
-from grader.compile_cache import warm
-from grader.judge import grade_submission
-from grader.problems import load_problem
+from grader.data.cache import compile_cache_dir
+from grader.judging.judge import grade_submission
+from grader.model.problems import load_problem
+from grader.sandbox.factory import make_sandbox
+from grader.tools.warm import warm
 from grader.verdict import Verdict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +30,8 @@ def main() -> None:
     for problem_id in ("reinforce_grad", "reinforce_baseline_grad", "reparam_grad"):
         problem = load_problem(problem_id)
         warm(problem)
-        local, docker = make_sandbox("local"), make_sandbox("docker")
+        cache = compile_cache_dir()
+        local, docker = make_sandbox("local", cache), make_sandbox("docker", cache)
         for path in sorted((ROOT / "submissions" / problem_id / "accepted").glob("*.py"))[:2]:
             times: dict[str, list[float]] = {"local": [], "docker": []}
             for _ in range(opts.repeats):

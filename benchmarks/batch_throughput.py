@@ -19,11 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.batch import grade_many
-from grader.compile_cache import warm
-from grader.judge import grade_submission, plan
-from grader.problems import load_problem
-from grader.sandbox import LocalSandbox
+from grader.batch.grading import grade_many
+from grader.judging.judge import grade_submission, plan
+from grader.model.problems import load_problem
+from grader.sandbox.local import LocalSandbox
+from grader.tools.warm import warm
 
 ROOT = Path(__file__).resolve().parents[1]
 NAIVE = """

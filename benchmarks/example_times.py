@@ -13,10 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.batch import make_sandbox
-from grader.compile_cache import warm
-from grader.judge import grade_submission
-from grader.problems import load_problem
+from grader.data.cache import compile_cache_dir
+from grader.judging.judge import grade_submission
+from grader.model.problems import load_problem
+from grader.sandbox.factory import make_sandbox
+from grader.tools.warm import warm
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,7 +59,7 @@ def main() -> int:
     opts = parser.parse_args()
     problem = load_problem("reinforce_grad")
     warm(problem)
-    sandbox = make_sandbox("local")
+    sandbox = make_sandbox("local", compile_cache_dir())
     limits = problem.spec.limits
     bound = limits.time_per_test_s + limits.startup_s
     cases = sorted((ROOT / "submissions").glob("*/*/*.py"))

@@ -20,10 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.compile_cache import warm
-from grader.expected import expected_outputs
-from grader.judge import grade_submission, plan
-from grader.problems import Problem, load_problem
+from grader.data.cache import compile_cache_dir
+from grader.data.expected import expected_outputs
+from grader.judging.judge import grade_submission, plan
+from grader.model.problems import Problem, load_problem
+from grader.sandbox.local import LocalSandbox
+from grader.tools.warm import warm
 from grader.verdict import Verdict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,12 +72,13 @@ def main() -> None:
             expected_outputs(problem)
             ref = time.perf_counter() - start
             floors, grades, bares = [], [], []
+            sandbox = LocalSandbox(compile_cache=compile_cache_dir())
             for _ in range(opts.repeats):
                 floors.append(floor_seconds(path, problem.spec.function.name, Path(f.name)))
-                report = grade_submission(problem, path)
+                report = grade_submission(problem, path, sandbox)
                 assert report.verdict == Verdict.ACCEPTED, report.to_dict()
                 grades.append(report.duration_s)
-                bares.append(grade_submission(bare, path).duration_s)
+                bares.append(grade_submission(bare, path, sandbox).duration_s)
         fl, gr, ba = (statistics.median(x) for x in (floors, grades, bares))
         ratio = gr / fl
         ratios.append(ratio)

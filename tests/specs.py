@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from grader.problems import Problem, load_problem
+from grader.model.problems import Problem, load_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from grader import cgroup, scratch
-from grader.docker_sandbox import DockerSandbox
-from grader.problems import Problem, load_problem
-from grader.sandbox import SANDBOX_UID, LocalSandbox, Sandbox
+from grader.model.problems import Problem, load_problem
+from grader.sandbox import hierarchy, scratch
+from grader.sandbox.container import DockerSandbox
+from grader.sandbox.local import SANDBOX_UID, LocalSandbox
+from grader.sandbox.protocol import Sandbox
 from tests.specs import hidden_tests_problem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +60,7 @@ JAIL_UIDS = range(SANDBOX_UID, SANDBOX_UID + 64)  # batch mode gives each slot i
 
 
 def _memory_cgroup(pid: str) -> str:
-    groups = cgroup.own_cgroups(Path(f"/proc/{pid}/cgroup").read_text())
+    groups = hierarchy.own_cgroups(Path(f"/proc/{pid}/cgroup").read_text())
     return groups.get("memory", groups.get("", "/")).rstrip("/") + "/"
 
 
@@ -91,7 +92,7 @@ def sandbox_leftovers() -> list[str]:
 def jail_leftovers() -> list[str]:
     """This judge's cgroups, /tmp mounts and scratch folders: each run must remove its own."""
     mine = f"jaxjudge-{os.getpid()}-"
-    groups = [str(d) for parent in cgroup.probe().parents for d in parent.glob(mine + "*")]
+    groups = [str(d) for parent in hierarchy.probe().parents for d in parent.glob(mine + "*")]
     mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
               if scratch.TMP_PREFIX in line]
     folders = [str(p) for prefix in (scratch.TMP_PREFIX, scratch.SCRATCH_PREFIX)

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import find_submissions
-from grader.cache import RESULTS, compile_cache_dir, folder, result_key
+from grader.batch.grading import find_submissions
 from grader.cli import main
-from grader.compile_cache import warm
-from grader.judge import grade_submission
-from grader.problems import Problem
-from grader.submission import read_submission
+from grader.data.cache import RESULTS, compile_cache_dir, folder, result_key
+from grader.judging.judge import grade_submission
+from grader.model.problems import Problem
+from grader.model.submission import read_submission
+from grader.sandbox.local import LocalSandbox
+from grader.tools.warm import warm
 
 ROOT = Path(__file__).resolve().parents[2]
 EX = ROOT / "submissions" / "reinforce_grad"
@@ -154,10 +155,11 @@ def test_a_submission_cannot_poison_the_compile_cache(fast_problem: Problem, tmp
     assert len(before) > 10
     evil = tmp_path / "evil.py"
     evil.write_text(POISON)
-    report = grade_submission(fast_problem, evil)
+    jail = LocalSandbox(compile_cache=compile_cache_dir())  # the cache mounted read-only
+    report = grade_submission(fast_problem, evil, jail)
     # It ran (so it did try) and nothing it tried landed: no write, no new entry.
     assert report.verdict == "accepted", [t.message for t in report.tests]
     assert _snapshot(compile_cache_dir()) == before
     # And the cache still serves honest code.
-    good = grade_submission(fast_problem, EX / "accepted" / "onehot_minus_softmax.py")
+    good = grade_submission(fast_problem, EX / "accepted" / "onehot_minus_softmax.py", jail)
     assert good.verdict == "accepted"

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.problems import load_problem
-from grader.spec import MeanCheck, StatisticalCheck, VarianceCheck
-from grader.statistics import check_calls, evaluate, trusted_data, z_threshold
+from grader.judging.statistics import check_calls, evaluate, trusted_data, z_threshold
+from grader.model.checks import MeanCheck, StatisticalCheck, VarianceCheck
+from grader.model.problems import load_problem
 from grader.verdict import Verdict
 
 OFFSETS = 10  # x 200-400 seeds each: 2,000-4,000 calls of the reference per check

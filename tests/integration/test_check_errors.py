@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.judge import grade_submission
-from grader.problems import load_problem
+from grader.judging.judge import grade_submission
+from grader.model.problems import load_problem
+from grader.sandbox.local import LocalSandbox
 from grader.verdict import Verdict
 
 LATE_CRASH = '''
@@ -26,7 +27,7 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
 def test_a_crash_after_good_seeds_fails_only_the_checks(tmp_path: Path) -> None:
     path = tmp_path / "late.py"
     path.write_text(LATE_CRASH)
-    report = grade_submission(load_problem("reinforce_grad"), path)
+    report = grade_submission(load_problem("reinforce_grad"), path, LocalSandbox())
     fixed = [t for t in report.tests if not t.statistical]
     checks = [t for t in report.tests if t.statistical]
     assert all(t.verdict == Verdict.ACCEPTED for t in fixed)

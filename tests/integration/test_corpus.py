@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.judge import grade_submission
-from grader.problems import load_problem
-from grader.sandbox import Sandbox
+from grader.judging.judge import grade_submission
+from grader.model.problems import load_problem
+from grader.sandbox.protocol import Sandbox
 from grader.verdict import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from grader.docker_sandbox import DockerSandbox
+from grader.sandbox.container import DockerSandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 EX = ROOT / "submissions" / "reinforce_grad"

@@ -11,11 +11,11 @@ import pytest
 from rich.console import Console
 
 from grader.cli import main
-from grader.expected import expected_outputs
-from grader.judge import grade_submission
-from grader.problems import Problem
-from grader.report import Report
-from grader.sandbox import Sandbox
+from grader.data.expected import expected_outputs
+from grader.judging.judge import grade_submission
+from grader.model.problems import Problem
+from grader.model.report import Report
+from grader.sandbox.protocol import Sandbox
 from tests.specs import SECRET_DIGITS
 
 pytestmark = pytest.mark.usefixtures("clean_after")

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from grader.errors import JudgeError
-from grader.judge import grade_submission
-from grader.problems import Problem, load_problem
-from grader.report import Report
-from grader.sandbox import LocalSandbox, Sandbox
+from grader.judging.judge import grade_submission
+from grader.model.problems import Problem, load_problem
+from grader.model.report import Report
+from grader.sandbox.local import LocalSandbox
+from grader.sandbox.protocol import Sandbox
 from grader.verdict import Verdict
 from tests.integration.conftest import jail_leftovers
 from tests.integration.test_hostile import CORRECT

@@ -16,14 +16,15 @@ from typing import Any
 
 import pytest
 
-import grader.batch
-from grader.capture import Capture
 from grader.cli import main
 from grader.errors import JudgeError
-from grader.frames import Event
-from grader.judge import grade_submission
-from grader.problems import Problem
-from grader.sandbox import SANDBOX_UID, Job, LocalSandbox, Sandbox
+from grader.judging.judge import grade_submission
+from grader.model.problems import Problem
+from grader.sandbox.capture import Capture
+from grader.sandbox.factory import make_sandbox
+from grader.sandbox.frames import Event
+from grader.sandbox.local import SANDBOX_UID, LocalSandbox
+from grader.sandbox.protocol import Job, Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 EX = ROOT / "submissions" / "reinforce_grad"
@@ -133,7 +134,7 @@ def test_a_fifo_does_not_hang_the_judge(fast_problem: Problem, tmp_path: Path,
     os.mkfifo(fifo)
     pool = ThreadPoolExecutor(max_workers=1)
     start = time.monotonic()
-    future = pool.submit(grade_submission, fast_problem, fifo)
+    future = pool.submit(grade_submission, fast_problem, fifo, LocalSandbox())
     pool.shutdown(wait=False)  # on a hang the test fails below, it does not wait forever
     with pytest.raises(JudgeError, match=r"pipe\.py: refused: a FIFO \(named pipe\), not a file"):
         future.result(timeout=60)
@@ -144,7 +145,7 @@ def test_an_oversized_file_is_refused(fast_problem: Problem, tmp_path: Path) -> 
     big = tmp_path / "big.py"
     big.write_text(CORRECT.read_text() + "#" * (256 * 1024) + "\n")
     with pytest.raises(JudgeError, match=r"big\.py: refused: \d+ bytes, over the 256 KiB cap"):
-        grade_submission(fast_problem, big)
+        grade_submission(fast_problem, big, LocalSandbox())
 
 
 def test_a_file_that_is_not_utf8_is_refused(fast_problem: Problem, tmp_path: Path,
@@ -154,7 +155,7 @@ def test_a_file_that_is_not_utf8_is_refused(fast_problem: Problem, tmp_path: Pat
     # Valid Python for the interpreter (it honours the coding line), but not UTF-8 text.
     latin.write_bytes(b"# -*- coding: latin-1 -*-\n# caf\xe9\n" + CORRECT.read_bytes())
     with pytest.raises(JudgeError, match=r"latin\.py: refused: not UTF-8 text \(byte 31\)"):
-        grade_submission(fast_problem, latin)
+        grade_submission(fast_problem, latin, LocalSandbox())
     monkeypatch.setenv("JAXJUDGE_ROOT", str(fast_problem.root))
     assert main(["grade", "reinforce_grad", str(latin)]) == 2
     out, err = capsys.readouterr()
@@ -178,8 +179,8 @@ class _Exploding:
 def test_a_judge_failure_on_one_submission_is_its_entry_not_the_class_end(
         fast_problem: Problem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str], clean_after: None) -> None:
-    real = grader.batch.make_sandbox
-    monkeypatch.setattr(grader.batch, "make_sandbox",
+    real = make_sandbox
+    monkeypatch.setattr("grader.batch.grading.make_sandbox",
                         lambda *a, **k: _Exploding(real(*a, **k)))
     room = tmp_path / "class"
     room.mkdir()

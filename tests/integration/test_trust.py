@@ -13,14 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch
-from grader.batch import grade_many
-from grader.cgroup import Group
+from grader.batch.grading import grade_many
 from grader.cli import main
-from grader.compile_cache import warm
-from grader.judge import grade_submission
-from grader.problems import Problem, load_problem
-from grader.sandbox import Job, LocalSandbox, Sandbox
+from grader.data.cache import compile_cache_dir
+from grader.judging.judge import grade_submission
+from grader.model.problems import Problem, load_problem
+from grader.sandbox.cgroup import Group
+from grader.sandbox.factory import make_sandbox
+from grader.sandbox.local import LocalSandbox
+from grader.sandbox.protocol import Job, Sandbox
+from grader.tools.warm import warm
 
 ROOT = Path(__file__).resolve().parents[2]
 EX = ROOT / "submissions" / "reinforce_grad"
@@ -86,7 +88,8 @@ def test_warm_runs_no_untrusted_example_outside_the_sandbox(
     assert len(_entries(tmp_path / "xla")) > 5
     assert len(_entries(caches / "diagnoses")) == 1
     # The donated example is a fine example: graded in the sandbox, accepted, and still no mark.
-    assert grade_submission(problem, donated).verdict == "accepted"
+    jail = LocalSandbox(compile_cache=compile_cache_dir())
+    assert grade_submission(problem, donated, jail).verdict == "accepted"
     assert sorted(p.name for p in outside.iterdir()) == []
 
 
@@ -127,16 +130,14 @@ def test_a_judge_error_is_not_cached_and_the_next_grade_runs_again(
         monkeypatch: pytest.MonkeyPatch, clean_after: None) -> None:
     alice = tmp_path / "alice.py"
     shutil.copy(EX / "accepted" / "onehot_minus_softmax.py", alice)
-    real = batch.make_sandbox
-
-    def stillborn(backend: str, unsandboxed: bool = False, slot: int = 0) -> Sandbox:
+    def stillborn(*_: object, **__: object) -> Sandbox:
         return Stillborn()
 
-    monkeypatch.setattr(batch, "make_sandbox", stillborn)
+    monkeypatch.setattr("grader.batch.grading.make_sandbox", stillborn)
     (report,) = grade_many(fast_problem, [alice], jobs=1)
     assert report["verdict"] == "judge_error", report
     assert _entries(caches / "results") == set()
-    monkeypatch.setattr(batch, "make_sandbox", real)
+    monkeypatch.setattr("grader.batch.grading.make_sandbox", make_sandbox)
     (report,) = grade_many(fast_problem, [alice], jobs=1)
     assert report["verdict"] == "accepted", report
     assert len(_entries(caches / "results")) == 1

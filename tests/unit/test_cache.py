@@ -13,17 +13,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader import cache, inputs, problems
-from grader.capture import Capture
 from grader.cli import main
+from grader.data import cache
+from grader.data.expected import expected_outputs, reference_output
 from grader.errors import SpecError
-from grader.expected import expected_outputs, reference_output
-from grader.feedback import example_outputs
-from grader.frames import Event
-from grader.problems import Problem, load_problem
-from grader.sandbox import Job, LocalSandbox
-from grader.spec import ProblemSpec
-from grader.submission import Submission
+from grader.judging.feedback import example_outputs
+from grader.model import inputs, problems
+from grader.model.problems import Problem, load_problem
+from grader.model.spec import ProblemSpec
+from grader.model.submission import Submission
+from grader.sandbox.capture import Capture
+from grader.sandbox.frames import Event
+from grader.sandbox.local import LocalSandbox
+from grader.sandbox.protocol import Job
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import cgroup
 from grader.errors import JudgeError
+from grader.sandbox import cgroup
+from grader.sandbox import hierarchy as hier
 
 V1_FILES = {
     "memory": ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.oom_control",
@@ -40,7 +41,7 @@ def v1_tree(root: Path) -> Path:
 def v2_tree(root: Path, controllers: str = "cpuset cpu io memory pids") -> Path:
     _group_dir(root, V2_FILES)
     (root / "cgroup.controllers").write_text(controllers + "\n")
-    _group_dir(root / cgroup.V2_PARENT, V2_FILES)  # as the kernel makes it on mkdir
+    _group_dir(root / hier.V2_PARENT, V2_FILES)  # as the kernel makes it on mkdir
     return root
 
 
@@ -56,12 +57,12 @@ def _rmdir_removes_files(monkeypatch: pytest.MonkeyPatch) -> None:
                 control.unlink()
         real(path, dir_fd=dir_fd)
 
-    monkeypatch.setattr("grader.cgroup.os.rmdir", rmdir)
+    monkeypatch.setattr("grader.sandbox.cgroup.os.rmdir", rmdir)
 
 
 def test_v1_groups_go_inside_the_judges_own_where_visible(tmp_path: Path) -> None:
     root = v1_tree(tmp_path)
-    hierarchy = cgroup.probe(root, V1_SELF, euid=0)
+    hierarchy = hier.probe(root, V1_SELF, euid=0)
     assert hierarchy.version == 1
     assert hierarchy.parents == (root / "memory" / "judge" / "slot", root / "pids", root / "cpu")
     assert not list((root / "pids").glob("jaxjudge-*"))  # the probe's group is gone again
@@ -69,7 +70,7 @@ def test_v1_groups_go_inside_the_judges_own_where_visible(tmp_path: Path) -> Non
 
 def test_v1_group_has_the_jobs_limits_and_goes_away(tmp_path: Path) -> None:
     root = v1_tree(tmp_path)
-    group = cgroup.probe(root, V1_SELF, euid=0).create(512 << 20, 64)
+    group = hier.probe(root, V1_SELF, euid=0).create(512 << 20, 64)
     memory, pids, cpu = group.dirs
     assert memory.parent == root / "memory" / "judge" / "slot"
     assert memory.name.startswith(f"jaxjudge-{os.getpid()}-")
@@ -85,7 +86,7 @@ def test_v1_group_has_the_jobs_limits_and_goes_away(tmp_path: Path) -> None:
 def test_v1_without_swap_accounting_sets_no_swap_limit(tmp_path: Path) -> None:
     root = v1_tree(tmp_path)
     (root / "memory" / "judge" / "slot" / "memory.memsw.limit_in_bytes").unlink()
-    group = cgroup.probe(root, V1_SELF, euid=0).create(512 << 20, 64)
+    group = hier.probe(root, V1_SELF, euid=0).create(512 << 20, 64)
     assert not (group.dirs[0] / "memory.memsw.limit_in_bytes").exists()
     group.close()
 
@@ -94,11 +95,11 @@ def test_v1_missing_controller_is_unavailable(tmp_path: Path) -> None:
     root = v1_tree(tmp_path)
     shutil.rmtree(root / "cpu")
     with pytest.raises(cgroup.Unavailable, match=r"not mounted .*: cpu"):
-        cgroup.probe(root, V1_SELF, euid=0)
+        hier.probe(root, V1_SELF, euid=0)
 
 
 def test_group_names_are_unique_across_threads(tmp_path: Path) -> None:
-    hierarchy = cgroup.probe(v1_tree(tmp_path), V1_SELF, euid=0)
+    hierarchy = hier.probe(v1_tree(tmp_path), V1_SELF, euid=0)
     groups: list[cgroup.Group] = []
     threads = [threading.Thread(target=lambda: groups.append(hierarchy.create(1 << 30, 8)))
                for _ in range(16)]
@@ -112,14 +113,14 @@ def test_group_names_are_unique_across_threads(tmp_path: Path) -> None:
 
 
 def test_v1_oom_from_the_kill_count_or_failcnt_on_old_kernels(tmp_path: Path) -> None:
-    group = cgroup.probe(v1_tree(tmp_path), V1_SELF, euid=0).create(512 << 20, 64)
+    group = hier.probe(v1_tree(tmp_path), V1_SELF, euid=0).create(512 << 20, 64)
     control = group.dirs[0] / "memory.oom_control"
     control.write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 0\n")
     assert not group.oom()
     control.write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 2\n")
     assert group.oom()
     group.close()
-    old = cgroup.probe(v1_tree(tmp_path / "old"), V1_SELF, euid=0).create(512 << 20, 64)
+    old = hier.probe(v1_tree(tmp_path / "old"), V1_SELF, euid=0).create(512 << 20, 64)
     (old.dirs[0] / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\n")
     (old.dirs[0] / "memory.failcnt").write_text("3\n")
     (old.dirs[0] / "memory.max_usage_in_bytes").write_text(f"{256 << 20}\n")
@@ -130,7 +131,7 @@ def test_v1_oom_from_the_kill_count_or_failcnt_on_old_kernels(tmp_path: Path) ->
 
 
 def test_join_command_writes_its_own_pid_then_execs(tmp_path: Path) -> None:
-    group = cgroup.probe(v1_tree(tmp_path), V1_SELF, euid=0).create(512 << 20, 64)
+    group = hier.probe(v1_tree(tmp_path), V1_SELF, euid=0).create(512 << 20, 64)
     proc = subprocess.Popen([*group.join_command(), "sh", "-c", "echo $$"],
                             stdout=subprocess.PIPE, text=True)
     out, _ = proc.communicate(timeout=10)
@@ -150,10 +151,10 @@ def test_join_command_fails_when_the_group_cannot_be_entered(tmp_path: Path) -> 
 
 def test_v2_as_root_uses_a_parent_of_its_own(tmp_path: Path) -> None:
     root = v2_tree(tmp_path)
-    hierarchy = cgroup.probe(root, "0::/user.slice/session-1.scope\n", euid=0)
-    assert hierarchy == cgroup.Hierarchy(2, (root / cgroup.V2_PARENT,))
+    hierarchy = hier.probe(root, "0::/user.slice/session-1.scope\n", euid=0)
+    assert hierarchy == hier.Hierarchy(2, (root / hier.V2_PARENT,))
     assert (root / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
-    assert (root / cgroup.V2_PARENT / "cgroup.subtree_control").read_text() \
+    assert (root / hier.V2_PARENT / "cgroup.subtree_control").read_text() \
         == "+memory +pids +cpu"
     group = hierarchy.create(256 << 20, 32)
     (d,) = group.dirs
@@ -172,26 +173,26 @@ def test_v2_as_root_uses_a_parent_of_its_own(tmp_path: Path) -> None:
 def test_v2_enables_only_what_is_not_enabled_yet(tmp_path: Path) -> None:
     root = v2_tree(tmp_path)
     (root / "cgroup.subtree_control").write_text("cpu memory pids\n")
-    cgroup.probe(root, "0::/\n", euid=0)
+    hier.probe(root, "0::/\n", euid=0)
     assert (root / "cgroup.subtree_control").read_text() == "cpu memory pids\n"
 
 
 def test_v2_missing_controllers_are_named(tmp_path: Path) -> None:
     root = v2_tree(tmp_path, controllers="cpuset io memory")
     with pytest.raises(cgroup.Unavailable, match="lacks controllers: pids, cpu"):
-        cgroup.probe(root, "0::/\n", euid=0)
+        hier.probe(root, "0::/\n", euid=0)
 
 
 def test_v2_delegated_subtree_moves_the_judge_into_a_leaf(tmp_path: Path) -> None:
     root = v2_tree(tmp_path)
     mine = root / "user.slice" / "app.scope"
     _group_dir(mine, V2_FILES)
-    hierarchy = cgroup.probe(root, "0::/user.slice/app.scope\n", euid=1000)
-    assert hierarchy == cgroup.Hierarchy(2, (mine,))
-    assert (mine / cgroup.V2_LEAF / "cgroup.procs").read_text() == str(os.getpid())
+    hierarchy = hier.probe(root, "0::/user.slice/app.scope\n", euid=1000)
+    assert hierarchy == hier.Hierarchy(2, (mine,))
+    assert (mine / hier.V2_LEAF / "cgroup.procs").read_text() == str(os.getpid())
     assert (mine / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
     # Probed again from inside the leaf: the same parent, not a group inside the leaf.
-    again = cgroup.probe(root, f"0::/user.slice/app.scope/{cgroup.V2_LEAF}\n", euid=1000)
+    again = hier.probe(root, f"0::/user.slice/app.scope/{hier.V2_LEAF}\n", euid=1000)
     assert again == hierarchy
 
 
@@ -199,31 +200,31 @@ def test_v2_not_root_and_not_delegated_is_unavailable(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     root = v2_tree(tmp_path)
     _group_dir(root / "user.slice", V2_FILES)
-    monkeypatch.setattr("grader.cgroup.os.access", lambda *_: False)
+    monkeypatch.setattr("grader.sandbox.hierarchy.os.access", lambda *_: False)
     with pytest.raises(cgroup.Unavailable, match="not delegated"):
-        cgroup.probe(root, "0::/user.slice\n", euid=1000)
+        hier.probe(root, "0::/user.slice\n", euid=1000)
 
 
 def test_no_cgroup_filesystem_is_unavailable(tmp_path: Path) -> None:
     with pytest.raises(cgroup.Unavailable, match="no cgroup filesystem"):
-        cgroup.probe(tmp_path, "0::/\n", euid=0)
+        hier.probe(tmp_path, "0::/\n", euid=0)
 
 
 def test_for_jails_refuses_or_accepts_per_process(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JAXJUDGE_LIMITS", raising=False)
     with pytest.raises(JudgeError, match=r"no cgroup filesystem.*--per-process-limits"):
-        cgroup.for_jails(False, tmp_path)
-    assert cgroup.for_jails(True, tmp_path) is None
+        hier.for_jails(False, tmp_path)
+    assert hier.for_jails(True, tmp_path) is None
     monkeypatch.setenv("JAXJUDGE_LIMITS", "per-process")
-    assert cgroup.for_jails(False, tmp_path) is None
+    assert hier.for_jails(False, tmp_path) is None
     monkeypatch.setenv("JAXJUDGE_LIMITS", "perprocess")
     with pytest.raises(JudgeError, match="JAXJUDGE_LIMITS"):
-        cgroup.for_jails(True, tmp_path)
+        hier.for_jails(True, tmp_path)
 
 
 def test_own_cgroups_parses_v1_and_v2_lines() -> None:
-    assert cgroup.own_cgroups(V1_SELF) == {
+    assert hier.own_cgroups(V1_SELF) == {
         "name=systemd": "/", "pids": "/", "memory": "/judge/slot", "cpu": "/", "cpuacct": "/",
         "": "/"}
 
@@ -231,10 +232,10 @@ def test_own_cgroups_parses_v1_and_v2_lines() -> None:
 def _killed_run(oom: bool | None, reason_eof: bool = True) -> tuple[dict[str, object], object]:
     from collections.abc import Iterator
 
-    from grader.capture import Capture
-    from grader.execution import run_calls
-    from grader.frames import Event, Frames
-    from grader.sandbox import Job, stream
+    from grader.judging.execution import run_calls
+    from grader.sandbox.capture import Capture
+    from grader.sandbox.frames import Event, Frames
+    from grader.sandbox.protocol import Job, stream
 
     job = Job(Path("x.py"), "f", [{}], 1.0, 1.0, 512, 1024, startup_s=0.5)
     frames = Frames(1 << 20)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from grader.cli import main
-from grader.problems import load_problem
+from grader.model.problems import load_problem
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,7 +122,7 @@ def test_usage_errors_and_help_return_their_status(capsys: pytest.CaptureFixture
     (["accepted", "judge_error"], True, 2), (["accepted", "accepted"], True, 0)])
 def test_one_rule_maps_verdicts_to_exit_status(verdicts: list[str], batch: bool,
                                                want: int) -> None:
-    from grader.cli import grade_exit
+    from grader.cli.exits import grade_exit
 
     assert grade_exit(verdicts, batch=batch) == want
 
@@ -134,7 +134,8 @@ def _raise(exc: BaseException) -> None:
 def test_a_judge_bug_is_one_line_exit_2(capsys: pytest.CaptureFixture[str],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JAXJUDGE_DEBUG", raising=False)
-    monkeypatch.setattr("grader.cli.list_problems", lambda: _raise(RuntimeError("boom\nmore")))
+    monkeypatch.setattr("grader.cli.problems.list_problems",
+                        lambda: _raise(RuntimeError("boom\nmore")))
     code, out, err = run(capsys, "list")
     assert (code, out) == (2, "")
     assert err == ("jaxjudge: internal error: RuntimeError: boom "
@@ -147,7 +148,7 @@ def test_a_judge_bug_is_one_line_exit_2(capsys: pytest.CaptureFixture[str],
 
 def test_ctrl_c_is_exit_2(capsys: pytest.CaptureFixture[str],
                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("grader.cli.list_problems", lambda: _raise(KeyboardInterrupt()))
+    monkeypatch.setattr("grader.cli.problems.list_problems", lambda: _raise(KeyboardInterrupt()))
     assert run(capsys, "list") == (2, "", "jaxjudge: interrupted\n")
 
 

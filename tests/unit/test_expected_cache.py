@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.cache import EXPECTED, folder
-from grader.expected import expected_outputs, reference_output
-from grader.problems import load_problem
+from grader.data.cache import EXPECTED, folder
+from grader.data.expected import expected_outputs, reference_output
+from grader.model.problems import load_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 

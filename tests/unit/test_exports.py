@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from grader.exports import gradescope, slug, write_csv, write_gradescope, write_junit
+from grader.batch.exports import gradescope, slug, write_csv, write_gradescope, write_junit
 
 
 def _report(name: str, verdicts: list[str], points: float = 1.0) -> dict[str, Any]:

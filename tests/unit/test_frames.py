@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from grader.frames import Event, Frames, Order, ProtocolError
-from grader.sandbox import Job, stream
+from grader.sandbox.frames import Event, Frames, Order, ProtocolError
+from grader.sandbox.protocol import Job, stream
 
 
 def frame(header: dict[str, object], payload: bytes = b"") -> bytes:

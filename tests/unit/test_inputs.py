@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from grader.errors import SpecError
-from grader.inputs import bind_dims, expected_shape, materialise
-from grader.problems import Problem
-from grader.spec import load_spec
+from grader.model.inputs import bind_dims, expected_shape, materialise
+from grader.model.problems import Problem
+from grader.model.spec import load_spec
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -61,8 +61,8 @@ def test_inconsistent_dims_name_the_test() -> None:
 
 
 def test_non_integer_int_param_rejected() -> None:
-    from grader.inputs import InputError, coerce
-    from grader.spec import ScalarParam
+    from grader.model.inputs import InputError, coerce
+    from grader.model.spec import ScalarParam
 
     with pytest.raises(InputError, match="integer"):
         coerce(ScalarParam(name="n", kind="int"), 2.5)

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.capture import Capture
-from grader.execution import Outcome, Run
-from grader.frames import Event
-from grader.judge import blame, grade_submission, plan
-from grader.problems import Problem
-from grader.report import TestResult
-from grader.sandbox import Job
-from grader.submission import Submission
+from grader.judging.execution import Outcome, Run
+from grader.judging.judge import blame, grade_submission, plan
+from grader.model.problems import Problem
+from grader.model.report import TestResult
+from grader.model.submission import Submission
+from grader.sandbox.capture import Capture
+from grader.sandbox.frames import Event
+from grader.sandbox.protocol import Job
 from grader.verdict import Verdict
 from tests.specs import hidden_tests_problem
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from grader.mutants import mutants
+from grader.tools.mutants import mutants
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.problems import load_problem
+from grader.model.problems import load_problem
 
 N = 200_000
 Z = 6.0  # a correct reference fails a 6-sigma bound with probability ~2e-9 per component

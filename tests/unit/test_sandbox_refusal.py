@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from grader.errors import JudgeError
-from grader.sandbox import LocalSandbox
+from grader.sandbox.local import LocalSandbox
 
 
 def test_missing_bwrap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("grader.sandbox.shutil.which", lambda _name: None)
+    monkeypatch.setattr("grader.sandbox.local.shutil.which", lambda _name: None)
     with pytest.raises(JudgeError, match="bubblewrap"):
         LocalSandbox()
     weak = LocalSandbox(unsandboxed=True)
@@ -22,7 +22,7 @@ def test_missing_bwrap_is_exit_2_in_the_cli(monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     from grader.cli import main
 
-    monkeypatch.setattr("grader.sandbox.shutil.which", lambda _name: None)
+    monkeypatch.setattr("grader.sandbox.local.shutil.which", lambda _name: None)
     code = main(["grade", "reparam_grad", __file__])
     err = capsys.readouterr().err
     assert code == 2 and "bubblewrap" in err and "Traceback" not in err
@@ -31,10 +31,10 @@ def test_missing_bwrap_is_exit_2_in_the_cli(monkeypatch: pytest.MonkeyPatch,
 def test_no_cgroup_is_refused_with_the_way_out(monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str],
                                                tmp_path: Path) -> None:
-    from grader.cli import build_parser, main
+    from grader.cli.main import build_parser, main
 
     monkeypatch.delenv("JAXJUDGE_LIMITS", raising=False)
-    monkeypatch.setattr("grader.cgroup.ROOT", tmp_path)  # no cgroup filesystem there
+    monkeypatch.setattr("grader.sandbox.hierarchy.ROOT", tmp_path)  # no cgroup filesystem there
     code = main(["grade", "reparam_grad", __file__])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err

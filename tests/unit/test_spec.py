@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.errors import SpecError
-from grader.spec import ArrayParam, ProblemSpec, load_spec
+from grader.model.spec import ArrayParam, ProblemSpec, load_spec
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ROOT = Path(__file__).resolve().parents[2]

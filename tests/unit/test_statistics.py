@@ -7,9 +7,7 @@ from statistics import NormalDist
 import numpy as np
 import pytest
 
-from grader.problems import load_problem
-from grader.spec import MeanCheck, SumZeroCheck, VarianceCheck
-from grader.statistics import (
+from grader.judging.statistics import (
     FALSE_FAIL,
     evaluate,
     output_shape,
@@ -17,6 +15,8 @@ from grader.statistics import (
     trusted_data,
     z_threshold,
 )
+from grader.model.checks import MeanCheck, SumZeroCheck, VarianceCheck
+from grader.model.problems import load_problem
 from grader.verdict import Verdict
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import find_submissions
+from grader.batch.grading import find_submissions
 from grader.errors import JudgeError, SubmissionRefused
-from grader.submission import MAX_BYTES, Submission, read_submission, staged
+from grader.model.submission import MAX_BYTES, Submission, read_submission, staged
 
 SOURCE = "def f(x):\n    return x  # naïve\n"
 

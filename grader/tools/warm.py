@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grader.cache import compile_cache_dir
-from grader.execution import make_job, run_calls
-from grader.expected import expected_outputs
-from grader.feedback import example_outputs
-from grader.judge import plan
-from grader.problems import Problem
-from grader.sandbox import LocalSandbox, Sandbox
-from grader.statistics import trusted_data
+from grader.data.cache import compile_cache_dir
+from grader.data.expected import expected_outputs
+from grader.judging.execution import make_job, run_calls
+from grader.judging.feedback import example_outputs
+from grader.judging.judge import plan
+from grader.judging.statistics import trusted_data
+from grader.model.problems import Problem
+from grader.sandbox.local import LocalSandbox
+from grader.sandbox.protocol import Sandbox
 from grader.verdict import Verdict
 
 __all__ = ["compile_cache_dir", "missing_trusted", "prepare", "warm"]

@@ -15,18 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from grader.cache import BASELINES, args_bytes, cached_arrays
-from grader.compare import scale_of
+from grader.data.cache import BASELINES, args_bytes, cached_arrays
 from grader.errors import ReferenceError
-from grader.inputs import InputError, Value, bind_dims, coerce, expected_shape
-from grader.problems import Problem
-from grader.spec import (
-    MeanCheck,
-    ProblemSpec,
-    StatisticalCheck,
-    SumZeroCheck,
-    VarianceCheck,
-)
+from grader.model.checks import MeanCheck, StatisticalCheck, SumZeroCheck, VarianceCheck
+from grader.model.compare import scale_of
+from grader.model.inputs import InputError, Value, bind_dims, coerce, expected_shape
+from grader.model.problems import Problem
+from grader.model.spec import ProblemSpec
 from grader.verdict import Verdict
 
 # Probability that a correct estimator fails any mean test of a problem (Bonferroni over every

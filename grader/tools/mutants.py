@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.judge import grade_submission
-from grader.problems import Problem
-from grader.sandbox import Sandbox
+from grader.data.cache import compile_cache_dir
+from grader.judging.judge import grade_submission
+from grader.model.problems import Problem
+from grader.sandbox.factory import make_sandbox
+from grader.sandbox.protocol import Sandbox
 from grader.verdict import Verdict
 
 SWAPS = {"mean": "sum", "sum": "mean", "log_softmax": "softmax", "softmax": "log_softmax"}
@@ -102,6 +104,7 @@ class MutantResult:
 
 def run_mutants(problem: Problem, sandbox: Sandbox | None = None) -> list[MutantResult]:
     """Grades each mutant of the reference like a submission; survivors are holes in the tests."""
+    sandbox = sandbox or make_sandbox("local", compile_cache_dir())
     source = problem.reference_path.read_text(encoding="utf-8")
     results = []
     with tempfile.TemporaryDirectory(prefix="jaxjudge-mutants-") as tmp:

@@ -11,18 +11,17 @@ from typing import Any
 
 import numpy as np
 
-from grader.cache import compile_cache_dir
-from grader.compare import compare
-from grader.execution import Outcome, Run, Stop, environment, make_job, run_calls
-from grader.expected import expected_outputs
-from grader.feedback import advice
-from grader.inputs import TestCase
-from grader.problems import Problem
-from grader.report import Report, TestResult
-from grader.sandbox import LocalSandbox, Sandbox
-from grader.spec import StatisticalCheck
-from grader.statistics import check_calls, evaluate, trusted_data, z_threshold
-from grader.submission import Submission, read_submission, staged
+from grader.data.expected import expected_outputs
+from grader.judging.execution import Outcome, Run, Stop, environment, make_job, run_calls
+from grader.judging.feedback import advice
+from grader.judging.statistics import check_calls, evaluate, trusted_data, z_threshold
+from grader.model.checks import StatisticalCheck
+from grader.model.compare import compare
+from grader.model.inputs import TestCase
+from grader.model.problems import Problem
+from grader.model.report import Report, TestResult
+from grader.model.submission import Submission, read_submission, staged
+from grader.sandbox.protocol import Sandbox
 from grader.verdict import Verdict
 
 Unit = TestCase | StatisticalCheck  # a line of the report: a fixed-seed test or a check
@@ -86,18 +85,18 @@ def blame(run: Run, spans: list[range]) -> int | None:
     return next((u for u, span in enumerate(spans) if missing in span), None)
 
 
-def grade_submission(problem: Problem, submission: Submission | Path,
-                     sandbox: Sandbox | None = None, advise: bool = True,
+def grade_submission(problem: Problem, submission: Submission | Path, sandbox: Sandbox,
+                     advise: bool = True,
                      on_test: Callable[[int, TestResult], None] | None = None) -> Report:
     """Grades one learner file; learner mistakes come back as verdicts, never as exceptions.
 
     A path is read first (SubmissionRefused for anything but a small UTF-8 regular file); the
-    sandbox runs a private copy of the bytes, and the report names the submission as given.
+    sandbox it is given (it never makes one) runs a private copy of the bytes, and the report
+    names the submission as given.
     `on_test(u, result)` hears each unit's result (u in report order) as soon as it is judged:
     visible units first, then hidden ones, then whatever the end of the run decided.
     """
     source = submission if isinstance(submission, Submission) else read_submission(submission)
-    sandbox = sandbox or LocalSandbox(compile_cache=compile_cache_dir())
     with staged(source, sandbox.jail_uid) as copy:
         report = _grade(problem, copy, sandbox, advise, on_test)
     report.submission = source.name

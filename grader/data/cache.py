@@ -16,12 +16,13 @@ from typing import IO, Any
 
 import numpy as np
 
-from grader.inputs import Value
-from grader.problems import Problem
-from grader.sandbox import LocalSandbox, Sandbox
-from grader.submission import Submission
+from grader.model.inputs import Value
+from grader.model.problems import Problem
+from grader.model.submission import Submission
+from grader.sandbox.local import LocalSandbox
+from grader.sandbox.protocol import Sandbox
 
-GRADER = Path(__file__).resolve().parent
+GRADER = Path(__file__).resolve().parents[1]  # the whole package: its sources are the judge
 # The kinds of cache under the root, each its own folder; the compile cache may live elsewhere.
 EXPECTED, DIAGNOSES, BASELINES, RESULTS = "expected", "diagnoses", "baselines", "results"
 COMPILE = "xla"

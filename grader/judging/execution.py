@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from grader.capture import Capture
-from grader.frames import Event
-from grader.problems import Problem
-from grader.sandbox import Job, Sandbox
+from grader.model.problems import Problem
+from grader.sandbox.capture import Capture
+from grader.sandbox.frames import Event
+from grader.sandbox.protocol import Job, Sandbox
 from grader.verdict import Verdict
 
 # (verdict, message for anyone, summary that holds no learner-chosen text: for hidden tests)
@@ -108,7 +108,7 @@ def run_calls(sandbox: Sandbox, job: Job,
     """Runs one submission over all calls of a job and records what each call produced;
     `arrived(i, run)` hears of call i's outcome as it comes.
 
-    The sandbox delivers frames in their legal order only (grader.frames.Order)."""
+    The sandbox delivers frames in their legal order only (grader.sandbox.frames.Order)."""
     run = Run()
     for event in sandbox.run(job, run.capture):
         if event.kind == "ready":

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.cache import DIAGNOSES, arrays_path, isolated, load_arrays, store_arrays
-from grader.compare import compare
-from grader.execution import make_job, run_calls
-from grader.problems import Problem
-from grader.report import Report
-from grader.sandbox import Sandbox
+from grader.data.cache import DIAGNOSES, arrays_path, isolated, load_arrays, store_arrays
+from grader.judging.execution import make_job, run_calls
+from grader.model.compare import compare
+from grader.model.problems import Problem
+from grader.model.report import Report
+from grader.sandbox.protocol import Sandbox
 from grader.verdict import Verdict
 
 # One sentence per well-known JAX error, pointing at the fix. Matched against the learner's trace.

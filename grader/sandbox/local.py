@@ -1,165 +1,27 @@
-"""The sandbox Protocol and its local implementation: one bubblewrap jail per submission."""
+"""The local sandbox: one bubblewrap jail per submission, in a cgroup of its own."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import os
 import select
 import shutil
-import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
-
-from grader import cgroup, scratch
-from grader.capture import Capture
 from grader.errors import JudgeError
-from grader.frames import Event, Frames, Order, ProtocolError
+from grader.sandbox import cgroup, hierarchy, scratch
+from grader.sandbox.capture import Capture
+from grader.sandbox.frames import Event, Frames
+from grader.sandbox.protocol import JAIL_ENV, Job, cache_env, in_background, stream
+from grader.sandbox.reaping import kill, kill_uid
 
 RUNNER = Path(__file__).with_name("runner.py")
 SANDBOX_UID = 60_000  # a real unprivileged uid when the judge runs as root
-
-
-@dataclass(frozen=True)
-class Job:
-    submission: Path
-    function: str
-    tests: list[dict[str, Any]]  # per call, in run order: argument name -> float | int | ndarray
-    time_per_test_s: float
-    total_time_s: float
-    memory_mb: int
-    output_bytes: int
-    startup_s: float = 30.0
-    max_processes: int = 256
-    # The first `public` calls reach the jail at once; the rest only after their results
-    # (None: every call is public).
-    public: int | None = None
-    # Per call, the statistical check it belongs to: a check stops at its first failed call.
-    groups: tuple[int | None, ...] = ()
-    tmp_mb: int = 64
-
-    @property
-    def n_public(self) -> int:
-        return len(self.tests) if self.public is None else self.public
-
-    def stdin(self, path: str, result_fd: int | str) -> tuple[bytes, bytes]:
-        """The runner's stdin in two parts: its header and the public calls, then the hidden
-        calls, which the transport sends only when `stream` releases them."""
-        groups = list(self.groups) or [None] * len(self.tests)
-        header = {"path": path, "function": self.function, "output_bytes": self.output_bytes,
-                  "result_fd": result_fd, "calls": len(self.tests), "public": self.n_public,
-                  "groups": groups}
-        lines = [json.dumps(encode_args(t)).encode() + b"\n" for t in self.tests]
-        first = json.dumps(header).encode() + b"\n" + b"".join(lines[:self.n_public])
-        return first, b"".join(lines[self.n_public:])
-
-
-class Sandbox(Protocol):
-    name: str
-    jail_uid: int | None  # who the submission runs as, when not the judge's own (mapped) uid
-
-    def run(self, job: Job, capture: Capture) -> Iterator[Event]: ...
-
-
-# The whole environment of a jail's runner.
-JAIL_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "JAX_PLATFORMS": "cpu",
-            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1"}
-
-
-def cache_env(folder: str, writable: bool) -> dict[str, str]:
-    """JAX settings for the persistent compile cache at `folder`, as seen by the runner.
-
-    Readers are told nothing takes under 1e9 s to compile, so they never try to write. XLA's
-    autotune-cache path would enter every key, and jails mount the cache elsewhere than its
-    trusted writer sees it: with it on, no entry would ever hit.
-    """
-    return {"JAX_COMPILATION_CACHE_DIR": folder,
-            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0" if writable else "1e9",
-            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
-            "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none"}
-
-
-def encode_args(args: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in args.items():
-        if isinstance(v, np.ndarray):
-            out[k] = {"dtype": v.dtype.str, "shape": list(v.shape),
-                      "b64": base64.b64encode(v.tobytes()).decode()}
-        else:
-            out[k] = v
-    return out
-
-
-def _drain(stream: Any, capture: Capture) -> None:
-    """Reads everything away: printing is never an error, and the capture keeps its ends."""
-    fd = stream.fileno()
-    while chunk := os.read(fd, 65536):  # what is there now: read(n) would wait for all n
-        capture.write(chunk)
-
-
-def in_background(work: Callable[[], object]) -> threading.Thread:
-    """Writes to the jail from a thread: a jail that stops reading must not block the judge.
-    When the jail is killed the write fails, and the thread ends."""
-    def run() -> None:
-        with contextlib.suppress(OSError, ValueError):
-            work()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
-
-
-def stream(job: Job, frames: Frames, wait: Callable[[float], None],
-           exit_code: Callable[[], int | None], release: Callable[[], None],
-           oom: Callable[[], bool] | None = None) -> Iterator[Event]:
-    """Events from the runner in their legal order, under the job's deadlines; `wait(t)` feeds
-    `frames` (or not) within t seconds, `release()` sends the hidden calls. Ends with done,
-    compile_error, or a synthetic `killed` event, which says `"oom": True` when `oom()` tells
-    that the submission's memory cgroup killed a process of it."""
-    for event in _stream(job, frames, wait, exit_code, release):
-        if event.kind == "killed" and oom is not None and oom():
-            event.header["oom"] = True
-        yield event
-
-
-def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
-            exit_code: Callable[[], int | None], release: Callable[[], None]) -> Iterator[Event]:
-    started = time.monotonic()
-    # Start-up (interpreter, import jax, the learner's import) has its own allowance.
-    deadline = started + job.startup_s
-    total_deadline = started + job.total_time_s + job.startup_s
-    order = Order(len(job.tests), job.n_public, job.groups or (None,) * len(job.tests))
-    try:
-        while True:
-            while (event := frames.next()) is not None:
-                order.check(event)
-                if event.kind == "more":
-                    release()
-                    continue
-                if event.kind == "start":
-                    deadline = time.monotonic() + job.time_per_test_s
-                yield event
-                if event.kind in ("done", "compile_error"):
-                    return
-            if frames.eof:
-                yield Event("killed", header={"reason": "exit", "code": exit_code()})
-                return
-            now = time.monotonic()
-            if now >= min(deadline, total_deadline):
-                yield Event("killed", header={"reason": "timeout"})
-                return
-            wait(min(deadline, total_deadline) - now)
-    except ProtocolError as exc:
-        yield Event("killed", header={"reason": "protocol", "message": str(exc)})
 
 
 class LocalSandbox:
@@ -193,7 +55,7 @@ class LocalSandbox:
             raise JudgeError("bubblewrap (bwrap) is not installed: run 'make setup' or "
                              "'apt-get install bubblewrap'; --unsafe-no-sandbox runs unisolated")
         # One cgroup per run bounds the submission as a whole; probed once, here.
-        self.cgroups = None if unsandboxed else cgroup.for_jails(per_process_limits, cgroup_root)
+        self.cgroups = None if unsandboxed else hierarchy.for_jails(per_process_limits, cgroup_root)
         # How /tmp gets its size cap: bwrap's own --size, else (as root) a tmpfs mounted per run.
         # Neither (bwrap 0.8 without root): only the cgroup's memory limit bounds it, as its
         # pages are charged to the writer's memory cgroup.
@@ -330,9 +192,9 @@ class LocalSandbox:
             yield from stream(job, frames, wait, lambda: proc.wait(5), release,
                               group.oom if group is not None else None)
         finally:
-            _kill(proc)
+            kill(proc)
             if self.uid_only:
-                _kill_uid(self.uid)  # no pid namespace of our own: whatever escaped the group
+                kill_uid(self.uid)  # no pid namespace of our own: whatever escaped the group
             os.close(rfd)
             for t in [*drains, *writers]:
                 t.join(timeout=5)
@@ -351,53 +213,8 @@ def _system(path: Path) -> bool:
     return str(path) in ("/usr", "/lib", "/lib64", "/bin", "/tmp", "/proc", "/dev", "/etc")
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(c) for c in text.split()]
-
-
-def _gone(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return status.rsplit(")", 1)[1].split()[0] in ("Z", "X")
-
-
-def _kill_uid(uid: int) -> None:
-    """SIGKILL every process of `uid` (one slot's uid serves one submission at a time)."""
-    for _ in range(20):
-        pids = []
-        for d in Path("/proc").iterdir():
-            if d.name.isdigit():
-                with contextlib.suppress(OSError):
-                    if d.stat().st_uid == uid:
-                        pids.append(int(d.name))
-        if not pids:
-            return
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.05)
-
-
-def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL to the jail's pid-namespace init and to bwrap, then wait until the jail is empty.
-
-    The kernel lets a namespace's init become a zombie only once every other process in the
-    namespace is reaped, so "init gone or zombie" means nothing of the submission survives.
-    """
-    kids = _children(proc.pid)
-    inits = kids + [grandchild for kid in kids for grandchild in _children(kid)]
-    for pid in [*inits, proc.pid]:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
-    deadline = time.monotonic() + 10
-    while not all(_gone(p) for p in inits) and time.monotonic() < deadline:
-        time.sleep(0.01)
+def _drain(stream: Any, capture: Capture) -> None:
+    """Reads everything away: printing is never an error, and the capture keeps its ends."""
+    fd = stream.fileno()
+    while chunk := os.read(fd, 65536):  # what is there now: read(n) would wait for all n
+        capture.write(chunk)

@@ -10,16 +10,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from grader.cache import compile_cache_dir, load_result, result_key, store_result
-from grader.compile_cache import prepare
+from grader.data.cache import compile_cache_dir, load_result, result_key, store_result
 from grader.errors import JudgeError, SubmissionRefused
-from grader.execution import environment
-from grader.inputs import TestCase
-from grader.judge import grade_submission
-from grader.problems import Problem
-from grader.report import Report, TestResult
-from grader.sandbox import SANDBOX_UID, LocalSandbox, Sandbox
-from grader.submission import read_submission
+from grader.judging.execution import environment
+from grader.judging.judge import grade_submission
+from grader.model.inputs import TestCase
+from grader.model.problems import Problem
+from grader.model.report import Report, TestResult
+from grader.model.submission import read_submission
+from grader.sandbox.factory import make_sandbox
+from grader.sandbox.protocol import Sandbox
+from grader.tools.warm import prepare
 from grader.verdict import Verdict
 
 
@@ -56,23 +57,6 @@ def ungraded(problem: Problem, name: str, verdict: Verdict, message: str,
     return Report(problem.id, name, tests, [], environment(backend), 0.0).to_dict(reveal=True)
 
 
-def make_sandbox(backend: str, unsandboxed: bool = False, slot: int = 0,
-                 per_process_limits: bool = False) -> Sandbox:
-    """The sandbox for a backend name; slot `n` of a batch gets its own jail uid.
-    per_process_limits: the local backend grades where no cgroup can be made (else refuses)."""
-    if backend == "docker":
-        if unsandboxed:
-            raise JudgeError("--unsafe-no-sandbox applies to the local backend only")
-        from grader.docker_sandbox import DockerSandbox
-
-        return DockerSandbox(compile_cache=compile_cache_dir())
-    # One uid per slot: concurrent jails must not share an RLIMIT_NPROC budget. Unisolated code
-    # gets no compile cache: it would write to it.
-    return LocalSandbox(unsandboxed=unsandboxed, uid=SANDBOX_UID + slot,
-                        compile_cache=None if unsandboxed else compile_cache_dir(),
-                        per_process_limits=per_process_limits)
-
-
 def grade_many(problem: Problem, submissions: list[Path], jobs: int, use_cache: bool = True,
                backend: str = "local", unsandboxed: bool = False, per_process_limits: bool = False,
                on_done: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
@@ -83,7 +67,8 @@ def grade_many(problem: Problem, submissions: list[Path], jobs: int, use_cache: 
     """
     slots: queue.Queue[Sandbox] = queue.Queue()
     for slot in range(jobs):
-        slots.put(make_sandbox(backend, unsandboxed, slot, per_process_limits))
+        slots.put(make_sandbox(backend, compile_cache_dir(), unsandboxed, slot,
+                               per_process_limits))
     prepare(problem, slots.queue[0])
 
     def one(path: Path) -> dict[str, Any]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from grader.compile_cache import missing_trusted
-from grader.expected import expected_outputs
-from grader.judge import grade_submission
-from grader.problems import Problem
-from grader.report import Report
-from grader.sandbox import Sandbox
+from grader.data.cache import compile_cache_dir
+from grader.data.expected import expected_outputs
+from grader.judging.judge import grade_submission
+from grader.model.problems import Problem
+from grader.model.report import Report
+from grader.sandbox.factory import make_sandbox
+from grader.sandbox.protocol import Sandbox
+from grader.tools.warm import missing_trusted
 from grader.verdict import Verdict
 
 
@@ -42,11 +44,11 @@ def verify_problem(problem: Problem, sandbox: Sandbox | None = None,
     # A fresh run of the reference, so the corpus below grades against it, not a second run.
     expected_outputs(problem, fresh=True)
     if examples:
-        _verify_examples(problem, sandbox, result)
+        _verify_examples(problem, sandbox or make_sandbox("local", compile_cache_dir()), result)
     return result
 
 
-def _verify_examples(problem: Problem, sandbox: Sandbox | None, result: VerifyResult) -> None:
+def _verify_examples(problem: Problem, sandbox: Sandbox, result: VerifyResult) -> None:
     """Every example under submissions/<id>/<verdict>/ must get exactly that verdict."""
     known = {str(v) for v in Verdict}
     reports = []

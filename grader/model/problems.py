@@ -10,14 +10,14 @@ from pathlib import Path
 from types import ModuleType
 
 from grader.errors import JudgeError, SpecError, UnknownProblemError
-from grader.inputs import InputError, TestCase, materialise
-from grader.spec import ProblemSpec, load_spec
+from grader.model.inputs import InputError, TestCase, materialise
+from grader.model.spec import ProblemSpec, load_spec
 
 
 def default_root() -> Path:
     """The folder holding problems/ and reference/: $JAXJUDGE_ROOT, else this checkout."""
     env = os.environ.get("JAXJUDGE_ROOT")
-    return Path(env) if env else Path(__file__).resolve().parent.parent
+    return Path(env) if env else Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
-from grader.compare import one_figure
+from grader.model.compare import one_figure
 from grader.verdict import Verdict
 
 HIDDEN_KEYS = ("name", "verdict", "visible", "points")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.cache import EXPECTED, cached_arrays
+from grader.data.cache import EXPECTED, cached_arrays
 from grader.errors import ReferenceError
-from grader.inputs import TestCase, bind_dims, expected_shape
-from grader.problems import Problem
+from grader.model.inputs import TestCase, bind_dims, expected_shape
+from grader.model.problems import Problem
 
 
 def reference_output(problem: Problem, case: TestCase) -> np.ndarray:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grader.spec import Scale, Tolerance
+from grader.model.spec import Tolerance
+from grader.model.strict import Scale
 from grader.verdict import Verdict
 
 

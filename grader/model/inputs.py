@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.spec import (
+from grader.model.spec import (
     ArrayParam,
     Constant,
     Function,

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from grader.capture import Capture
 from grader.errors import JudgeError
-from grader.frames import Event, Frames
-from grader.sandbox import Job, cache_env, in_background, stream
+from grader.sandbox.capture import Capture
+from grader.sandbox.frames import Event, Frames
+from grader.sandbox.protocol import Job, cache_env, in_background, stream
 
 RUNNER_IMAGE = "jaxjudge:runner"
 JAIL_UID = 60_000  # the runner image's user

@@ -1,0 +1,1 @@
+"""Grading a class at once, and its gradebook exports (CSV, Gradescope, JUnit)."""

@@ -1,0 +1,90 @@
+"""Parsing, and every way out of jaxjudge mapped to 0, 1 or 2."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import select
+import sys
+import traceback
+from collections.abc import Sequence
+
+from rich.console import Console
+
+from grader.cli import grading, problems
+from grader.cli.exits import EXIT_ERROR
+from grader.errors import JudgeError
+
+DESCRIPTION = """Grade JAX exercises. Learners: 'jaxjudge list', 'jaxjudge show PROBLEM', then
+'jaxjudge grade PROBLEM my.py'. Instructors: 'jaxjudge verify' proves a problem's tests, 'jaxjudge
+grade PROBLEM class/ --csv grades.csv' grades a class. Exit status: 0 accepted (or verified), 1
+not accepted, 2 usage or judge error."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jaxjudge", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", required=True)
+    problems.add_commands(sub)
+    grading.add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Every way out of jaxjudge, as 0, 1 or 2 (DESIGN.md): commands return their code, and
+    anything raised is mapped here."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: 2 after a usage error, 0 after --help
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    console = _Console(highlight=False)
+    try:
+        code: int = args.run(console, args)
+    except JudgeError as exc:
+        print(f"jaxjudge: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("jaxjudge: interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError as exc:
+        if _stdout_gone():
+            return EXIT_ERROR  # the reader left (| head): nothing more to say, nowhere to say it
+        return _internal_error(exc)
+    except Exception as exc:
+        return _internal_error(exc)
+    return code
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """rich would exit 1 ("not accepted") here; main maps it like any other broken pipe."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
+def _internal_error(exc: Exception) -> int:
+    """A bug in the judge: one line, and the traceback when asked for with JAXJUDGE_DEBUG=1."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    debug = os.environ.get("JAXJUDGE_DEBUG") == "1"
+    print(f"jaxjudge: internal error: {type(exc).__name__}: {first}"
+          + ("" if debug else " (JAXJUDGE_DEBUG=1 shows the traceback)"), file=sys.stderr)
+    if debug:
+        traceback.print_exception(exc)
+    return EXIT_ERROR
+
+
+def _stdout_gone() -> bool:
+    """Whether stdout is a pipe nobody reads any more; if so, it is pointed at /dev/null, so
+    the interpreter's last flush does not fail again on the way out."""
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        gone = any(ev & select.POLLERR for _, ev in poller.poll(0))
+        if gone:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, fd)
+            os.close(null)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+    return gone

@@ -1,0 +1,31 @@
+"""The one place a backend name becomes a sandbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.errors import JudgeError
+from grader.sandbox.local import SANDBOX_UID, LocalSandbox
+from grader.sandbox.protocol import Sandbox
+
+BACKENDS = ("local", "docker")
+
+
+def make_sandbox(backend: str, compile_cache: Path | None, unsandboxed: bool = False,
+                 slot: int = 0, per_process_limits: bool = False) -> Sandbox:
+    """The sandbox for a backend name, reading the XLA cache at `compile_cache`; slot `n` of
+    concurrent graders gets its own jail uid. per_process_limits: the local backend grades where
+    no cgroup can be made (else it refuses)."""
+    if backend == "docker":
+        if unsandboxed:
+            raise JudgeError("--unsafe-no-sandbox applies to the local backend only")
+        from grader.sandbox.container import DockerSandbox
+
+        return DockerSandbox(compile_cache=compile_cache)
+    if backend != "local":
+        raise JudgeError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    # One uid per slot: concurrent jails must not share an RLIMIT_NPROC budget. Unisolated code
+    # gets no compile cache: it would write to it.
+    return LocalSandbox(unsandboxed=unsandboxed, uid=SANDBOX_UID + slot,
+                        compile_cache=None if unsandboxed else compile_cache,
+                        per_process_limits=per_process_limits)

@@ -1,0 +1,147 @@
+"""What a sandbox is given and what it yields: the Job, the Protocol, the runner's stdin, and
+the event stream read under the job's deadlines."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from grader.sandbox.capture import Capture
+from grader.sandbox.frames import Event, Frames, Order, ProtocolError
+
+
+@dataclass(frozen=True)
+class Job:
+    submission: Path
+    function: str
+    tests: list[dict[str, Any]]  # per call, in run order: argument name -> float | int | ndarray
+    time_per_test_s: float
+    total_time_s: float
+    memory_mb: int
+    output_bytes: int
+    startup_s: float = 30.0
+    max_processes: int = 256
+    # The first `public` calls reach the jail at once; the rest only after their results
+    # (None: every call is public).
+    public: int | None = None
+    # Per call, the statistical check it belongs to: a check stops at its first failed call.
+    groups: tuple[int | None, ...] = ()
+    tmp_mb: int = 64
+
+    @property
+    def n_public(self) -> int:
+        return len(self.tests) if self.public is None else self.public
+
+    def stdin(self, path: str, result_fd: int | str) -> tuple[bytes, bytes]:
+        """The runner's stdin in two parts: its header and the public calls, then the hidden
+        calls, which the transport sends only when `stream` releases them."""
+        groups = list(self.groups) or [None] * len(self.tests)
+        header = {"path": path, "function": self.function, "output_bytes": self.output_bytes,
+                  "result_fd": result_fd, "calls": len(self.tests), "public": self.n_public,
+                  "groups": groups}
+        lines = [json.dumps(encode_args(t)).encode() + b"\n" for t in self.tests]
+        first = json.dumps(header).encode() + b"\n" + b"".join(lines[:self.n_public])
+        return first, b"".join(lines[self.n_public:])
+
+
+class Sandbox(Protocol):
+    name: str
+    jail_uid: int | None  # who the submission runs as, when not the judge's own (mapped) uid
+
+    def run(self, job: Job, capture: Capture) -> Iterator[Event]: ...
+
+
+# The whole environment of a jail's runner.
+JAIL_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "JAX_PLATFORMS": "cpu",
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1"}
+
+
+def cache_env(folder: str, writable: bool) -> dict[str, str]:
+    """JAX settings for the persistent compile cache at `folder`, as seen by the runner.
+
+    Readers are told nothing takes under 1e9 s to compile, so they never try to write. XLA's
+    autotune-cache path would enter every key, and jails mount the cache elsewhere than its
+    trusted writer sees it: with it on, no entry would ever hit.
+    """
+    return {"JAX_COMPILATION_CACHE_DIR": folder,
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0" if writable else "1e9",
+            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
+            "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none"}
+
+
+def encode_args(args: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in args.items():
+        if isinstance(v, np.ndarray):
+            out[k] = {"dtype": v.dtype.str, "shape": list(v.shape),
+                      "b64": base64.b64encode(v.tobytes()).decode()}
+        else:
+            out[k] = v
+    return out
+
+
+def in_background(work: Callable[[], object]) -> threading.Thread:
+    """Writes to the jail from a thread: a jail that stops reading must not block the judge.
+    When the jail is killed the write fails, and the thread ends."""
+    def run() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            work()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def stream(job: Job, frames: Frames, wait: Callable[[float], None],
+           exit_code: Callable[[], int | None], release: Callable[[], None],
+           oom: Callable[[], bool] | None = None) -> Iterator[Event]:
+    """Events from the runner in their legal order, under the job's deadlines; `wait(t)` feeds
+    `frames` (or not) within t seconds, `release()` sends the hidden calls. Ends with done,
+    compile_error, or a synthetic `killed` event, which says `"oom": True` when `oom()` tells
+    that the submission's memory cgroup killed a process of it."""
+    for event in _stream(job, frames, wait, exit_code, release):
+        if event.kind == "killed" and oom is not None and oom():
+            event.header["oom"] = True
+        yield event
+
+
+def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
+            exit_code: Callable[[], int | None], release: Callable[[], None]) -> Iterator[Event]:
+    started = time.monotonic()
+    # Start-up (interpreter, import jax, the learner's import) has its own allowance.
+    deadline = started + job.startup_s
+    total_deadline = started + job.total_time_s + job.startup_s
+    order = Order(len(job.tests), job.n_public, job.groups or (None,) * len(job.tests))
+    try:
+        while True:
+            while (event := frames.next()) is not None:
+                order.check(event)
+                if event.kind == "more":
+                    release()
+                    continue
+                if event.kind == "start":
+                    deadline = time.monotonic() + job.time_per_test_s
+                yield event
+                if event.kind in ("done", "compile_error"):
+                    return
+            if frames.eof:
+                yield Event("killed", header={"reason": "exit", "code": exit_code()})
+                return
+            now = time.monotonic()
+            if now >= min(deadline, total_deadline):
+                yield Event("killed", header={"reason": "timeout"})
+                return
+            wait(min(deadline, total_deadline) - now)
+    except ProtocolError as exc:
+        yield Event("killed", header={"reason": "protocol", "message": str(exc)})
+
+

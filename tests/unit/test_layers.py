@@ -1,0 +1,84 @@
+"""The package's layers: each module imports only from its own layer or those below it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+GRADER = Path(__file__).resolve().parents[2] / "grader"
+# Bottom to top (README, "Architecture"). errors and verdict are the base every layer may use.
+LAYERS = ["errors", "verdict", "sandbox", "model", "data", "judging", "tools", "batch",
+          "service", "cli"]
+BASE = {"errors", "verdict"}
+
+
+def layer(module: str) -> int:
+    """The layer of a dotted module name under grader."""
+    part = module.split(".")[1] if module.count(".") else ""
+    return 0 if part in BASE else LAYERS.index(part)
+
+
+def modules() -> list[tuple[str, Path]]:
+    found = []
+    for path in sorted(GRADER.rglob("*.py")):
+        rel = path.relative_to(GRADER.parent).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found.append((".".join(parts), path))
+    return found
+
+
+def imports(module: str, path: Path) -> list[str]:
+    """Every grader module this file imports, at any depth of its code (lazy imports too)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out += [a.name for a in node.names if a.name.startswith("grader")]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parent, base] if base else parent)
+            if base == "grader":  # from grader import x: x is the module imported
+                out += [f"grader.{a.name}" for a in node.names]
+            elif base.startswith("grader."):
+                out.append(base)
+    return out
+
+
+def test_the_layers_cover_every_module() -> None:
+    top = {m.split(".")[1] for m, _ in modules() if m.count(".")}
+    assert top <= set(LAYERS), top - set(LAYERS)
+
+
+@pytest.mark.parametrize(("module", "path"), modules(), ids=[m for m, _ in modules()])
+def test_no_module_imports_from_a_layer_above_it(module: str, path: Path) -> None:
+    if module == "grader":
+        return
+    upward = [i for i in imports(module, path) if layer(i) > layer(module)]
+    assert upward == [], f"{module} (layer {LAYERS[layer(module)]}) imports {upward}"
+
+
+def test_the_runner_imports_nothing_of_the_judge() -> None:
+    """It runs inside the jail, where nothing of the judge but this one file exists."""
+    runner = GRADER / "sandbox" / "runner.py"
+    assert imports("grader.sandbox.runner", runner) == []
+
+
+@pytest.mark.parametrize(("module", "path"), modules(), ids=[m for m, _ in modules()])
+def test_no_module_is_over_300_lines(module: str, path: Path) -> None:
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 300, module
+
+
+def test_an_upward_import_is_caught(tmp_path: Path) -> None:
+    """The check itself: a model module reaching up into the judging layer fails it."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("from grader.judging.judge import grade_submission\n"
+                   "def f():\n    from grader import cli\n")
+    found = imports("grader.model.bad", bad)
+    assert found == ["grader.judging.judge", "grader.cli"]
+    assert all(layer(i) > layer("grader.model.bad") for i in found)

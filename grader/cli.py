@@ -263,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 "(expected outputs, diagnoses, baselines, results, compile cache)")
     cache_cmd.set_defaults(run=cmd_cache)
     sub.add_parser("schema", help="JSON Schema of problem.yaml").set_defaults(run=cmd_schema)
+    from grader.service.cli import register  # the online judge sits on top of the core
+
+    register(sub)
     return parser
 
 

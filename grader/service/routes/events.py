@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
 from grader.report import redact_test
 from grader.service.models import Event, Status, Submission, User
@@ -30,12 +30,13 @@ def _frame(event: str, data: dict[str, Any], event_id: str | None = None) -> str
 
 
 def _after(last_event_id: str | None) -> tuple[int, int]:
-    """`attempt.seq` of the last event a reconnecting client saw (anything else: from the start)."""
+    """`attempt.row` of the last event a reconnecting client saw (anything else: the start).
+    Rows, not unit indices: units are judged out of report order (visible ones first)."""
     try:
-        attempt, seq = (last_event_id or "").split(".")
-        return int(attempt), int(seq)
+        attempt, row = (last_event_id or "").split(".")
+        return int(attempt), int(row)
     except ValueError:
-        return 0, -1
+        return 0, 0
 
 
 def _poll(request: Request, sid: int, after: tuple[int, int]) -> tuple[Submission, list[Event]]:
@@ -43,9 +44,10 @@ def _poll(request: Request, sid: int, after: tuple[int, int]) -> tuple[Submissio
         sub = s.get(Submission, sid)
         assert sub is not None
         latest = sub.attempts  # events of an attempt that a newer one replaced are stale
+        since = after[1] if after[0] == latest else 0
         rows = list(s.scalars(select(Event).where(
-            Event.submission_id == sid, Event.attempt == latest,
-            tuple_(Event.attempt, Event.seq) > tuple_(*after)).order_by(Event.seq)))
+            Event.submission_id == sid, Event.attempt == latest, Event.id > since)
+            .order_by(Event.id)))
         return sub, rows
 
 
@@ -67,12 +69,12 @@ async def events(request: Request, submission_id: SubmissionId,
             if sub.attempts > after[0] and after[0] > 0:
                 yield _frame("attempt", {"attempt": sub.attempts})
             if sub.attempts > after[0]:
-                after = (sub.attempts, -1)
+                after = (sub.attempts, 0)
             for row in rows:
                 test = row.test if user.staff else redact_test(row.test)
                 yield _frame("test", {"index": row.seq, "test": test},
-                             f"{row.attempt}.{row.seq}")
-                after = (row.attempt, row.seq)
+                             f"{row.attempt}.{row.id}")
+                after = (row.attempt, row.id)
                 last_sent = time.monotonic()
             if sub.status == Status.DONE:
                 yield _frame("done", {"id": sub.id, "status": sub.status, "verdict": sub.verdict,

@@ -36,15 +36,18 @@ def _claimable(s: Any, now: dt.datetime, max_attempts: int) -> ColumnElement[boo
 
 
 def claim_next(session: Session, grader: str, lease_s: float, max_attempts: int) -> Claim | None:
-    """Atomically takes the fairest claimable submission: the one with the fewest of its
-    user's submissions ahead of it (running, or waiting with a smaller id), then the oldest.
-    That is round-robin over users: one learner's backlog of 50 waits behind everyone's first."""
+    """Atomically takes the fairest claimable submission: the one whose user has the fewest
+    submissions ahead of it — running now, waiting with a smaller id, or started since it was
+    made — then the oldest. That is round-robin over users: one learner's backlog of 50 waits
+    behind everyone else's first submission, whoever queued first."""
     now = utcnow()
     s, r = aliased(Submission), aliased(Submission)
     holding = and_(r.status == Status.RUNNING, r.lease_until >= now)
+    served = and_(r.started.is_not(None), r.started >= s.created, r.id != s.id)
     ahead = (select(func.count()).where(r.user_id == s.user_id,
-                                        or_(holding, and_(_claimable(r, now, max_attempts),
-                                                          r.id < s.id)))
+                                        or_(holding, served,
+                                            and_(_claimable(r, now, max_attempts),
+                                                 r.id < s.id)))
              .correlate(s).scalar_subquery())
     pick = (select(s.id).where(_claimable(s, now, max_attempts))
             .order_by(ahead, s.id).limit(1).scalar_subquery())

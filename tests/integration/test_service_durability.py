@@ -4,12 +4,21 @@ judge error that does not count."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.service import Server, Worker, create_user, events, submit, wait_done, wait_for
+from tests.integration.service import (
+    Server,
+    Worker,
+    create_user,
+    events,
+    submit,
+    wait_done,
+    wait_for,
+)
 from tests.specs import hidden_tests_problem
 
 SLOW_ACCEPTED = '''
@@ -36,7 +45,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def running(http: httpx.Client, sid: int, attempt: int) -> bool:
     body = http.get(f"/api/v1/submissions/{sid}").json()
-    return body["status"] == "running" and body["attempts"] == attempt
+    return bool(body["status"] == "running" and body["attempts"] == attempt)
 
 
 def test_a_server_killed_mid_grade_grades_it_after_restart(root: Path, tmp_path: Path) -> None:
@@ -75,7 +84,7 @@ def test_a_killed_worker_loses_nothing_and_three_deaths_end_in_judge_error(
             # A grader that dies on every attempt: three deaths, then the judge gives up.
             doomed = submit(http, SLOW_ACCEPTED + "\n# again\n")
             for attempt in (1, 2, 3):
-                wait_for(f"attempt {attempt}", lambda a=attempt: running(http, doomed, a),
+                wait_for(f"attempt {attempt}", partial(running, http, doomed, attempt),
                          timeout=90)
                 worker.kill()
                 if attempt < 3:

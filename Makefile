@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint system-deps bench wheels image docker-setup
+.PHONY: setup demo serve test lint system-deps bench wheels image docker-setup
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,23 @@ demo: setup
 	$(BIN)/jaxjudge list
 	$(BIN)/jaxjudge grade reinforce_grad submissions/reinforce_grad/accepted/vmap_grad_log_softmax.py
 	-$(BIN)/jaxjudge grade reinforce_grad submissions/reinforce_grad/wrong_answer/raw_logits.py
+
+# The online judge on 127.0.0.1:8000 with demo accounts (created or reset idempotently).
+DATA ?= .jaxjudge-data
+serve: setup
+	@for who in alice:learner bob:learner ines:instructor; do \
+		name=$${who%%:*}; role=$${who##*:}; \
+		echo "== $$name ($$role)"; \
+		$(BIN)/jaxjudge admin create-user $$name --role $$role --password $$name-demo \
+			--exist-ok --data $(DATA) || exit 1; \
+	done
+	$(BIN)/jaxjudge warm reinforce_grad
+	@echo
+	@echo "Sign in at http://127.0.0.1:8000/ as alice / alice-demo (instructor: ines / ines-demo)."
+	@echo "API docs: http://127.0.0.1:8000/docs.  Submit from a shell:"
+	@echo "  JAXJUDGE_TOKEN=<alice's token above> $(BIN)/jaxjudge submit reinforce_grad \\"
+	@echo "      submissions/reinforce_grad/accepted/vmap_grad_log_softmax.py --server http://127.0.0.1:8000"
+	$(BIN)/jaxjudge serve --host 127.0.0.1 --port 8000 --data $(DATA)
 
 # The tests run every example and attack through both backends: bubblewrap and Docker.
 test: $(STAMP) docker-setup
@@ -59,3 +76,4 @@ bench: $(STAMP) docker-setup
 	$(BIN)/python benchmarks/batch_throughput.py --class-size 40
 	$(BIN)/python benchmarks/backends.py --repeats 3
 	$(BIN)/python benchmarks/example_times.py
+	$(BIN)/python benchmarks/service_latency.py

@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     problems.add_commands(sub)
     grading.add_commands(sub)
+    from grader.service.cli import register  # the online judge's commands, loaded only here
+
+    register(sub)
     return parser
 
 

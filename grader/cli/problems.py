@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Sequence
 
 import numpy as np
 from rich.console import Console
@@ -15,8 +14,8 @@ from grader.cli.exits import EXIT_FAILED, EXIT_OK
 from grader.data import cache
 from grader.data.expected import reference_output
 from grader.errors import JudgeError
-from grader.model.problems import Problem, list_problems, load_problem
-from grader.model.spec import ArrayParam, ProblemSpec, ScalarParam
+from grader.model.problems import Problem, list_problems, load_problem, signature
+from grader.model.spec import ProblemSpec
 from grader.tools.mutants import run_mutants
 from grader.tools.verify import verify_problem
 from grader.tools.warm import compile_cache_dir, warm
@@ -43,19 +42,6 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
                                 "(expected outputs, diagnoses, baselines, results, compile cache)")
     cache_cmd.set_defaults(run=cmd_cache)
     sub.add_parser("schema", help="JSON Schema of problem.yaml").set_defaults(run=cmd_schema)
-
-
-def signature(problem: Problem) -> str:
-    fn = problem.spec.function
-
-    def shape(dims: Sequence[int | str]) -> str:
-        return "[" + ", ".join(str(d) for d in dims) + "]"
-
-    def kind(p: ArrayParam | ScalarParam) -> str:
-        return f"{p.dtype}{shape(p.shape)}" if isinstance(p, ArrayParam) else p.kind
-
-    params = ", ".join(f"{p.name}: {kind(p)}" for p in fn.params)
-    return f"{fn.name}({params}) -> {fn.returns.dtype}{shape(fn.returns.shape)}"
 
 
 def _fmt(value: object) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -11,7 +12,7 @@ from types import ModuleType
 
 from grader.errors import JudgeError, SpecError, UnknownProblemError
 from grader.model.inputs import InputError, TestCase, materialise
-from grader.model.spec import ProblemSpec, load_spec
+from grader.model.spec import ArrayParam, ProblemSpec, ScalarParam, load_spec
 
 
 def default_root() -> Path:
@@ -89,3 +90,16 @@ def list_problems(root: Path | None = None) -> list[Problem]:
     folder = root / "problems"
     ids = sorted(p.parent.name for p in folder.glob("*/problem.yaml")) if folder.is_dir() else []
     return [Problem(root, load_spec(root / "problems" / i / "problem.yaml")) for i in ids]
+
+
+def signature(problem: Problem) -> str:
+    fn = problem.spec.function
+
+    def shape(dims: Sequence[int | str]) -> str:
+        return "[" + ", ".join(str(d) for d in dims) + "]"
+
+    def kind(p: ArrayParam | ScalarParam) -> str:
+        return f"{p.dtype}{shape(p.shape)}" if isinstance(p, ArrayParam) else p.kind
+
+    params = ", ".join(f"{p.name}: {kind(p)}" for p in fn.params)
+    return f"{fn.name}({params}) -> {fn.returns.dtype}{shape(fn.returns.shape)}"

@@ -1,0 +1,50 @@
+"""The FastAPI application factory: settings, database, queue, sessions, errors as JSON."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from grader.service.db import Database
+from grader.service.middleware import BodyLimit, SessionCookies, install_error_handlers
+from grader.service.queue import Queue
+from grader.service.routes import events, instructor, problems, session, submissions
+from grader.service.security import Sessions
+from grader.service.settings import Settings
+from grader.service.worker import Workers
+
+log = logging.getLogger("jaxjudge.app")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The whole service; with `settings.jobs` > 0 it grades too (a consumer beside uvicorn)."""
+    settings = settings or Settings()
+    settings.prepare()
+    db = Database(settings.database_url())
+    db.migrate()
+    workers = Workers(settings, db) if settings.jobs > 0 else None
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if workers is not None:
+            workers.start()
+        yield
+        if workers is not None:
+            workers.stop()
+
+    app = FastAPI(title="jaxjudge", version="1", lifespan=lifespan,
+                  description="An online judge for JAX numerical exercises.")
+    app.state.settings = settings
+    app.state.db = db
+    app.state.queue = workers.queue if workers else Queue(settings.queue_url())
+    app.state.sessions = Sessions(settings.secret(), settings.session_days * 86400)
+    install_error_handlers(app)
+    # Outermost first: the body cap holds before anything reads a byte.
+    app.add_middleware(SessionCookies)
+    app.add_middleware(BodyLimit, limit=settings.source_cap * 6 + 16 * 1024)
+    for module in (problems, submissions, events, instructor, session):
+        app.include_router(module.router)
+    return app

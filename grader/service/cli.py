@@ -1,0 +1,117 @@
+"""The service's subcommands (serve, worker, admin, submit), registered by grader/cli.py."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from grader.verdict import Verdict
+
+EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+
+
+def settings_from(args: argparse.Namespace) -> Any:
+    """Settings from JAXJUDGE_* variables, with the flags given on top."""
+    from grader.service.settings import Settings
+
+    flags = {"data": "data", "database": "database", "queue": "queue", "jobs": "jobs",
+             "backend": "backend", "slot_base": "slot_base"}
+    given = {field: getattr(args, flag) for flag, field in flags.items()
+             if getattr(args, flag, None) is not None}
+    return Settings(**given)
+
+
+def _store(p: argparse.ArgumentParser, jobs_help: str) -> None:
+    p.add_argument("--data", type=Path, help="data folder (default ./.jaxjudge-data)")
+    p.add_argument("--database", help="SQLAlchemy URL (default: SQLite in the data folder)")
+    p.add_argument("--queue", help="sqlite:///PATH or redis://HOST:PORT/DB "
+                                   "(default: SQLite in the data folder)")
+    p.add_argument("--jobs", type=int, help=jobs_help)
+    p.add_argument("--backend", choices=["local", "docker"], help="sandbox (default local)")
+    p.add_argument("--slot-base", type=int, help="first sandbox slot (jail uid 60000+slot)")
+
+
+def cmd_serve(_: Console, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from grader.service.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = create_app(settings_from(args))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False,
+                timeout_graceful_shutdown=10)
+    return EXIT_OK
+
+
+def cmd_worker(_: Console, args: argparse.Namespace) -> int:
+    from grader.service.db import Database
+    from grader.service.worker import Workers
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = settings_from(args)
+    settings.prepare()
+    if settings.jobs < 1:
+        settings.jobs = 1
+    db = Database(settings.database_url())
+    db.migrate()
+    Workers(settings, db).run()
+    return EXIT_OK
+
+
+def cmd_admin(console: Console, args: argparse.Namespace) -> int:
+    from grader.service.db import Database
+    from grader.service.users import create_user
+
+    settings = settings_from(args)
+    settings.prepare()
+    db = Database(settings.database_url())
+    db.migrate()
+    user, token, password = create_user(db, args.name, args.role, args.password,
+                                        exist_ok=args.exist_ok)
+    print(f"user: {user.name} ({user.role})")
+    print(f"password: {password}")
+    print(f"token: {token}")
+    return EXIT_OK
+
+
+def cmd_submit(console: Console, args: argparse.Namespace) -> int:
+    from grader.service.client import submit
+
+    verdict = submit(args.problem, Path(args.file), args.server, args.token, args.format,
+                     console)
+    if verdict == Verdict.JUDGE_ERROR:
+        return EXIT_ERROR
+    return EXIT_OK if verdict == Verdict.ACCEPTED else EXIT_FAILED
+
+
+def register(sub: Any) -> None:
+    """Adds the service's subcommands to jaxjudge's parser."""
+    serve = sub.add_parser("serve", help="the online judge: web service and graders")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    _store(serve, "graders in this process (default 1; 0 = web only)")
+    serve.set_defaults(run=cmd_serve)
+    worker = sub.add_parser("worker", help="extra graders for a server's queue, on any machine")
+    _store(worker, "graders in this process (default 1)")
+    worker.set_defaults(run=cmd_worker)
+    admin = sub.add_parser("admin", help="accounts")
+    actions = admin.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create-user", help="create an account; prints its API token")
+    create.add_argument("name")
+    create.add_argument("--role", choices=["learner", "instructor", "admin"], default="learner")
+    create.add_argument("--password", help="default: a random one, printed")
+    create.add_argument("--exist-ok", action="store_true",
+                        help="reset an existing account's password and add a token")
+    _store(create, argparse.SUPPRESS)
+    create.set_defaults(run=cmd_admin)
+    submit = sub.add_parser("submit", help="submit a file to a server and wait for its report")
+    submit.add_argument("problem")
+    submit.add_argument("file")
+    submit.add_argument("--server", required=True, help="e.g. http://127.0.0.1:8000")
+    submit.add_argument("--token", help="API token (default: $JAXJUDGE_TOKEN)")
+    submit.add_argument("--format", choices=["text", "json"], default="text")
+    submit.set_defaults(run=cmd_submit)

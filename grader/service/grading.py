@@ -1,0 +1,156 @@
+"""Graders: claim a submission, grade it through the judge with a heartbeat, record the grade."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import tempfile
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+from grader.batch.grading import ungraded
+from grader.data.cache import compile_cache_dir
+from grader.judging.judge import grade_submission
+from grader.model.problems import Problem, load_problem
+from grader.model.report import TestResult
+from grader.model.submission import Submission as Source
+from grader.sandbox.factory import make_sandbox
+from grader.service import leases
+from grader.service.db import Database
+from grader.service.models import Event, Submission
+from grader.service.settings import Settings
+from grader.verdict import Verdict
+
+log = logging.getLogger("jaxjudge.grader")
+
+GAVE_UP = ("the judge could not grade this submission: its grader stopped {n} times before "
+           "finishing (a judge fault, not yours); it does not count — please submit again")
+
+
+def plain(value: Any) -> Any:
+    """JSON-safe (numpy scalars become floats), as stored in a JSON column."""
+    return json.loads(json.dumps(value, default=float))
+
+
+class Slots:
+    """Sandbox slots (jail uid 60000 + slot) held by file locks, so that every grader on this
+    machine, in any process, has its own; a dead process's locks go with it."""
+
+    def __init__(self, base: int, folder: Path | None = None) -> None:
+        self.base = base
+        self.folder = folder or Path(tempfile.gettempdir()) / "jaxjudge-slots"
+        self.folder.mkdir(mode=0o700, exist_ok=True)
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.held: list[Any] = []
+
+    def mine(self) -> int:
+        slot: int | None = getattr(self.local, "slot", None)
+        if slot is None:
+            slot = self._take()
+            self.local.slot = slot
+        return slot
+
+    def _take(self) -> int:
+        with self.lock:
+            for slot in range(self.base, self.base + 64):
+                f = open(self.folder / f"slot-{slot}.lock", "a")  # noqa: SIM115 (kept open)
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    f.close()
+                    continue
+                self.held.append(f)
+                return slot
+        raise RuntimeError(f"no free sandbox slot in {self.base}..{self.base + 63}")
+
+
+class Graders:
+    """What each queue task runs, in a consumer's worker thread: claim, grade, record."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.slots = Slots(settings.slot_base)
+        self.problems: dict[str, Problem] = {}
+        self.lock = threading.Lock()
+
+    def problem(self, problem_id: str) -> Problem:
+        with self.lock:
+            if problem_id not in self.problems:
+                self.problems[problem_id] = load_problem(problem_id)
+            return self.problems[problem_id]
+
+    def grade_next(self) -> int | None:
+        """One unit of capacity: grades the fairest claimable submission, if any."""
+        slot = self.slots.mine()
+        with self.db.session() as s:
+            claim = leases.claim_next(s, leases.grader_id(slot), self.settings.lease_seconds,
+                                      self.settings.max_attempts)
+        if claim is None:
+            return None
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(claim, stop), daemon=True,
+                                name=f"heartbeat-{claim.submission_id}")
+        beat.start()
+        try:
+            report = self._grade(claim, slot)
+        except Exception:
+            log.error("grading submission %d failed:\n%s", claim.submission_id,
+                      traceback.format_exc())
+            with self.db.session() as s:
+                leases.release(s, claim)
+            return claim.submission_id
+        finally:
+            stop.set()
+            beat.join()
+        with self.db.session() as s:
+            if not leases.finish(s, claim, report):
+                log.info("submission %d: attempt %d's grade came second; dropped",
+                         claim.submission_id, claim.attempt)
+        return claim.submission_id
+
+    def _grade(self, claim: leases.Claim, slot: int) -> dict[str, Any]:
+        with self.db.session() as s:
+            sub = s.get(Submission, claim.submission_id)
+            assert sub is not None
+            problem_id, name, source = sub.problem, sub.filename, sub.source
+        problem = self.problem(problem_id)
+
+        def on_test(u: int, result: TestResult) -> None:
+            with self.db.session() as s:
+                s.add(Event(submission_id=claim.submission_id, attempt=claim.attempt, seq=u,
+                            test=plain(result.to_dict())))
+
+        sandbox = make_sandbox(self.settings.backend, compile_cache_dir(), slot=slot)
+        report = grade_submission(problem, Source(name, source), sandbox, on_test=on_test)
+        return plain(report.to_dict(reveal=True))  # type: ignore[no-any-return]
+
+    def _heartbeat(self, claim: leases.Claim, stop: threading.Event) -> None:
+        while not stop.wait(self.settings.lease_seconds / 3):
+            try:
+                with self.db.session() as s:
+                    if not leases.renew(s, claim, self.settings.lease_seconds):
+                        return  # rejudged or taken over: its grade will not count anyway
+            except Exception:  # a busy database: the next beat tries again
+                log.warning("heartbeat for %d failed", claim.submission_id, exc_info=True)
+
+    def sweep(self) -> int:
+        """Puts back what dead graders held, ends what ran out of attempts, and returns how many
+        claimable submissions exist (the caller tops up queue capacity to match)."""
+        with self.db.session() as s:
+            leases.expire_dead_graders(s)
+            for sub in leases.exhausted(s, self.settings.max_attempts):
+                message = GAVE_UP.format(n=sub.attempts)
+                try:
+                    report = ungraded(self.problem(sub.problem), sub.filename,
+                                      Verdict.JUDGE_ERROR, message, self.settings.backend)
+                except Exception:
+                    report = {"problem": sub.problem, "submission": sub.filename, "tests": [],
+                              "verdict": str(Verdict.JUDGE_ERROR), "score": 0.0}
+                report["feedback"] = [message]
+                leases.give_up(s, sub, plain(report))
+            return leases.claimable_count(s, self.settings.max_attempts)

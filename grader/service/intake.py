@@ -1,0 +1,123 @@
+"""Reading a submission from a hostile request: bounded, UTF-8, a real problem, within limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+
+from grader.service.errors import BadRequest, Invalid, TooLarge, TooMany
+from grader.service.models import Status, Submission, User, utcnow
+from grader.service.routes.problems import find_problem
+from grader.service.settings import Settings
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+@dataclass(frozen=True)
+class Intake:
+    problem: str
+    filename: str
+    source: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.source).hexdigest()
+
+
+def _text(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise Invalid(f"{field}: expected a string")
+    return value
+
+
+def _utf8(source: bytes | str, cap: int) -> bytes:
+    if isinstance(source, str):
+        try:
+            source = source.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from a JSON \ud800 escape
+            raise BadRequest("source: not valid Unicode text") from None
+    if len(source) > cap:
+        raise TooLarge(f"source is {len(source)} bytes, over the {cap // 1024} KiB cap")
+    try:
+        source.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"source: not UTF-8 text (byte {exc.start})") from None
+    return source
+
+
+async def read_intake(request: Request, cap: int) -> Intake:
+    """JSON {"problem", "source"} or a multipart form with `problem` and a `file` upload."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/json":
+        body = await request.body()  # bounded by the BodyLimit middleware
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise BadRequest("request body is not UTF-8") from None
+        except ValueError:
+            raise BadRequest("malformed JSON body") from None
+        if not isinstance(data, dict):
+            raise Invalid("expected a JSON object {\"problem\": ..., \"source\": ...}")
+        missing = [k for k in ("problem", "source") if k not in data]
+        if missing:
+            raise Invalid(f"missing field(s): {', '.join(missing)}")
+        problem = find_problem(_text(data["problem"], "problem")).id
+        return Intake(problem, f"{problem}.py", _utf8(_text(data["source"], "source"), cap))
+    if kind == "multipart/form-data":
+        form = await request.form(max_files=1, max_fields=8, max_part_size=64 * 1024)
+        upload, problem_id = form.get("file"), form.get("problem")
+        if problem_id is None:
+            raise Invalid("missing field: problem")
+        if not isinstance(upload, UploadFile):
+            raise Invalid("missing field: file (the .py file to grade)")
+        problem = find_problem(_text(problem_id, "problem")).id
+        source = await upload.read(cap + 1)
+        name = SAFE_NAME.sub("_", (upload.filename or "").rsplit("/", 1)[-1])[:100]
+        return Intake(problem, name or f"{problem}.py", _utf8(source, cap))
+    raise BadRequest("send application/json or multipart/form-data")
+
+
+def idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        raise BadRequest("Idempotency-Key: 1 to 128 printable ASCII characters")
+    return key
+
+
+def replay(s: Session, user: User, key: str | None, intake: Intake) -> Submission | None:
+    """The submission this key already made; the same key with other content is refused."""
+    if key is None:
+        return None
+    row = s.scalar(select(Submission).where(Submission.user_id == user.id,
+                                            Submission.idempotency_key == key))
+    if row is not None and (row.problem, row.sha256) != (intake.problem, intake.sha256):
+        raise Invalid("Idempotency-Key already used for a different submission")
+    return row
+
+
+def check_limits(s: Session, user: User, settings: Settings) -> None:
+    """Per user: at most rate_limit submissions per window, and queued_cap waiting at once."""
+    since = utcnow() - dt.timedelta(seconds=settings.rate_window)
+    recent = list(s.scalars(select(Submission.created).where(
+        Submission.user_id == user.id, Submission.created > since)
+        .order_by(Submission.created.desc()).limit(settings.rate_limit)))
+    if len(recent) >= settings.rate_limit:
+        wait = (recent[-1] - since).total_seconds()
+        raise TooMany(f"at most {settings.rate_limit} submissions per {settings.rate_window} s",
+                      retry_after=max(1, math.ceil(wait)))
+    waiting = s.scalar(select(func.count()).where(
+        Submission.user_id == user.id,
+        Submission.status.in_([Status.QUEUED, Status.RUNNING]))) or 0
+    if waiting >= settings.queued_cap:
+        raise TooMany(f"{waiting} of your submissions are still waiting to be graded",
+                      retry_after=max(1, math.ceil(settings.lease_seconds / 3)))

@@ -1,0 +1,151 @@
+"""ASGI middleware and error handlers: a hard body cap, session cookies, every error as JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from grader.service.errors import ClientError
+
+log = logging.getLogger("jaxjudge.app")
+
+
+def error(status: int, message: str, retry_after: int | None = None) -> JSONResponse:
+    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+class BodyLimit:
+    """No request body over `limit` bytes is read: a larger Content-Length is refused before
+    reading, and a body without one (chunked) is cut off, and answered 413, at the limit."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = error(413, f"request body over {self.limit} bytes")
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                await error(400, "bad Content-Length")(scope, receive, send)
+                return
+            if declared > self.limit:
+                await too_large(scope, receive, send)
+                return
+        seen = 0
+        over = False
+        started = False
+
+        async def limited() -> Message:
+            nonlocal seen, over
+            if over:  # never hand the app more: it sees a body that ended
+                return {"type": "http.request", "body": b"", "more_body": False}
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    over = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
+            return message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if over:  # whatever the app made of a cut body, the answer is 413
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await too_large(scope, receive, send)
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, limited, guarded)
+
+
+class SessionCookies:
+    """Loads the signed session into request.state.session; sets the cookie when it changed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        sessions = scope["app"].state.sessions
+        loaded = sessions.load(request)
+        request.state.session = loaded
+
+        async def with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                current = request.state.session
+                if current is not loaded or (current.fresh and current.needed):
+                    from starlette.responses import Response
+
+                    probe = Response()
+                    sessions.save(probe, current)
+                    message["headers"] = [*message.get("headers", []),
+                                          *[(k, v) for k, v in probe.raw_headers
+                                            if k == b"set-cookie"]]
+            await send(message)
+
+        await self.app(scope, receive, with_cookie)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for e in exc.errors()[:5]:
+        where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+        parts.append(f"{where}: {e.get('msg', 'invalid')}" if where else e.get("msg", "invalid"))
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error a client can cause is a 4xx {"error": ...}; anything else a 500 without a
+    traceback (the log has it)."""
+
+    @app.exception_handler(ClientError)
+    async def client_error(_: Request, exc: ClientError) -> JSONResponse:
+        return error(exc.status, exc.message, exc.retry_after)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return error(400, "malformed JSON body")
+        return error(422, _validation_message(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        response = error(exc.status_code, detail)
+        for k, v in (exc.headers or {}).items():
+            response.headers[k] = v
+        return response
+
+    @app.exception_handler(OperationalError)
+    async def busy(_: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", exc)
+        return error(503, "the database is busy; try again", retry_after=2)
+
+    @app.exception_handler(Exception)
+    async def internal(_: Request, exc: Exception) -> JSONResponse:
+        log.error("internal error", exc_info=exc)
+        return error(500, "internal error")
+
+
+def json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=float))

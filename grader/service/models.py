@@ -1,0 +1,108 @@
+"""SQLAlchemy models: the database is the authority on users, submissions and their grades."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)  # stored naive, always UTC
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Role(enum.StrEnum):
+    LEARNER = "learner"
+    INSTRUCTOR = "instructor"
+    ADMIN = "admin"
+
+
+class Status(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16), default=Role.LEARNER)
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    @property
+    def staff(self) -> bool:
+        """Instructors and admins read every submission with its full report."""
+        return self.role in (Role.INSTRUCTOR, Role.ADMIN)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)  # never the token itself
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_used: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("user_id", "idempotency_key"),
+                      Index("ix_submissions_status_id", "status", "id"),
+                      Index("ix_submissions_problem_user", "problem", "user_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    problem: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(255))
+    source: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=Status.QUEUED)
+    verdict: Mapped[str | None] = mapped_column(String(32), default=None)
+    score: Mapped[float | None] = mapped_column(Float, default=None)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # full, unredacted
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+    grader: Mapped[str | None] = mapped_column(String(128), default=None)
+    claim: Mapped[str | None] = mapped_column(String(32), default=None)  # this attempt's token
+    counts: Mapped[bool] = mapped_column(Boolean, default=True)  # false: the judge gave up
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), default=None)
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    started: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+    finished: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+
+
+class Event(Base):
+    """One judged test of one attempt: event streams read these, from any process."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("submission_id", "attempt", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)  # the unit's index in report order
+    test: Mapped[dict[str, Any]] = mapped_column(JSON)  # full; redacted on read
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

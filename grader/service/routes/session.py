@@ -1,0 +1,58 @@
+"""Browser sessions: who am I (and my CSRF token), sign in and sign out by form."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
+
+from grader.service.errors import Unauthorized
+from grader.service.models import User
+from grader.service.schemas import Me
+from grader.service.security import (
+    Principal,
+    check_csrf,
+    issue_csrf,
+    optional_principal,
+    sign_in,
+    sign_out,
+    verify_password,
+)
+
+router = APIRouter(tags=["session"])
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: `//evil.example` or `https://…` would be an open redirect."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    return target
+
+
+@router.get("/api/v1/me", response_model=Me)
+def me(request: Request, principal: Principal | None = Depends(optional_principal)) -> Me:
+    """The signed-in user (or none) and the CSRF token that this session's forms must carry."""
+    user = principal.user if principal else None
+    return Me(user=user.name if user else None, role=user.role if user else None,
+              csrf_token=issue_csrf(request))
+
+
+@router.post("/login", dependencies=[Depends(check_csrf)], response_class=RedirectResponse,
+             status_code=303)
+def login(request: Request, name: str = Form(max_length=64), password: str = Form(max_length=256),
+          next: str | None = Form(None, max_length=512)) -> RedirectResponse:
+    """Form sign-in (with the csrf_token of the visitor's session); 303 to `next` on success."""
+    with request.app.state.db.session() as s:
+        user = s.scalar(select(User).where(User.name == name))
+        ok = verify_password(password, user.password_hash if user else None)
+    if user is None or not ok:
+        raise Unauthorized("wrong name or password")
+    sign_in(request, user)
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/logout", dependencies=[Depends(check_csrf)], response_class=RedirectResponse,
+             status_code=303)
+def logout(request: Request) -> RedirectResponse:
+    sign_out(request)
+    return RedirectResponse("/", status_code=303)

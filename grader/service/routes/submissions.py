@@ -1,0 +1,98 @@
+"""Submissions: submit, list mine, read one (redacted for learners), follow its grading."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from grader.model.report import redact
+from grader.service.errors import NotFound
+from grader.service.intake import check_limits, idempotency_key, read_intake, replay
+from grader.service.models import Status, Submission, User
+from grader.service.schemas import Created, SubmissionDetail, SubmissionSummary
+from grader.service.security import current_user
+
+router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
+
+# Bounded: SQLite integers are 64-bit, and a larger one must be a 422, not an overflow.
+SubmissionId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+def summary(sub: Submission, user: User | str) -> SubmissionSummary:
+    name = user if isinstance(user, str) else user.name
+    return SubmissionSummary(id=sub.id, problem=sub.problem, user=name, status=sub.status,
+                             verdict=sub.verdict, score=sub.score, counts=sub.counts,
+                             created=sub.created, finished=sub.finished)
+
+
+def readable(request: Request, submission_id: int, user: User) -> tuple[Submission, str]:
+    """The submission and its author's name, if `user` may read it; else 404 (never 403: a
+    learner cannot even learn that another's id exists)."""
+    with request.app.state.db.session() as s:
+        sub = s.get(Submission, submission_id)
+        if sub is None or (sub.user_id != user.id and not user.staff):
+            raise NotFound("no such submission")
+        author = s.get(User, sub.user_id)
+        return sub, author.name if author else "?"
+
+
+@router.post("", status_code=201, response_model=Created,
+             responses={400: {}, 401: {}, 404: {}, 413: {}, 422: {}, 429: {}})
+async def submit(request: Request, response: Response,
+                 user: User = Depends(current_user)) -> Created:
+    """JSON {"problem", "source"} or multipart (`problem`, `file`); Idempotency-Key honoured.
+    The row is committed before the queue hears of it: once this answers 201, the database
+    holds the submission, whatever happens to the queue."""
+    settings = request.app.state.settings
+    key = idempotency_key(request)
+    intake = await read_intake(request, settings.source_cap)
+    db = request.app.state.db
+    with db.session() as s:
+        again = replay(s, user, key, intake)
+        if again is not None:
+            response.headers["Idempotent-Replayed"] = "true"
+            return Created(id=again.id, status=again.status)
+        check_limits(s, user, settings)
+        sub = Submission(user_id=user.id, problem=intake.problem, filename=intake.filename,
+                         source=intake.source, sha256=intake.sha256, idempotency_key=key)
+        s.add(sub)
+        try:
+            s.flush()
+        except IntegrityError:  # the same key, sent twice at once: the other request won
+            s.rollback()
+            again = replay(s, user, key, intake)
+            if again is None:
+                raise
+            response.headers["Idempotent-Replayed"] = "true"
+            return Created(id=again.id, status=again.status)
+        created = Created(id=sub.id, status=Status.QUEUED)
+    request.app.state.queue.enqueue()
+    response.headers["Location"] = f"/api/v1/submissions/{created.id}"
+    return created
+
+
+@router.get("", response_model=list[SubmissionSummary])
+def mine(request: Request, problem: str | None = None,
+         user: User = Depends(current_user)) -> list[SubmissionSummary]:
+    """My submissions, newest first (optionally of one problem)."""
+    with request.app.state.db.session() as s:
+        query = select(Submission).where(Submission.user_id == user.id)
+        if problem is not None:
+            query = query.where(Submission.problem == problem)
+        rows = s.scalars(query.order_by(Submission.id.desc()).limit(500))
+        return [summary(r, user) for r in rows]
+
+
+@router.get("/{submission_id}", response_model=SubmissionDetail)
+def detail(request: Request, submission_id: SubmissionId,
+           user: User = Depends(current_user)) -> SubmissionDetail:
+    sub, author = readable(request, submission_id, user)
+    report = sub.report
+    if report is not None and not user.staff:
+        report = redact(report)
+    return SubmissionDetail(**summary(sub, author).model_dump(), filename=sub.filename,
+                            sha256=sub.sha256, attempts=sub.attempts,
+                            source=sub.source.decode("utf-8", "replace"), report=report)

@@ -1,0 +1,61 @@
+"""The service's settings: one pydantic-settings object, from JAXJUDGE_* variables and flags."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from grader.errors import JudgeError
+
+
+class Settings(BaseSettings):
+    """Defaults embed everything in one data folder: SQLite database, SQLite queue, secret."""
+
+    model_config = SettingsConfigDict(env_prefix="JAXJUDGE_", extra="ignore")
+
+    data: Path = Path(".jaxjudge-data")
+    database: str = ""  # default: SQLite (WAL) in the data folder
+    queue: str = ""  # default: a SqliteHuey file in the data folder; redis://… → RedisHuey
+    backend: Literal["local", "docker"] = "local"
+    jobs: int = 1  # graders in this process; 0 = web only
+    slot_base: int = 0  # first sandbox slot (jail uid 60000 + slot) graders here may take
+    secret_key: str = ""  # default: generated once into <data>/secret_key (0600)
+    source_cap: int = 64 * 1024
+    rate_limit: int = 10  # submissions per user per rate_window seconds
+    rate_window: int = 60
+    queued_cap: int = 20  # one user's submissions waiting or running at once
+    lease_seconds: float = 60.0  # a grader renews its claim every lease/3
+    max_attempts: int = 3
+    session_days: int = 7
+    poll_seconds: float = 0.1  # how often graders and event streams look for work
+
+    def database_url(self) -> str:
+        return self.database or f"sqlite:///{(self.data / 'jaxjudge.db').resolve()}"
+
+    def queue_url(self) -> str:
+        return self.queue or f"sqlite:///{(self.data / 'queue.db').resolve()}"
+
+    def prepare(self) -> None:
+        """Creates the data folder (private) when the defaults live in it."""
+        self.data.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def secret(self) -> str:
+        """The key that signs session cookies and CSRF tokens: given, or made once and kept."""
+        if self.secret_key:
+            return self.secret_key
+        self.prepare()
+        path = self.data / "secret_key"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except FileExistsError:
+            key = path.read_text().strip()
+            if len(key) < 32:
+                raise JudgeError(f"{path}: secret key too short; remove it") from None
+            return key
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()

@@ -1,0 +1,146 @@
+"""A real `jaxjudge serve` (and `jaxjudge worker`) in subprocesses, and an HTTP client for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+SLOT_BASE = 10  # jail uids 60010+: other agents' and tests' jails use the low ones
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def env(problem_root: Path, **settings: Any) -> dict[str, str]:
+    out = {**os.environ, "PYTHONPATH": str(ROOT), "JAXJUDGE_ROOT": str(problem_root),
+           "JAXJUDGE_SLOT_BASE": str(SLOT_BASE)}
+    out.update({f"JAXJUDGE_{k.upper()}": str(v) for k, v in settings.items()})
+    return out
+
+
+def jaxjudge(*args: str) -> list[str]:
+    return [sys.executable, "-m", "grader.cli", *args]
+
+
+def create_user(data: Path, problem_root: Path, name: str, role: str = "learner") -> str:
+    """The new account's API token, as `jaxjudge admin create-user` prints it."""
+    out = subprocess.run(jaxjudge("admin", "create-user", name, "--role", role, "--password",
+                                  f"{name}-pw", "--data", str(data)),
+                         env=env(problem_root), capture_output=True, text=True, timeout=60,
+                         check=True).stdout
+    return next(line.split()[1] for line in out.splitlines() if line.startswith("token:"))
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float, every: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Process:
+    """A jaxjudge subprocess we started: stopped or killed by its own pid only."""
+
+    def __init__(self, args: list[str], environ: dict[str, str], log: Path) -> None:
+        self.log = log
+        with log.open("ab") as f:
+            self.proc = subprocess.Popen(args, env=environ, stdout=f, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def kill(self) -> None:
+        """SIGKILL, and reap: a zombie would still look alive to a sweeper."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class Server(Process):
+    def __init__(self, data: Path, problem_root: Path, jobs: int = 1,
+                 **settings: Any) -> None:
+        self.port = free_port()
+        self.data, self.root = data, problem_root
+        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(jaxjudge("serve", "--port", str(self.port), "--data", str(data),
+                                  "--jobs", str(jobs)),
+                         env(problem_root, **settings), data / "server.log")
+        wait_for("the server to answer", self._up, timeout=90, every=0.2)
+
+    def _up(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"server exited: {self.log.read_text()[-3000:]}")
+        try:
+            return httpx.get(self.url + "/api/v1/problems", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def client(self, token: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+class Worker(Process):
+    def __init__(self, data: Path, problem_root: Path, jobs: int = 1, **settings: Any) -> None:
+        super().__init__(jaxjudge("worker", "--data", str(data), "--jobs", str(jobs)),
+                         env(problem_root, **settings), data / f"worker-{time.time()}.log")
+
+
+def submit(http: httpx.Client, source: str, problem: str = "reinforce_grad") -> int:
+    r = http.post("/api/v1/submissions", json={"problem": problem, "source": source})
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def wait_done(http: httpx.Client, sid: int, timeout: float = 180) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        body: dict[str, Any] = http.get(f"/api/v1/submissions/{sid}").json()
+        return body if body["status"] == "done" else None
+
+    return wait_for(f"submission {sid} to be graded", done, timeout, every=0.2)  # type: ignore[no-any-return]
+
+
+def events(http: httpx.Client, sid: int, timeout: float = 180) -> Iterator[tuple[str, Any]]:
+    """The whole event stream: (event, data) pairs until `done`."""
+    with http.stream("GET", f"/api/v1/submissions/{sid}/events",
+                     timeout=httpx.Timeout(10, read=timeout)) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        name, data = "message", list[str]()
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].strip())
+            elif not line and data:
+                yield name, json.loads("\n".join(data))
+                if name == "done":
+                    return
+                name, data = "message", []

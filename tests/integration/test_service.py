@@ -1,0 +1,150 @@
+"""The online judge over real HTTP: a real `jaxjudge serve` grading through bubblewrap."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.service import (
+    ROOT,
+    Server,
+    create_user,
+    env,
+    events,
+    jaxjudge,
+    submit,
+    wait_done,
+)
+from tests.specs import SECRET_DIGITS, hidden_tests_problem
+
+EXAMPLES = ROOT / "submissions" / "reinforce_grad"
+ACCEPTED = (EXAMPLES / "accepted" / "vmap_grad_log_softmax.py").read_text()
+WRONG = (EXAMPLES / "wrong_answer" / "raw_logits.py").read_text()
+# Prints every argument it gets: hidden inputs included, if anything let them through.
+HOSTILE = '''
+import numpy as np
+
+
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    print("ARGS", seed, logits.tolist(), reward_table.tolist(), flush=True)
+    raise ValueError(f"{seed} {logits.tolist()} {reward_table.tolist()}")
+'''
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
+    root = tmp_path_factory.mktemp("problems")
+    hidden_tests_problem(root)
+    data = tmp_path_factory.mktemp("data")
+    tokens = {name: create_user(data, root, name, role) for name, role in
+              [("alice", "learner"), ("bob", "learner"), ("ines", "instructor")]}
+    server = Server(data, root, jobs=1)
+    yield server, tokens
+    server.stop()
+
+
+def leaks(text: str) -> list[str]:
+    return [s for s in SECRET_DIGITS if s in text]
+
+
+def cli_grade(root: Path, source: str, tmp_path: Path) -> dict[str, object]:
+    path = tmp_path / "reinforce_grad.py"
+    path.write_text(source)
+    out = subprocess.run(jaxjudge("grade", "reinforce_grad", str(path), "--format", "json"),
+                         env=env(root), capture_output=True, text=True, timeout=300).stdout
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("source", [ACCEPTED, WRONG, HOSTILE], ids=["accepted", "wrong", "hostile"])
+def test_a_learner_gets_the_cli_verdict_live_and_never_a_hidden_value(
+        world: tuple[Server, dict[str, str]], source: str, tmp_path: Path) -> None:
+    server, tokens = world
+    with server.client(tokens["alice"]) as alice, server.client(tokens["ines"]) as ines:
+        sid = submit(alice, source)
+        stream = list(events(alice, sid))
+        learner = alice.get(f"/api/v1/submissions/{sid}").json()
+        full = ines.get(f"/api/v1/submissions/{sid}").json()
+    tests = [data["test"] for name, data in stream if name == "test"]
+    assert [name for name, _ in stream][-1] == "done"
+    assert len(tests) == len(learner["report"]["tests"]) == 5  # 4 fixed-seed tests + 1 check
+    assert tests[0]["visible"]  # visible units are judged, and streamed, first
+    verdict = stream[-1][1]["verdict"]
+    assert verdict == learner["verdict"] == learner["report"]["verdict"] == full["verdict"]
+    cli = cli_grade(server.root, source, tmp_path)
+    assert (verdict, learner["score"]) == (cli["verdict"], cli["score"])
+    assert leaks(json.dumps(learner)) == []
+    assert leaks(json.dumps(stream)) == []
+    if verdict != "accepted":  # the instructor's full report has the hidden values
+        assert leaks(json.dumps(full)) != []
+    if source is HOSTILE:
+        assert verdict == "runtime_error"
+        assert "ARGS 0.0 [0.0, 0.0]" in learner["report"]["output"]  # visible output is shown
+
+
+def test_a_learner_cannot_read_another_learners_submission(
+        world: tuple[Server, dict[str, str]]) -> None:
+    server, tokens = world
+    with server.client(tokens["alice"]) as alice, server.client(tokens["bob"]) as bob:
+        sid = submit(alice, "syntax error (\n")
+        for path in (f"/api/v1/submissions/{sid}", f"/api/v1/submissions/{sid}/events"):
+            r = bob.get(path)
+            assert (r.status_code, r.json()) == (404, {"error": "no such submission"})
+        assert [s["id"] for s in bob.get("/api/v1/submissions").json()] == []
+        assert sid in [s["id"] for s in alice.get("/api/v1/submissions").json()]
+        assert bob.get("/api/v1/gradebook").status_code == 403
+        wait_done(alice, sid)
+
+
+def test_an_instructor_sees_every_submission_the_gradebook_and_can_rejudge(
+        world: tuple[Server, dict[str, str]]) -> None:
+    server, tokens = world
+    with server.client(tokens["bob"]) as bob, server.client(tokens["ines"]) as ines:
+        sid = submit(bob, ACCEPTED)
+        assert wait_done(bob, sid)["verdict"] == "accepted"
+        listed = ines.get("/api/v1/problems/reinforce_grad/submissions").json()
+        assert {"id": sid, "user": "bob"}.items() <= next(
+            s for s in listed if s["id"] == sid).items()
+        book = {(r["user"], r["problem"]): r for r in ines.get("/api/v1/gradebook").json()}
+        assert book[("bob", "reinforce_grad")]["best_score"] == 1.0
+        csv = ines.get("/api/v1/gradebook.csv")
+        assert csv.headers["content-type"].startswith("text/csv")
+        assert "bob,reinforce_grad,1.0000" in csv.text
+        r = ines.post("/api/v1/problems/reinforce_grad/rejudge")
+        assert r.status_code == 200 and r.json()["requeued"] >= 1
+        again = wait_done(bob, sid)
+        assert (again["verdict"], again["attempts"]) == ("accepted", 1)
+
+
+def test_jaxjudge_submit_prints_the_report_with_grades_exit_codes(
+        world: tuple[Server, dict[str, str]], tmp_path: Path) -> None:
+    server, tokens = world
+    codes = {}
+    for name, source in [("ok", ACCEPTED), ("bad", WRONG)]:
+        path = tmp_path / f"{name}.py"
+        path.write_text(source)
+        done = subprocess.run(jaxjudge("submit", "reinforce_grad", str(path), "--server",
+                                       server.url, "--format", "json"),
+                              env={**env(server.root), "JAXJUDGE_TOKEN": tokens["alice"]},
+                              capture_output=True, text=True, timeout=300)
+        codes[name] = done.returncode
+        report = json.loads(done.stdout)
+        assert report["submission"] == path.name and leaks(done.stdout) == []
+    assert codes == {"ok": 0, "bad": 1}
+    bad = subprocess.run(jaxjudge("submit", "reinforce_grad", str(tmp_path / "ok.py"),
+                                  "--server", server.url, "--token", "forged"),
+                         env=env(server.root), capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "401" in bad.stderr
+
+
+def test_the_api_is_documented(world: tuple[Server, dict[str, str]]) -> None:
+    server, _ = world
+    assert httpx.get(server.url + "/docs", timeout=10).status_code == 200
+    paths = httpx.get(server.url + "/openapi.json", timeout=10).json()["paths"]
+    assert {"/api/v1/problems", "/api/v1/problems/{problem_id}", "/api/v1/submissions",
+            "/api/v1/submissions/{submission_id}",
+            "/api/v1/submissions/{submission_id}/events"} <= set(paths)

@@ -65,7 +65,7 @@ DOCKER_BUILD = DOCKER_BUILDKIT=0 docker build $(DOCKER_BUILD_FLAGS) --network no
 wheels: $(STAMP)
 	$(BIN)/pip freeze --exclude-editable > wheels/constraints.txt
 	$(BIN)/pip download --quiet --dest wheels --constraint wheels/constraints.txt \
-		jax jaxlib numpy pydantic PyYAML rich setuptools wheel
+		. setuptools wheel  # the project's own dependencies, whatever they are
 
 image: wheels
 	$(DOCKER_BUILD) --target runner --tag jaxjudge:runner .

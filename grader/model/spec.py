@@ -181,6 +181,8 @@ class ProblemSpec(Strict):
         default_factory=list, description=(
             "paths under submissions/<problem>/, e.g. accepted/x.py, written by the course "
             "staff: they may warm the compile cache unsandboxed"))
+    show_reference_after_accepted: bool = Field(True, description=(
+        "the reference solution on the problem page for a learner once they are accepted"))
 
     @model_validator(mode="after")
     def _cross_checks(self) -> ProblemSpec:

@@ -7,13 +7,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from grader.service.db import Database
 from grader.service.middleware import BodyLimit, SessionCookies, install_error_handlers
 from grader.service.queue import Queue
-from grader.service.routes import events, instructor, problems, session, submissions
+from grader.service.routes import (
+    events,
+    instructor,
+    judged,
+    pages,
+    problems,
+    session,
+    staff,
+    submissions,
+)
 from grader.service.security import Sessions
 from grader.service.settings import Settings
+from grader.service.web import STATIC, SecurityHeaders
 from grader.service.worker import Workers
 
 log = logging.getLogger("jaxjudge.app")
@@ -45,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost first: the body cap holds before anything reads a byte.
     app.add_middleware(SessionCookies)
     app.add_middleware(BodyLimit, limit=settings.source_cap * 6 + 16 * 1024)
-    for module in (problems, submissions, events, instructor, session):
+    app.add_middleware(SecurityHeaders)  # outermost: on every answer, refusals included
+    for module in (problems, submissions, events, instructor, session, pages, judged, staff):
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

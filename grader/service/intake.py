@@ -40,7 +40,7 @@ def _text(value: object, field: str) -> str:
     return value
 
 
-def _utf8(source: bytes | str, cap: int) -> bytes:
+def utf8_source(source: bytes | str, cap: int) -> bytes:
     if isinstance(source, str):
         try:
             source = source.encode("utf-8")
@@ -72,7 +72,7 @@ async def read_intake(request: Request, cap: int) -> Intake:
         if missing:
             raise Invalid(f"missing field(s): {', '.join(missing)}")
         problem = find_problem(_text(data["problem"], "problem")).id
-        return Intake(problem, f"{problem}.py", _utf8(_text(data["source"], "source"), cap))
+        return Intake(problem, f"{problem}.py", utf8_source(_text(data["source"], "source"), cap))
     if kind == "multipart/form-data":
         form = await request.form(max_files=1, max_fields=8, max_part_size=64 * 1024)
         upload, problem_id = form.get("file"), form.get("problem")
@@ -83,7 +83,7 @@ async def read_intake(request: Request, cap: int) -> Intake:
         problem = find_problem(_text(problem_id, "problem")).id
         source = await upload.read(cap + 1)
         name = SAFE_NAME.sub("_", (upload.filename or "").rsplit("/", 1)[-1])[:100]
-        return Intake(problem, name or f"{problem}.py", _utf8(source, cap))
+        return Intake(problem, name or f"{problem}.py", utf8_source(source, cap))
     raise BadRequest("send application/json or multipart/form-data")
 
 

@@ -11,9 +11,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from grader.service.errors import ClientError
+from grader.service.web import error_page, wants_html
 
 log = logging.getLogger("jaxjudge.app")
 
@@ -21,6 +23,15 @@ log = logging.getLogger("jaxjudge.app")
 def error(status: int, message: str, retry_after: int | None = None) -> JSONResponse:
     headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
     return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def answer(request: Request, status: int, message: str,
+           retry_after: int | None = None) -> Response:
+    """JSON for the API and scripts; a page for a browser that asked for one."""
+    if wants_html(request):
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        return error_page(request, status, message, headers)
+    return error(status, message, retry_after)
 
 
 class BodyLimit:
@@ -119,19 +130,19 @@ def install_error_handlers(app: FastAPI) -> None:
     traceback (the log has it)."""
 
     @app.exception_handler(ClientError)
-    async def client_error(_: Request, exc: ClientError) -> JSONResponse:
-        return error(exc.status, exc.message, exc.retry_after)
+    async def client_error(request: Request, exc: ClientError) -> Response:
+        return answer(request, exc.status, exc.message, exc.retry_after)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
         if any(e.get("type") == "json_invalid" for e in exc.errors()):
             return error(400, "malformed JSON body")
-        return error(422, _validation_message(exc))
+        return answer(request, 422, _validation_message(exc))
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
-        response = error(exc.status_code, detail)
+        response = answer(request, exc.status_code, detail)
         for k, v in (exc.headers or {}).items():
             response.headers[k] = v
         return response
@@ -142,9 +153,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return error(503, "the database is busy; try again", retry_after=2)
 
     @app.exception_handler(Exception)
-    async def internal(_: Request, exc: Exception) -> JSONResponse:
+    async def internal(request: Request, exc: Exception) -> Response:
         log.error("internal error", exc_info=exc)
-        return error(500, "internal error")
+        return answer(request, 500, "internal error")
 
 
 def json_safe(value: Any) -> Any:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
-from grader.service.errors import Unauthorized
 from grader.service.models import User
 from grader.service.schemas import Me
 from grader.service.security import (
@@ -18,6 +17,7 @@ from grader.service.security import (
     sign_out,
     verify_password,
 )
+from grader.service.web import page
 
 router = APIRouter(tags=["session"])
 
@@ -37,16 +37,24 @@ def me(request: Request, principal: Principal | None = Depends(optional_principa
               csrf_token=issue_csrf(request))
 
 
-@router.post("/login", dependencies=[Depends(check_csrf)], response_class=RedirectResponse,
-             status_code=303)
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+def login_page(request: Request, next: str | None = None,
+               principal: Principal | None = Depends(optional_principal)) -> HTMLResponse:
+    return page(request, "login.html", principal, next=safe_next(next), name="", message="")
+
+
+@router.post("/login", dependencies=[Depends(check_csrf)], response_model=None,
+             responses={303: {}, 401: {"content": {"text/html": {}}}})
 def login(request: Request, name: str = Form(max_length=64), password: str = Form(max_length=256),
-          next: str | None = Form(None, max_length=512)) -> RedirectResponse:
-    """Form sign-in (with the csrf_token of the visitor's session); 303 to `next` on success."""
+          next: str | None = Form(None, max_length=512)) -> RedirectResponse | HTMLResponse:
+    """Form sign-in (with the csrf_token of the visitor's session); 303 to `next` on success,
+    the form again with a message (401) on a wrong name or password."""
     with request.app.state.db.session() as s:
         user = s.scalar(select(User).where(User.name == name))
         ok = verify_password(password, user.password_hash if user else None)
     if user is None or not ok:
-        raise Unauthorized("wrong name or password")
+        return page(request, "login.html", None, status=401, next=safe_next(next), name=name,
+                    message="Wrong name or password.")
     sign_in(request, user)
     return RedirectResponse(safe_next(next), status_code=303)
 

@@ -1,0 +1,66 @@
+// Fills in a submission's tests as the judge streams them (Server-Sent Events).
+// Everything from the server is inserted with textContent: learner text never becomes markup.
+"use strict";
+(function () {
+  const table = document.getElementById("tests");
+  if (!table || !table.dataset.events || !window.EventSource) {
+    return;
+  }
+  const body = table.tBodies[0];
+  const status = document.getElementById("status");
+  const verdict = document.getElementById("verdict");
+  const score = document.getElementById("score");
+  const stream = new EventSource(table.dataset.events);
+
+  function cell(row, text, className) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (className) {
+      td.className = className;
+    }
+    row.appendChild(td);
+    return td;
+  }
+
+  stream.addEventListener("test", function (event) {
+    const data = JSON.parse(event.data);
+    const test = data.test;
+    status.textContent = "running";
+    const row = document.createElement("tr");
+    row.classList.add("judged", "live", "v-" + String(test.verdict).replace(/[^a-z_]/g, ""));
+    row.dataset.index = String(data.index);
+    const name = cell(row, String(test.name), "name");
+    if (!test.visible) {
+      const tag = document.createElement("span");
+      tag.className = "tag";
+      tag.textContent = "hidden";
+      name.append(" ", tag);
+    }
+    cell(row, String(test.verdict), "verdict");
+    cell(row, String(test.points));
+    cell(row, test.max_abs_diff == null ? "" : Number(test.max_abs_diff).toPrecision(2));
+    const pre = document.createElement("pre");
+    pre.className = "message";
+    pre.textContent = test.message || "";
+    cell(row, "").appendChild(pre);
+    // Units are judged visible ones first: keep the report's order on the page.
+    const later = Array.from(body.rows).find(function (r) {
+      return Number(r.dataset.index) > data.index;
+    });
+    body.insertBefore(row, later || null);
+  });
+
+  stream.addEventListener("attempt", function () {
+    body.replaceChildren();  // the grader died and a new attempt starts over
+  });
+
+  stream.addEventListener("done", function (event) {
+    const data = JSON.parse(event.data);
+    stream.close();
+    status.textContent = "done";
+    verdict.textContent = String(data.verdict);
+    score.textContent = data.score == null ? "" : Number(data.score).toFixed(2);
+    // The full report (diffs, hints, output) is rendered by the server.
+    window.setTimeout(function () { window.location.reload(); }, 400);
+  });
+})();

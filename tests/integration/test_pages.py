@@ -1,0 +1,285 @@
+"""The online judge's pages in a real headless Chromium, against a real `jaxjudge serve`."""
+
+from __future__ import annotations
+
+import json
+import threading
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from tests.integration.browser import (
+    chromium,
+    have_chromium,
+    screenshot,
+    sign_in,
+    text,
+    wait,
+    watched,
+)
+from tests.integration.service import ROOT, Server, create_user, wait_done
+from tests.specs import SECRET_DIGITS, hidden_tests_problem
+
+EXAMPLES = ROOT / "submissions" / "reinforce_grad"
+ACCEPTED = (EXAMPLES / "accepted" / "vmap_grad_log_softmax.py").read_text()
+WRONG = EXAMPLES / "wrong_answer" / "raw_logits.py"
+ATTACK = "<script>window.pwned=1</script><img src=x onerror=window.pwned=2>"
+XSS = f'''# {ATTACK}
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    print("{ATTACK}", flush=True)
+    raise ValueError("{ATTACK}")
+'''
+# Markdown for the statement, with raw HTML that must come out as text.
+STATEMENT = f"# Attacks\n\nEstimate the *gradient* of the expected reward.\n\n{ATTACK}\n"
+SLOT_BASE = 20  # jail uids 60020+: this module's graders only
+
+
+@dataclass
+class World:
+    server: Server
+    tokens: dict[str, str]
+    downloads: Path
+    ids: dict[str, int] = field(default_factory=dict)  # submissions made by earlier tests
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def api(self, who: str) -> httpx.Client:
+        return self.server.client(self.tokens[who])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    if not have_chromium():
+        pytest.fail("the page tests need chromium and chromium-driver: run 'make setup'")
+    root = tmp_path_factory.mktemp("problems")
+    hidden_tests_problem(root)
+    (root / "problems" / "reinforce_grad" / "statement.md").write_text(STATEMENT)
+    data = tmp_path_factory.mktemp("data")
+    tokens = {name: create_user(data, root, name, role) for name, role in
+              [("alice", "learner"), ("bob", "learner"), ("ines", "instructor")]}
+    server = Server(data, root, jobs=1, slot_base=SLOT_BASE)
+    try:
+        yield World(server, tokens, tmp_path_factory.mktemp("downloads"))
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def browser(world: World) -> Iterator[WebDriver]:
+    with chromium(world.downloads) as driver:
+        yield driver
+
+
+@contextmanager
+def attacker_page(html: str) -> Iterator[str]:
+    """Another site's page (another loopback port), served from a thread of this process."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def leaks(page: str) -> list[str]:
+    return [s for s in SECRET_DIGITS if s in page]
+
+
+def submit_in_editor(driver: WebDriver, world: World, source: str) -> int:
+    driver.get(world.url + "/problems/reinforce_grad")
+    driver.find_element(By.ID, "source").send_keys(source)
+    driver.find_element(By.ID, "submit").click()
+    wait(driver, "the submission page", lambda d: "/submissions/" in d.current_url)
+    return int(driver.current_url.rsplit("/", 1)[1])
+
+
+def wait_judged(driver: WebDriver, timeout: float = 240) -> str:
+    """The final verdict, once the page has reloaded with the whole report."""
+    wait(driver, "the grade", lambda d: d.execute_script(
+        "return document.getElementById('status').textContent === 'done'"
+        " && !document.getElementById('tests').dataset.events"), timeout)
+    return text(driver, "#verdict")
+
+
+def test_sign_in_and_a_wrong_password_shows_a_message(browser: WebDriver, world: World) -> None:
+    browser.get(world.url + "/login")
+    browser.find_element(By.ID, "name").send_keys("alice")
+    browser.find_element(By.ID, "password").send_keys("not-her-password")
+    browser.find_element(By.ID, "login-submit").click()
+    wait(browser, "the message", lambda d: d.find_elements(By.ID, "login-error"))
+    assert "Wrong name or password" in text(browser, "#login-error")
+    assert not browser.find_elements(By.ID, "me")
+    sign_in(browser, world.url, "alice", "alice-pw")
+    assert browser.current_url.rstrip("/") == world.url
+    assert "not tried" in text(browser, "#problems")
+    browser.find_element(By.ID, "sign-out").click()
+    wait(browser, "signed out", lambda d: d.find_elements(By.ID, "sign-in"))
+
+
+def test_a_problem_page_is_readable_signed_out(browser: WebDriver, world: World) -> None:
+    browser.get(world.url + "/problems/reinforce_grad")
+    assert text(browser, "#statement h1") == "Attacks"
+    assert browser.find_element(By.CSS_SELECTOR, "#statement em").text == "gradient"
+    assert ATTACK in text(browser, "#statement")  # raw HTML in Markdown stays text
+    assert text(browser, "#signature").startswith("reinforce_grad(seed: float, logits:")
+    examples = text(browser, "#examples")
+    assert "shown_first" in examples and "shown_after_a_secret" in examples
+    assert "reward_table" in examples and "10." in examples  # an example's input
+    assert examples.count("expected") == 2
+    assert "secret_one" not in browser.page_source and leaks(browser.page_source) == []
+    assert not browser.find_elements(By.ID, "submit-form")
+    assert browser.execute_script("return window.pwned") is None
+    screenshot(browser, "problem")
+
+
+def test_an_accepted_file_from_the_editor_is_judged_live(browser: WebDriver,
+                                                         world: World) -> None:
+    sign_in(browser, world.url, "alice", "alice-pw")
+    sid = submit_in_editor(browser, world, ACCEPTED)
+    world.ids["accepted"] = sid
+    assert wait_judged(browser) == "accepted"
+    live = watched(browser)["live"]
+    # Each test arrived on its own row through the stream, spread over the grading time.
+    assert [row["verdict"] for row in live] == ["accepted"] * 5
+    assert live[-1]["t"] - live[0]["t"] > 50  # ms: not one burst at the end
+    rows = browser.find_elements(By.CSS_SELECTOR, "#tests tbody tr.judged")
+    assert len(rows) == 5 and all("accepted" in r.text for r in rows)
+    assert text(browser, "#score") == "1.00"
+    assert "def reinforce_grad" in text(browser, "#source")
+    screenshot(browser, "submission-accepted")
+    browser.get(world.url + "/problems/reinforce_grad")  # accepted: the reference is shown
+    assert "def reinforce_grad" in text(browser, "#reference")
+    browser.get(world.url + "/")
+    assert "solved" in text(browser, "#problems")
+
+
+def test_a_wrong_file_shows_visible_diffs_and_hides_hidden_tests(
+        browser: WebDriver, world: World) -> None:
+    sign_in(browser, world.url, "alice", "alice-pw")
+    browser.get(world.url + "/problems/reinforce_grad")
+    browser.find_element(By.ID, "file").send_keys(str(WRONG))
+    browser.find_element(By.ID, "submit").click()
+    wait(browser, "the submission page", lambda d: "/submissions/" in d.current_url)
+    world.ids["wrong"] = sid = int(browser.current_url.rsplit("/", 1)[1])
+    assert wait_judged(browser) == "wrong_answer"
+    tests = text(browser, "#tests")
+    assert "secret_one hidden" in tests and "secret_two hidden" in tests
+    assert browser.find_elements(By.CSS_SELECTOR, ".detail table.diff")  # expected vs got
+    assert "expected" in text(browser, ".detail") and "got" in text(browser, ".detail")
+    assert browser.find_elements(By.ID, "hints")
+    learner = (browser.page_source, browser.find_element(By.TAG_NAME, "body").text)
+    assert leaks(learner[0]) == [] and leaks(learner[1]) == []
+    screenshot(browser, "submission-wrong")
+    with chromium(world.downloads) as instructor:
+        sign_in(instructor, world.url, "ines", "ines-pw")
+        instructor.get(f"{world.url}/submissions/{sid}")
+        assert leaks(instructor.find_element(By.TAG_NAME, "body").text) != []
+        assert "hidden: instructors only" in text(instructor, "main")
+
+
+def test_a_learner_gets_404_for_another_learners_submission(browser: WebDriver,
+                                                            world: World) -> None:
+    sid = world.ids.get("wrong") or world.ids["accepted"]
+    sign_in(browser, world.url, "bob", "bob-pw")
+    browser.get(f"{world.url}/submissions/{sid}")
+    assert "404" in text(browser, "h1")
+    assert "def reinforce_grad" not in browser.page_source
+    cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
+    r = httpx.get(f"{world.url}/submissions/{sid}", cookies=cookies,
+                  headers={"Accept": "text/html"}, timeout=30)
+    assert r.status_code == 404
+    mine = httpx.get(f"{world.url}/submissions", cookies=cookies, timeout=30)
+    assert mine.status_code == 200 and "bob (learner)" in mine.text  # the cookie is bob's
+
+
+def test_learner_text_is_rendered_as_text(browser: WebDriver, world: World) -> None:
+    """Source, printed output and an exception message carrying markup: shown, never run,
+    neither by the server's templates nor by the live client."""
+    sign_in(browser, world.url, "alice", "alice-pw")
+    world.ids["xss"] = submit_in_editor(browser, world, XSS)
+    assert wait_judged(browser) == "runtime_error"
+    assert len(watched(browser)["live"]) == 5  # the live client rendered every row too
+    assert watched(browser)["injected"] == []
+    assert browser.execute_script("return typeof window.pwned") == "undefined"
+    assert not browser.find_elements(By.CSS_SELECTOR, "img")
+    assert ATTACK in text(browser, "#source")
+    assert ATTACK in text(browser, "#output")
+    assert ATTACK in text(browser, "#tests")  # the visible tests' message
+
+
+def test_a_forged_form_post_is_refused(browser: WebDriver, world: World) -> None:
+    """A page on another port of this host is the same site: the browser sends the session
+    cookie with its form, so only the CSRF token stands in the way."""
+    sign_in(browser, world.url, "alice", "alice-pw")
+    before = len(world.api("alice").get("/api/v1/submissions").json())
+    forged = (f'<form id="f" method="post" enctype="multipart/form-data"'
+              f' action="{world.url}/problems/reinforce_grad/submit">'
+              f'<textarea name="source">print(1)</textarea></form>'
+              f'<script>document.getElementById("f").submit()</script>')
+    with attacker_page(forged) as evil:
+        browser.get(evil)
+        wait(browser, "the judge's answer", lambda d: d.current_url.startswith(world.url))
+    assert "403" in text(browser, "h1") and "CSRF" in text(browser, "#error")
+    assert len(world.api("alice").get("/api/v1/submissions").json()) == before
+
+
+def test_the_instructor_pages(browser: WebDriver, world: World) -> None:
+    sign_in(browser, world.url, "ines", "ines-pw")
+    browser.get(world.url + "/instructor")
+    block = text(browser, "section#reinforce_grad")
+    for verdict in ("accepted", "wrong_answer", "runtime_error"):
+        assert f"{verdict}" in block
+    assert block.count("alice") >= 3
+    browser.get(world.url + "/instructor/gradebook")
+    assert "alice" in text(browser, "#gradebook") and "1.00" in text(browser, "#gradebook")
+    for link, name in (("csv", "gradebook.csv"), ("gradescope", "gradescope.zip")):
+        browser.find_element(By.ID, link).click()
+        target = world.downloads / name
+
+        def arrived(_: WebDriver, t: Path = target) -> bool:
+            return t.exists()
+
+        wait(browser, f"{name} downloaded", arrived, timeout=30)
+    csv = (world.downloads / "gradebook.csv").read_text().splitlines()
+    assert csv[0] == "user,problem,best_score,submissions,accepted"
+    assert "alice,reinforce_grad,1.0000,3,True" in csv
+    with zipfile.ZipFile(world.downloads / "gradescope.zip") as z:
+        result = json.loads(z.read("alice/reinforce_grad/results.json"))
+    assert result["score"] == result["max_score"] > 0
+    with world.api("ines") as ines:
+        graded = {s["id"]: s["verdict"] for s in
+                  ines.get("/api/v1/problems/reinforce_grad/submissions").json()}
+        assert set(graded) == set(world.ids.values())
+        browser.get(world.url + "/instructor")
+        browser.find_element(By.ID, "rejudge-reinforce_grad").click()
+        wait(browser, "the notice", lambda d: d.find_elements(By.ID, "rejudged"))
+        assert "reinforce_grad:3" in text(browser, "#rejudged")
+        assert ines.get(f"/api/v1/submissions/{world.ids['accepted']}").json()["attempts"] <= 1
+        again = {i: wait_done(ines, i, timeout=300)["verdict"] for i in graded}
+    assert again == graded

@@ -12,12 +12,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# bubblewrap is the local sandbox; install it where we can, say how where we cannot.
+# bubblewrap is the local sandbox, and Chromium with its driver runs the pages' browser tests;
+# install them where we can, say how where we cannot.
+APT_DEPS := bubblewrap:/usr/bin/bwrap chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver
 system-deps:
-	@if command -v bwrap >/dev/null 2>&1; then :; \
+	@missing=""; for dep in $(APT_DEPS); do \
+		[ -x "$${dep#*:}" ] || missing="$$missing $${dep%%:*}"; done; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; \
-	else echo "jaxjudge needs bubblewrap: run 'sudo apt-get install bubblewrap' (or your OS's package)"; fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "jaxjudge needs:$$missing: run 'sudo apt-get install$$missing' (or your OS's packages)"; fi
 
 setup: system-deps $(STAMP)
 
@@ -37,7 +41,7 @@ serve: setup
 	done
 	$(BIN)/jaxjudge warm reinforce_grad
 	@echo
-	@echo "Sign in at http://127.0.0.1:8000/ as alice / alice-demo (instructor: ines / ines-demo)."
+	@echo "Sign in at http://127.0.0.1:8000/login as alice / alice-demo (instructor: ines / ines-demo)."
 	@echo "API docs: http://127.0.0.1:8000/docs.  Submit from a shell:"
 	@echo "  JAXJUDGE_TOKEN=<alice's token above> $(BIN)/jaxjudge submit reinforce_grad \\"
 	@echo "      submissions/reinforce_grad/accepted/vmap_grad_log_softmax.py --server http://127.0.0.1:8000"

@@ -135,7 +135,7 @@ def _scaled(problem: Problem, pairs: list[Pair]) -> str:
             why = (" (a sum over the samples where their mean belongs?)"
                    if name.startswith(tuple(_counts(problem))) else
                    " (a mean where a sum belongs?)" if name.startswith("1/") else "")
-            return f"Your result is {name} times the expected one on every test{why}."
+            return f"Your result is {name} times the expected one{why}."
     return ""
 
 

@@ -16,10 +16,17 @@ from grader.verdict import Verdict
 
 __all__ = ["Mutant", "MutantResult", "mutants", "run_mutants"]
 
+
 @dataclass(frozen=True)
 class MutantResult:
     mutant: Mutant
     verdict: Verdict
+    feedback: tuple[str, ...] = ()  # what a learner who made this slip reads
+
+    @property
+    def recognised(self) -> str:
+        """The hint that names this slip: its own, a diagnosis's or a relation's ("": none)."""
+        return self.feedback[0] if self.feedback else ""
 
     @property
     def survived(self) -> bool:
@@ -27,7 +34,8 @@ class MutantResult:
 
 
 def run_mutants(problem: Problem, sandbox: Sandbox | None = None) -> list[MutantResult]:
-    """Grades each mutant of the reference like a submission; survivors are holes in the tests."""
+    """Grades each mutant of the reference like a submission; survivors are holes in the tests,
+    and the feedback each caught one gets says whether a learner would be told the slip."""
     sandbox = sandbox or make_sandbox("local", compile_cache_dir())
     source = problem.reference_path.read_text(encoding="utf-8")
     results = []
@@ -36,6 +44,6 @@ def run_mutants(problem: Problem, sandbox: Sandbox | None = None) -> list[Mutant
             path = Path(tmp) / f"mutant_{i}.py"
             path.write_text(m.source, encoding="utf-8")
             path.chmod(0o644)
-            report = grade_submission(problem, path, sandbox, advise=False)
-            results.append(MutantResult(m, report.verdict))
+            report = grade_submission(problem, path, sandbox)
+            results.append(MutantResult(m, report.verdict, tuple(report.feedback)))
     return results

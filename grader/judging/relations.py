@@ -60,7 +60,7 @@ def relations(problem: Problem, outputs: dict[int, np.ndarray],
     if not pairs or all(p.ok for p in pairs):
         return []
     for finder in (_per_sample, _transposed, _exact, _scaled, _row_scaled, _permuted,
-                   _ignores_inputs, _visible_only):
+                   _visible_only, _ignores_inputs):
         found = finder(problem, pairs)
         if found:
             return [found]

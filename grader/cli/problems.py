@@ -107,9 +107,14 @@ def _report_mutants(console: Console, problem: Problem) -> None:
     survivors = [r for r in results if r.survived]
     console.print(f"  mutants: {len(results) - len(survivors)} of {len(results)} caught",
                   highlight=False)
+    named = [r for r in results if not r.survived and r.recognised]
+    console.print(f"  feedback names {len(named)} of {len(results) - len(survivors)} caught",
+                  highlight=False)
     for r in results:
         mark = "SURVIVED" if r.survived else f"caught ({r.verdict})"
-        console.print(f"    line {r.mutant.line}: {r.mutant.description}: {mark}",
+        hint = f"\n      hint: {r.recognised}" if r.recognised and not r.survived else \
+            "\n      no hint names it" if not r.survived else ""
+        console.print(f"    line {r.mutant.line}: {r.mutant.description}: {mark}{hint}",
                       highlight=False, markup=False, soft_wrap=True)
 
 

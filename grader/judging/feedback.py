@@ -1,4 +1,4 @@
-"""Feedback that names the likely mistake: known-wrong examples, error patterns, other sampling."""
+"""Feedback that names the likely mistake: diagnoses, mutants, relations, errors, resampling."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from grader.data.cache import DIAGNOSES, arrays_path, isolated, load_arrays, store_arrays
+from grader.data.expected import expected_outputs
+from grader.data.mutated import distinct_mutants
 from grader.judging.execution import make_job, run_calls
+from grader.judging.relations import relations
 from grader.model.compare import compare
 from grader.model.problems import Problem
 from grader.model.report import Report
@@ -35,10 +38,17 @@ ERROR_HINTS = (
 
 def advice(problem: Problem, report: Report, outputs: dict[int, np.ndarray],
            sandbox: Sandbox) -> list[str]:
-    """Hints for a submission that was not accepted; `outputs` are its fixed-test arrays."""
+    """Hints for a submission that was not accepted; `outputs` are its fixed-test arrays.
+
+    Instructors' diagnoses first; with none matching, the reference's mutants; then, for a
+    sound estimator on other samples, that; else a relation between got and expected."""
     hints = [hint for t in report.tests if t.verdict == Verdict.RUNTIME_ERROR
              for pattern, hint in ERROR_HINTS if pattern.search(t.message)]
+    wrong = {i for i, t in enumerate(report.tests[:len(problem.tests)])
+             if t.verdict == Verdict.WRONG_ANSWER and i in outputs}
     matched = diagnoses(problem, outputs, sandbox)
+    if not matched and wrong:
+        matched = mutant_hints(problem, outputs, wrong)
     hints += matched
     if not matched and _sound_but_resampled(report):
         quote = (f" The statement requires exactly: {problem.spec.sampling}"
@@ -46,7 +56,35 @@ def advice(problem: Problem, report: Report, outputs: dict[int, np.ndarray],
         hints.append("Your estimator is statistically sound (every check over many seeds "
                      "passes) but draws different samples than specified, so its fixed-seed "
                      "outputs differ (split keys, or jax.random.choice?)." + quote)
+    elif not matched and wrong:
+        hints += relations(problem, outputs, expected_outputs(problem))
     return list(dict.fromkeys(hints))
+
+
+def _reproduces(problem: Problem, outputs: dict[int, np.ndarray],
+                theirs: dict[str, np.ndarray], must: set[int] | None = None) -> bool:
+    """The submission's outputs match `theirs` on every test both have (at least one, and one
+    of `must` when given)."""
+    compared = set()
+    for i, got in outputs.items():
+        case = problem.tests[i]
+        want = theirs.get(case.name)
+        if want is None:
+            continue
+        c = compare(got, want, str(want.dtype), problem.spec.tolerance, dict(case.args))
+        if c.verdict != Verdict.ACCEPTED:
+            return False
+        compared.add(i)
+    return bool(compared) and (must is None or bool(compared & must))
+
+
+def mutant_hints(problem: Problem, outputs: dict[int, np.ndarray], wrong: set[int]) -> list[str]:
+    """The first mutant of the reference whose outputs the submission reproduces, in words
+    (mutants run in this trusted process, computed on first need and cached)."""
+    for mutant, theirs in distinct_mutants(problem):
+        if _reproduces(problem, outputs, theirs, wrong):
+            return [mutant.hint]
+    return []
 
 
 def _sound_but_resampled(report: Report) -> bool:
@@ -83,18 +121,6 @@ def diagnoses(problem: Problem, outputs: dict[int, np.ndarray], sandbox: Sandbox
         example = problem.submissions_dir / diagnosis.example
         if not example.is_file():
             continue  # verify reports it; a learner's grade must not fail over it
-        theirs = example_outputs(problem, example, sandbox)
-        compared = 0
-        for i, got in outputs.items():
-            case = problem.tests[i]
-            want = theirs.get(case.name)
-            if want is None:
-                continue
-            c = compare(got, want, str(want.dtype), problem.spec.tolerance, dict(case.args))
-            if c.verdict != Verdict.ACCEPTED:
-                break
-            compared += 1
-        else:
-            if compared:
-                found.append(diagnosis.message)
+        if _reproduces(problem, outputs, example_outputs(problem, example, sandbox)):
+            found.append(diagnosis.message)
     return found

@@ -1,5 +1,5 @@
 """Trusted precomputation: the persistent XLA cache (read-only to submissions), expected outputs,
-statistical baselines and diagnosis outputs."""
+statistical baselines, diagnosis and mutant outputs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 from grader.data.cache import compile_cache_dir
 from grader.data.expected import expected_outputs
+from grader.data.mutated import distinct_mutants
 from grader.judging.execution import make_job, run_calls
 from grader.judging.feedback import example_outputs
 from grader.judging.judge import plan
@@ -29,6 +30,7 @@ def prepare(problem: Problem, sandbox: Sandbox) -> None:
         example = problem.submissions_dir / diagnosis.example
         if example.is_file():
             example_outputs(problem, example, sandbox)
+    distinct_mutants(problem)  # the reference's mutants, which feedback compares failures with
 
 
 def missing_trusted(problem: Problem) -> list[str]:

@@ -65,9 +65,19 @@ FEEDBACK = {
     "reinforce_baseline_grad/mean_including_self": "including the sample itself",
     "reinforce_baseline_grad/no_baseline": "plain REINFORCE",
     "reparam_grad/missing_exp_chain_rule": "chain rule through sigma",
+    "reparam_grad/returns_sum": "sums over the samples",
+    # No diagnosis names these two: a relation between got and expected does.
+    "reinforce_grad/per_sample_not_averaged": "one row per sample",
+    "reinforce_baseline_grad/exact_gradient": "Your result is the exact expectation",
 }
 
 
 def test_every_biased_and_feedback_example_exists() -> None:
     names = {f"{p.parent.parent.name}/{p.stem}" for p in EXAMPLES}
     assert names >= BIASED and set(FEEDBACK) <= names
+
+
+def test_every_wrong_answer_has_a_hint_to_read() -> None:
+    wrong = {f"{p.parent.parent.name}/{p.stem}" for p in EXAMPLES
+             if p.parent.name == "wrong_answer"}
+    assert wrong <= set(FEEDBACK), wrong - set(FEEDBACK)

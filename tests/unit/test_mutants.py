@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from grader.tools.mutants import mutants
+from grader.model.mutations import mutants
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -13,7 +13,8 @@ SOURCE = '''
 import jax.numpy as jnp
 
 def f(x, n):
-    return jnp.mean(jax.nn.log_softmax(x) - x, axis=0) * int(n) + -x[0]
+    s = jnp.exp(x)
+    return jnp.mean(jax.nn.log_softmax(x) - x, axis=0) * int(n) + -jax.lax.stop_gradient(s)
 
 def helper(x):
     return x - 1
@@ -25,7 +26,21 @@ def test_every_kind_of_mutation_is_offered_once_per_site() -> None:
     assert found == {"flip - to +", "drop the term after -", "flip + to -",
                      "drop the term after +", "mean -> sum", "log_softmax -> softmax",
                      "log_softmax(x) -> x (raw logits)", "int(x) -> int(x) + 1 (off by one)",
-                     "drop a unary minus"}
+                     "int(x) -> int(x) - 1 (off by one)", "drop a unary minus",
+                     "drop stop_gradient", "square s", "square root of s"}
+
+
+def test_each_mutant_says_its_change_in_the_learners_words() -> None:
+    said = {m.description: m.hint for m in mutants(SOURCE, "f")}
+    assert said["log_softmax -> softmax"] == (
+        "Your result is what the reference gives with `jax.nn.softmax(x)` in place of "
+        "`jax.nn.log_softmax(x)`.")
+    assert "`jax.nn.log_softmax(x) + x` in place of `jax.nn.log_softmax(x) - x`" \
+        in said["flip - to +"]
+    assert "`s` squared" in said["square s"]
+    assert "no `stop_gradient` around `s`" in said["drop stop_gradient"]
+    assert "`int(n) - 1` in place of `int(n)` (off by one)" \
+        in said["int(x) -> int(x) - 1 (off by one)"]
 
 
 def test_mutants_change_only_the_graded_function() -> None:

@@ -1,0 +1,137 @@
+"""Feedback for mistakes nobody wrote a diagnosis for: mutants of the reference and relations,
+through the real sandbox; and no hint built from a hidden test holds a value of it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.data.expected import expected_outputs
+from grader.judging.judge import grade_submission
+from grader.model.problems import Problem, load_problem
+from grader.sandbox.local import LocalSandbox
+from tests.specs import SECRET_DIGITS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Slips no example in submissions/ makes, as a learner would write them.
+SLIPS = {
+    ("reinforce_grad", "flipped_sign"): '''
+import jax, jax.numpy as jnp
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    a = jax.random.categorical(jax.random.PRNGKey(int(seed)), logits, shape=(int(n_samples),))
+    score = jax.nn.one_hot(a, logits.shape[0]) - jax.nn.softmax(logits)
+    return -jnp.mean(reward_table[a][:, None] * score, axis=0)
+''',
+    ("reparam_grad", "variance_for_sigma"): '''
+import jax, jax.numpy as jnp
+def reparam_grad(seed, mu, log_sigma, n_samples):
+    eps = jax.random.normal(jax.random.PRNGKey(int(seed)), (int(n_samples), mu.shape[0]))
+    sigma = jnp.exp(2 * log_sigma)
+    x = mu + sigma * eps
+    return jnp.stack([jnp.mean(2 * x, axis=0), jnp.mean(2 * x * eps * sigma, axis=0)])
+''',
+    ("reinforce_grad", "constant"): '''
+import numpy as np
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    return np.zeros(len(logits), dtype=np.float32) + np.float32(0.5)
+''',
+}
+# What each must read with the spec's diagnoses removed: the mutant's or the relation's words.
+UNDIAGNOSED = {
+    ("reinforce_grad", "sum_not_mean"): "with `sum` in place of `mean`",
+    ("reinforce_grad", "raw_logits"): "with no `- jax.nn.softmax(logits)` term",
+    ("reinforce_grad", "exact_gradient"): "Your result is the exact expectation",
+    ("reinforce_baseline_grad", "no_baseline"): "with `r` in place of `r - baseline`",
+    ("reparam_grad", "returns_sum"): "Your result is n_samples times the expected one",
+    ("reinforce_grad", "flipped_sign"): "opposite sign",
+    ("reparam_grad", "variance_for_sigma"): "with `sigma` squared",
+    ("reinforce_grad", "constant"): "same result for tests whose inputs differ",
+}
+
+
+@pytest.fixture(scope="module")
+def undiagnosed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped problems with their diagnoses cut off: only mutants and relations remain."""
+    root = tmp_path_factory.mktemp("undiagnosed")
+    for pid in ("reinforce_grad", "reinforce_baseline_grad", "reparam_grad"):
+        shutil.copytree(ROOT / "problems" / pid, root / "problems" / pid)
+        shutil.copytree(ROOT / "submissions" / pid, root / "submissions" / pid)
+        spec = root / "problems" / pid / "problem.yaml"
+        spec.write_text(re.sub(r"\ndiagnoses:\n(  .*\n)+", "\n", spec.read_text()))
+        assert "diagnoses" not in spec.read_text()
+    shutil.copytree(ROOT / "reference", root / "reference")
+    for (pid, stem), source in SLIPS.items():
+        (root / "submissions" / pid / "wrong_answer" / f"{stem}.py").write_text(source)
+    return root
+
+
+@pytest.mark.parametrize(("key", "hint"), UNDIAGNOSED.items(), ids=lambda k: str(k))
+def test_an_undiagnosed_mistake_is_named(undiagnosed: Path, key: tuple[str, str],
+                                         hint: str) -> None:
+    pid, stem = key
+    problem = load_problem(pid, undiagnosed)
+    report = grade_submission(problem, problem.submissions_dir / "wrong_answer" / f"{stem}.py",
+                              LocalSandbox())
+    assert report.verdict == "wrong_answer"
+    assert any(hint in line for line in report.feedback), report.feedback
+
+
+def test_an_instructors_diagnosis_wins_over_a_mutant() -> None:
+    problem = load_problem("reinforce_grad")
+    report = grade_submission(problem, problem.submissions_dir / "wrong_answer" /
+                              "sum_not_mean.py", LocalSandbox())
+    assert report.feedback == ["Your estimate sums over the samples; the expectation is "
+                               "estimated by their mean (divide by n_samples)."]
+
+
+# Against the hidden-tests problem: wrong (or silent) on hidden tests only, recognised by their
+# seeds (91 and 92), which a visible test never has.
+HIDDEN_SLIPS = {
+    "hard_coded": ("return (estimate if seed < 50 else estimate * 0 + 0.123).astype(jnp.float32)",
+                   "right on every visible test and wrong on every hidden one"),
+    "ugly_factor_hidden_only": ("assert seed > 50\n    return estimate * 3.141592", ""),
+    "clean_factor_hidden_only": ("assert seed > 50\n    return estimate * 2",
+                                 "Your result is 2 times the expected one"),
+    "echoes_hidden_inputs": ("return estimate if seed < 50 else jnp.asarray(logits) * 1.5",
+                             ""),
+}
+TEMPLATE = '''
+import jax, jax.numpy as jnp
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    a = jax.random.categorical(jax.random.PRNGKey(int(seed)), logits, shape=(int(n_samples),))
+    score = jax.nn.one_hot(a, logits.shape[0]) - jax.nn.softmax(logits)
+    estimate = jnp.mean(jnp.asarray(reward_table)[a][:, None] * score, axis=0)
+    {body}
+'''
+
+
+def _figures(a: np.ndarray) -> list[str]:
+    """How a value of the array could be written: a few significant figures of each element."""
+    written = {f"{x:.{k}g}" for x in np.asarray(a, np.float64).ravel() for k in (3, 4)}
+    return [w for w in written if sum(c.isdigit() for c in w) >= 3]  # "2" is in clean hints
+
+
+@pytest.mark.parametrize("name", HIDDEN_SLIPS)
+def test_no_hint_holds_a_value_of_a_hidden_test(hidden_problem: Problem, tmp_path: Path,
+                                                name: str) -> None:
+    body, hint = HIDDEN_SLIPS[name]
+    path = tmp_path / f"{name}.py"
+    path.write_text(TEMPLATE.format(body=body))
+    report = grade_submission(hidden_problem, path, LocalSandbox())
+    assert report.verdict != "accepted"
+    text = "\n".join(report.to_dict()["feedback"])
+    if hint:
+        assert hint in text, text
+    hidden = [i for i, c in enumerate(hidden_problem.tests) if not c.visible]
+    secrets = [*SECRET_DIGITS, "3.14", "1.57"]
+    for i in hidden:
+        want = expected_outputs(hidden_problem)[i]
+        secrets += _figures(want) + _figures(want * 3.141592) + _figures(want * 2)
+        secrets += [hidden_problem.tests[i].name, f"test {i}", f"#{i}"]
+    leaked = [s for s in secrets if s in text]
+    assert leaked == [], (leaked, text)

@@ -15,6 +15,7 @@ from grader.judging.relations import relations
 from grader.model.compare import compare
 from grader.model.problems import Problem
 from grader.model.report import Report
+from grader.model.submission import read_submission, staged
 from grader.sandbox.protocol import Sandbox
 from grader.verdict import Verdict
 
@@ -103,11 +104,15 @@ def example_outputs(problem: Problem, example: Path, sandbox: Sandbox) -> dict[s
     Only a complete isolated run is cached: a killed, cut-short or unisolated run's outputs serve
     this grade alone, so a passing fault (a busy machine, a stopped judge) is not kept forever.
     """
-    path = arrays_path(DIAGNOSES, problem, example.stem, example.read_bytes())
+    source = read_submission(example)
+    path = arrays_path(DIAGNOSES, problem, example.stem, source.source)
     if (hit := load_arrays(path)) is not None:
         return hit
     cases = problem.tests
-    run = run_calls(sandbox, make_job(problem, example, [c.args for c in cases]))
+    # A private copy the jail can read: examples sit where only the judge may (the judge
+    # image keeps /app root-only), and the jail runs as another uid.
+    with staged(source, sandbox.jail_uid) as copy:
+        run = run_calls(sandbox, make_job(problem, copy, [c.args for c in cases]))
     outputs = {cases[i].name: o.array for i, o in run.outcomes.items() if o.array is not None}
     if run.stop is None and len(outputs) == len(cases) and isolated(sandbox):
         store_arrays(path, outputs)

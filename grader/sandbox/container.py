@@ -137,13 +137,17 @@ class _Demux:
             self.frames.feed(b"")  # end of stream
             return
         self.buf.extend(data)
-        while len(self.buf) >= 8:
-            kind, size = struct.unpack(">BxxxL", self.buf[:8])
-            if len(self.buf) < 8 + size:
-                return
-            chunk = bytes(self.buf[8:8 + size])
-            del self.buf[:8 + size]
+        # Walk the chunks by offset and cut the buffer once: deleting each chunk from the front
+        # would move the whole buffer per chunk, quadratic in a flood of output.
+        at = 0
+        while len(self.buf) - at >= 8:
+            kind, size = struct.unpack_from(">BxxxL", self.buf, at)
+            if len(self.buf) - at < 8 + size:
+                break
+            chunk = bytes(self.buf[at + 8:at + 8 + size])
+            at += 8 + size
             if kind == 1:
                 self.frames.feed(chunk)
             else:
                 self.capture.write(chunk)
+        del self.buf[:at]

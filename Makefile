@@ -12,12 +12,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# bubblewrap is the local sandbox; install it where we can, say how where we cannot.
+# bubblewrap is the local sandbox; redis-server and PostgreSQL are what the many-machine tests
+# run against. Install them where we can, say how where we cannot.
+SYSTEM_PACKAGES := bubblewrap redis-server postgresql
 system-deps:
-	@if command -v bwrap >/dev/null 2>&1; then :; \
+	@if command -v bwrap >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 \
+		&& [ -x /usr/lib/postgresql/15/bin/initdb ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; \
-	else echo "jaxjudge needs bubblewrap: run 'sudo apt-get install bubblewrap' (or your OS's package)"; fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); \
+	else echo "jaxjudge needs: $(SYSTEM_PACKAGES): run 'sudo apt-get install $(SYSTEM_PACKAGES)'"; fi
 
 setup: system-deps $(STAMP)
 
@@ -44,7 +47,7 @@ serve: setup
 	$(BIN)/jaxjudge serve --host 127.0.0.1 --port 8000 --data $(DATA)
 
 # The tests run every example and attack through both backends: bubblewrap and Docker.
-test: $(STAMP) docker-setup
+test: system-deps $(STAMP) docker-setup
 	$(BIN)/python -m pytest -q
 
 # Engine, local base image and images (idempotent; apt-installs docker.io when root on Debian).

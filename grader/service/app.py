@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from grader.service.db import Database
 from grader.service.middleware import BodyLimit, SessionCookies, install_error_handlers
 from grader.service.queue import Queue
-from grader.service.routes import events, instructor, problems, session, submissions
+from grader.service.routes import events, instructor, ops, problems, session, submissions
 from grader.service.security import Sessions
 from grader.service.settings import Settings
 from grader.service.worker import Workers
@@ -45,6 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost first: the body cap holds before anything reads a byte.
     app.add_middleware(SessionCookies)
     app.add_middleware(BodyLimit, limit=settings.source_cap * 6 + 16 * 1024)
-    for module in (problems, submissions, events, instructor, session):
+    for module in (problems, submissions, events, instructor, session, ops):
         app.include_router(module.router)
     return app

@@ -80,3 +80,4 @@ bench: $(STAMP) docker-setup
 	$(BIN)/python benchmarks/backends.py --repeats 3
 	$(BIN)/python benchmarks/example_times.py
 	$(BIN)/python benchmarks/service_latency.py
+	$(BIN)/python benchmarks/service_throughput.py --rounds 3

@@ -8,6 +8,7 @@ from several learners at once; throughput = batch / (first submit → last verdi
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import tempfile
@@ -56,8 +57,9 @@ def one_round(pg: Postgres, redis: Redis, graders: int, batch: int, users: int) 
         finally:
             c.close()
     rate = batch / elapsed * 60
+    # The machine's load says how much of its 2 cores other work took meanwhile.
     print(f"  {graders} grader(s): {batch} graded in {elapsed:.1f} s = {rate:.1f}/min "
-          f"(median grade {grade_s:.2f} s)", flush=True)
+          f"(median grade {grade_s:.2f} s; load average {os.getloadavg()[0]:.1f})", flush=True)
     return rate
 
 

@@ -121,7 +121,7 @@ def test_a_database_outage_answers_503_and_recovers_without_restart(
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:
                 for r in (http.get(f"/api/v1/submissions/{first}"), http.get("/readyz"),
-                          http.post("/api/v1/submissions",
+                          http.post("/api/v1/submissions", headers={"Idempotency-Key": "k1"},
                                     json={"problem": "reinforce_grad", "source": ACCEPTED})):
                     codes.append(r.status_code)
                     assert r.status_code == 503, r.text
@@ -135,7 +135,14 @@ def test_a_database_outage_answers_503_and_recovers_without_restart(
         wait_for("the API to recover", lambda: http.get(f"/api/v1/submissions/{first}")
                  .status_code == 200, timeout=30)
         recovered = time.monotonic() - start
-        expected[submit(http, ACCEPTED)] = verdicts["accepted"]
+        # The client retries the submission it sent during the outage, twice, with its key.
+        again = [http.post("/api/v1/submissions", headers={"Idempotency-Key": "k1"},
+                           json={"problem": "reinforce_grad", "source": ACCEPTED})
+                 for _ in range(2)]
+        assert [r.status_code for r in again] == [201, 201]
+        assert again[0].json()["id"] == again[1].json()["id"]
+        assert again[1].headers.get("Idempotent-Replayed") == "true"
+        expected[again[0].json()["id"]] = verdicts["accepted"]
     rows = cluster.wait_all_done(len(expected), timeout=300)
     assert {r.id: r.verdict for r in rows} == expected
     # The grade under way when the database went was kept, not graded again.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,10 @@ def cmd_serve(_: Console, args: argparse.Namespace) -> int:
 
     configure()
     app = create_app(settings_from(args))
+    # uvicorn restores the handler it found and raises the signal again once it has shut down
+    # (the graders have finished by then): with the default handler that is death by SIGTERM;
+    # a stop that was asked for and went well exits 0.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_OK))
     # log_config=None: uvicorn's own lines go through the JSON-lines handler too.
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False,
                 timeout_graceful_shutdown=10, log_config=None)

@@ -97,11 +97,11 @@ class Cluster:
             out.setdefault((sid, attempt), []).append(seq)
         return out
 
-    def graded_log_lines(self) -> Counter[int]:
+    def graded_log_lines(self, logs: str = "worker-*.log") -> Counter[int]:
         """How many times each submission's grade was recorded, from every grader's JSON log:
         the first completed grade wins, and a second must never be written."""
         seen: Counter[int] = Counter()
-        for path in self.data.glob("worker-*.log"):
+        for path in self.data.glob(logs):
             for line in path.read_text(errors="replace").splitlines():
                 if line.startswith("{"):
                     entry = json.loads(line)
@@ -118,12 +118,13 @@ class Cluster:
 
 
 def assert_graded_once_as_the_cli_says(cluster: Cluster, expected: dict[int, str],
-                                       tests_per_grade: int) -> list[Submission]:
+                                       tests_per_grade: int,
+                                       logs: str = "worker-*.log") -> list[Submission]:
     rows = cluster.wait_all_done(len(expected), timeout=600)
     got = {r.id: r.verdict for r in rows}
     assert got == expected
     assert all(r.counts for r in rows)
-    recorded = cluster.graded_log_lines()
+    recorded = cluster.graded_log_lines(logs)
     assert {sid: recorded[sid] for sid in expected} == dict.fromkeys(expected, 1)
     events = cluster.events_per_attempt()
     for r in rows:  # the recorded attempt's live events: every test once

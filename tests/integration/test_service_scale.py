@@ -22,7 +22,7 @@ from tests.integration.scale import (
     cli_verdicts,
 )
 from tests.integration.servers import Postgres, Redis
-from tests.integration.service import submit, wait_for
+from tests.integration.service import Server, submit, wait_for
 
 SOURCES = {"slow": SLOW, "wrong": WRONG, "accepted": ACCEPTED}
 TESTS = 3  # fast_problem's visible tests
@@ -164,6 +164,23 @@ def test_sigterm_finishes_the_grade_in_hand_takes_no_other_and_exits_0(
     assert cluster.status_of(two if first == one else one)[:2] == ("queued", 0)
     cluster.worker()  # the next grader takes what A left
     assert_graded_once_as_the_cli_says(cluster, expected, TESTS)
+
+
+@pytest.mark.settings(lease_seconds=6)
+def test_sigterm_to_serve_lets_its_graders_finish_and_exits_0(
+        cluster: Cluster, verdicts: dict[str, str]) -> None:
+    graders = Server(cluster.data, cluster.root, jobs=1, **cluster.settings)  # web + graders
+    try:
+        expected = submit_mix(cluster, verdicts, 1, ["slow"])
+        [sid] = expected
+        wait_for("serve's grader to be mid-grade", lambda: held_by(cluster, graders.pid),
+                 timeout=180)
+        graders.proc.send_signal(signal.SIGTERM)
+        assert graders.proc.wait(timeout=120) == 0
+    finally:
+        graders.kill()
+    assert cluster.status_of(sid)[:2] == ("done", 1)
+    assert_graded_once_as_the_cli_says(cluster, expected, TESTS, logs="server.log")
 
 
 @pytest.mark.slow

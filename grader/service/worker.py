@@ -60,7 +60,10 @@ class Workers:
             log.info("stopping: finishing %d submission(s) being graded, taking no new ones",
                      self.graders.busy)
         self.graders.stopping.set()
-        self._beat("stopping")
+        try:
+            self._beat("stopping")
+        except Exception:  # the database away must not turn a graceful stop into a crash
+            log.warning("could not mark this grader as stopping")
 
     def _left(self) -> None:
         self.stopping.set()

@@ -12,9 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# bubblewrap is the local sandbox, and Chromium with its driver runs the pages' browser tests;
-# install them where we can, say how where we cannot.
-APT_DEPS := bubblewrap:/usr/bin/bwrap chromium:/usr/bin/chromium chromium-driver:/usr/bin/chromedriver
+# bubblewrap is the local sandbox; Chromium with its driver runs the pages' browser tests;
+# redis-server and PostgreSQL are what the many-machine tests run against. Install what is
+# missing where we can, say how where we cannot.
+APT_DEPS := bubblewrap:/usr/bin/bwrap chromium:/usr/bin/chromium \
+	chromium-driver:/usr/bin/chromedriver redis-server:/usr/bin/redis-server \
+	postgresql:/usr/lib/postgresql/15/bin/initdb
 system-deps:
 	@missing=""; for dep in $(APT_DEPS); do \
 		[ -x "$${dep#*:}" ] || missing="$$missing $${dep%%:*}"; done; \
@@ -48,7 +51,7 @@ serve: setup
 	$(BIN)/jaxjudge serve --host 127.0.0.1 --port 8000 --data $(DATA)
 
 # The tests run every example and attack through both backends: bubblewrap and Docker.
-test: $(STAMP) docker-setup
+test: system-deps $(STAMP) docker-setup
 	$(BIN)/python -m pytest -q
 
 # Engine, local base image and images (idempotent; apt-installs docker.io when root on Debian).
@@ -81,3 +84,4 @@ bench: $(STAMP) docker-setup
 	$(BIN)/python benchmarks/backends.py --repeats 3
 	$(BIN)/python benchmarks/example_times.py
 	$(BIN)/python benchmarks/service_latency.py
+	$(BIN)/python benchmarks/service_throughput.py --rounds 3

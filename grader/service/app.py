@@ -16,6 +16,7 @@ from grader.service.routes import (
     events,
     instructor,
     judged,
+    ops,
     pages,
     problems,
     session,
@@ -57,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SessionCookies)
     app.add_middleware(BodyLimit, limit=settings.source_cap * 6 + 16 * 1024)
     app.add_middleware(SecurityHeaders)  # outermost: on every answer, refusals included
-    for module in (problems, submissions, events, instructor, session, pages, judged, staff):
+    for module in (problems, submissions, events, instructor, session, ops, pages, judged, staff):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

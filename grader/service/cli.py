@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import logging
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,19 +40,26 @@ def cmd_serve(_: Console, args: argparse.Namespace) -> int:
     import uvicorn
 
     from grader.service.app import create_app
+    from grader.service.logs import configure
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure()
     app = create_app(settings_from(args))
+    # uvicorn restores the handler it found and raises the signal again once it has shut down
+    # (the graders have finished by then): with the default handler that is death by SIGTERM;
+    # a stop that was asked for and went well exits 0.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_OK))
+    # log_config=None: uvicorn's own lines go through the JSON-lines handler too.
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False,
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10, log_config=None)
     return EXIT_OK
 
 
 def cmd_worker(_: Console, args: argparse.Namespace) -> int:
     from grader.service.db import Database
+    from grader.service.logs import configure
     from grader.service.worker import Workers
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure()
     settings = settings_from(args)
     settings.prepare()
     if settings.jobs < 1:

@@ -29,7 +29,12 @@ def make_engine(url: str) -> Engine:
                                                   "timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # pre_ping: a connection the server dropped (restart, failover, idle timeout) is replaced
+    # before use instead of failing the request that drew it; connect_timeout bounds how long
+    # a request waits on a database that is down (it then answers 503), and pool_timeout how
+    # long it waits for a connection from a pool a burst has drained.
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         pool_timeout=10, connect_args={"connect_timeout": 3})
 
 
 class Database:

@@ -7,9 +7,10 @@ import json
 import logging
 import tempfile
 import threading
-import traceback
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from grader.batch.grading import ungraded
 from grader.data.cache import compile_cache_dir
@@ -28,6 +29,26 @@ log = logging.getLogger("jaxjudge.grader")
 
 GAVE_UP = ("the judge could not grade this submission: its grader stopped {n} times before "
            "finishing (a judge fault, not yours); it does not count — please submit again")
+
+
+T = TypeVar("T")
+
+
+def retrying(what: str, fn: Callable[[], T], budget_s: float, sid: int) -> T:
+    """`fn()`, tried again while the database is out for up to `budget_s`: a grade already
+    paid for is worth waiting for (writing it is idempotent), rather than grading it again."""
+    deadline = time.monotonic() + budget_s
+    pause = 0.5
+    while True:
+        try:
+            return fn()
+        except Exception:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning("%s for submission %d failed; retrying in %.1f s", what, sid, pause,
+                        extra={"submission": sid})
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def plain(value: Any) -> Any:
@@ -77,6 +98,8 @@ class Graders:
         self.slots = Slots(settings.slot_base)
         self.problems: dict[str, Problem] = {}
         self.lock = threading.Lock()
+        self.stopping = threading.Event()  # set on SIGTERM: finish what we hold, take nothing
+        self.busy = 0  # submissions being graded in this process now
 
     def problem(self, problem_id: str) -> Problem:
         with self.lock:
@@ -86,12 +109,28 @@ class Graders:
 
     def grade_next(self) -> int | None:
         """One unit of capacity: grades the fairest claimable submission, if any."""
+        if self.stopping.is_set():
+            return None
         slot = self.slots.mine()
         with self.db.session() as s:
             claim = leases.claim_next(s, leases.grader_id(slot), self.settings.lease_seconds,
                                       self.settings.max_attempts)
         if claim is None:
             return None
+        sid = claim.submission_id
+        log.info("grading submission %d, attempt %d", sid, claim.attempt,
+                 extra={"submission": sid, "attempt": claim.attempt, "slot": slot})
+        with self.lock:
+            self.busy += 1
+        try:
+            return self._hold(claim, slot)
+        finally:
+            with self.lock:
+                self.busy -= 1
+
+    def _hold(self, claim: leases.Claim, slot: int) -> int:
+        """Grades a claimed submission under its heartbeat and records the grade."""
+        sid = claim.submission_id
         stop = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(claim, stop), daemon=True,
                                 name=f"heartbeat-{claim.submission_id}")
@@ -99,19 +138,27 @@ class Graders:
         try:
             report = self._grade(claim, slot)
         except Exception:
-            log.error("grading submission %d failed:\n%s", claim.submission_id,
-                      traceback.format_exc())
+            log.error("grading submission %d failed", sid, exc_info=True,
+                      extra={"submission": sid, "attempt": claim.attempt})
             with self.db.session() as s:
                 leases.release(s, claim)
-            return claim.submission_id
+            return sid
         finally:
             stop.set()
             beat.join()
-        with self.db.session() as s:
-            if not leases.finish(s, claim, report):
-                log.info("submission %d: attempt %d's grade came second; dropped",
-                         claim.submission_id, claim.attempt)
-        return claim.submission_id
+
+        def record() -> bool:
+            with self.db.session() as s:
+                return leases.finish(s, claim, report)
+
+        if retrying("recording the grade", record, self.settings.lease_seconds, sid):
+            log.info("submission %d graded: %s", sid, report["verdict"],
+                     extra={"submission": sid, "attempt": claim.attempt,
+                            "verdict": report["verdict"], "score": report["score"]})
+        else:
+            log.info("submission %d: attempt %d's grade came second; dropped", sid,
+                     claim.attempt, extra={"submission": sid, "attempt": claim.attempt})
+        return sid
 
     def _grade(self, claim: leases.Claim, slot: int) -> dict[str, Any]:
         with self.db.session() as s:
@@ -121,9 +168,18 @@ class Graders:
         problem = self.problem(problem_id)
 
         def on_test(u: int, result: TestResult) -> None:
-            with self.db.session() as s:
-                s.add(Event(submission_id=claim.submission_id, attempt=claim.attempt, seq=u,
-                            test=plain(result.to_dict())))
+            def add() -> None:
+                with self.db.session() as s:
+                    s.add(Event(submission_id=claim.submission_id, attempt=claim.attempt,
+                                seq=u, test=plain(result.to_dict())))
+
+            # A live event is a courtesy (the report holds every test): one the database
+            # missed during an outage is dropped, and the grade goes on.
+            try:
+                retrying("a test event", add, 5.0, claim.submission_id)
+            except Exception:
+                log.warning("test event %d of submission %d dropped", u, claim.submission_id,
+                            extra={"submission": claim.submission_id})
 
         sandbox = make_sandbox(self.settings.backend, compile_cache_dir(), slot=slot)
         report = grade_submission(problem, Source(name, source), sandbox, on_test=on_test)
@@ -135,8 +191,9 @@ class Graders:
                 with self.db.session() as s:
                     if not leases.renew(s, claim, self.settings.lease_seconds):
                         return  # rejudged or taken over: its grade will not count anyway
-            except Exception:  # a busy database: the next beat tries again
-                log.warning("heartbeat for %d failed", claim.submission_id, exc_info=True)
+            except Exception:  # a database out for less than a lease: the next beat succeeds
+                log.warning("heartbeat for %d failed", claim.submission_id,
+                            extra={"submission": claim.submission_id})
 
     def sweep(self) -> int:
         """Puts back what dead graders held, ends what ran out of attempts, and returns how many

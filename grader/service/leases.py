@@ -23,6 +23,8 @@ class Claim:
     submission_id: int
     attempt: int
     token: str  # this attempt's claim: only its holder may renew or finish it
+    created: dt.datetime  # when it was submitted and when this attempt began: the latencies
+    started: dt.datetime
 
 
 def grader_id(slot: int) -> str:
@@ -49,16 +51,20 @@ def claim_next(session: Session, grader: str, lease_s: float, max_attempts: int)
                                             and_(_claimable(r, now, max_attempts),
                                                  r.id < s.id)))
              .correlate(s).scalar_subquery())
+    # On PostgreSQL, SKIP LOCKED lets two graders racing for the fairest row each take a
+    # different one instead of the loser queueing behind the winner's lock and then finding
+    # nothing; SQLite has no row locks (one writer at a time) and SQLAlchemy leaves it out.
     pick = (select(s.id).where(_claimable(s, now, max_attempts))
-            .order_by(ahead, s.id).limit(1).scalar_subquery())
+            .order_by(ahead, s.id).limit(1).with_for_update(skip_locked=True, of=s)
+            .scalar_subquery())
     token = secrets.token_hex(16)
     row = session.execute(
         update(Submission)
         .where(Submission.id == pick, _claimable(Submission, now, max_attempts))
         .values(status=Status.RUNNING, attempts=Submission.attempts + 1, claim=token,
                 grader=grader, started=now, lease_until=now + dt.timedelta(seconds=lease_s))
-        .returning(Submission.id, Submission.attempts)).first()
-    return None if row is None else Claim(row[0], row[1], token)
+        .returning(Submission.id, Submission.attempts, Submission.created)).first()
+    return None if row is None else Claim(row[0], row[1], token, row[2], now)
 
 
 def renew(session: Session, claim: Claim, lease_s: float) -> bool:
@@ -83,12 +89,15 @@ def release(session: Session, claim: Claim) -> None:
 def finish(session: Session, claim: Claim, report: dict[str, Any]) -> bool:
     """Records a grade unless another attempt's grade or a rejudge came first."""
     verdict = report["verdict"]
+    now = utcnow()
     result = session.execute(
         update(Submission)
         .where(Submission.id == claim.submission_id, Submission.status == Status.RUNNING,
                Submission.claim == claim.token)
         .values(status=Status.DONE, verdict=verdict, score=report["score"], report=report,
-                finished=utcnow(), lease_until=None, counts=verdict != "judge_error"))
+                finished=now, lease_until=None, counts=verdict != "judge_error",
+                latency_s=(now - claim.created).total_seconds(),
+                grade_s=(now - claim.started).total_seconds()))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,6 +19,7 @@ from grader.service.errors import ClientError
 from grader.service.web import error_page, wants_html
 
 log = logging.getLogger("jaxjudge.app")
+RETRY_S = 5  # Retry-After while the database is out: a restart or failover takes seconds
 
 
 def error(status: int, message: str, retry_after: int | None = None) -> JSONResponse:
@@ -148,9 +150,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return response
 
     @app.exception_handler(OperationalError)
-    async def busy(_: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable: %s", exc)
-        return error(503, "the database is busy; try again", retry_after=2)
+    @app.exception_handler(PoolTimeout)
+    async def busy(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        return error(503, "the database is unavailable; try again", retry_after=RETRY_S)
+
+    @app.exception_handler(DBAPIError)
+    async def dropped(request: Request, exc: DBAPIError) -> JSONResponse:
+        # A connection the server closed under us (InterfaceError and kin): the pool has
+        # dropped it, so the client's retry gets a fresh one.
+        if exc.connection_invalidated or isinstance(exc, InterfaceError):
+            return await busy(request, exc)
+        log.error("database error", exc_info=exc)
+        return error(500, "internal error")
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> Response:

@@ -91,6 +91,21 @@ class Submission(Base):
     created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     started: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
     finished: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+    # Seconds from submission to verdict, and of the attempt that recorded it (for /metrics).
+    latency_s: Mapped[float | None] = mapped_column(Float, default=None)
+    grade_s: Mapped[float | None] = mapped_column(Float, default=None)
+
+
+class Grader(Base):
+    """A grader process's heartbeat, so that /metrics can count graders alive on any host."""
+
+    __tablename__ = "graders"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # host/pid
+    jobs: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="running")  # or "stopping"
+    started: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    heartbeat: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
 class Event(Base):

@@ -54,16 +54,33 @@ class Queue:
     def pending(self) -> int:
         return int(self.huey.pending_count())
 
-    def consumer(self, workers: int, poll_s: float, in_thread: bool) -> Consumer:
+    def consumer(self, workers: int, poll_s: float, in_thread: bool,
+                 on_stop: Callable[[], None], stop_timeout: float) -> Consumer:
         """Worker threads polling every ≤ 2·poll_s (Huey backs off up to max_delay when idle:
-        kept short so that a submission waits for a grader by milliseconds, not seconds)."""
-        cls = _QuietConsumer if in_thread else Consumer
-        return cls(self.huey, workers=workers, periodic=False, initial_delay=poll_s / 2,
-                   backoff=1.15, max_delay=poll_s * 2, worker_type="thread",
-                   check_worker_health=True, shutdown_timeout=5.0)
+        kept short so that a submission waits for a grader by milliseconds, not seconds).
+        SIGTERM stops it gracefully (Huey's default is SIGINT): what is being graded finishes,
+        within stop_timeout, and nothing new is taken; SIGINT stops it at once."""
+        cls = _QuietConsumer if in_thread else _Consumer
+        consumer: Consumer = cls(self.huey, workers=workers, periodic=False,
+                                 initial_delay=poll_s / 2, backoff=1.15, max_delay=poll_s * 2,
+                                 worker_type="thread", check_worker_health=True,
+                                 shutdown_timeout=stop_timeout, graceful_signal="TERM")
+        consumer.on_stop = on_stop
+        return consumer
 
 
-class _QuietConsumer(Consumer):  # type: ignore[misc]
+class _Consumer(Consumer):  # type: ignore[misc]
+    """Tells the graders first when it stops, so that no task that is already dequeued
+    claims a submission after the signal."""
+
+    on_stop: Callable[[], None]
+
+    def stop(self, graceful: bool = False) -> None:
+        self.on_stop()
+        super().stop(graceful=graceful)
+
+
+class _QuietConsumer(_Consumer):
     """A consumer that runs beside uvicorn: uvicorn owns the process's signals."""
 
     def _set_signal_handlers(self) -> None:

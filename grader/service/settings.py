@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     queued_cap: int = 20  # one user's submissions waiting or running at once
     lease_seconds: float = 60.0  # a grader renews its claim every lease/3
     max_attempts: int = 3
+    stop_seconds: float = 300.0  # SIGTERM: how long graders may take to finish what they hold
     session_days: int = 7
     poll_seconds: float = 0.1  # how often graders and event streams look for work
 

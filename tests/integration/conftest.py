@@ -15,6 +15,7 @@ from grader.sandbox import hierarchy, scratch
 from grader.sandbox.container import DockerSandbox
 from grader.sandbox.local import SANDBOX_UID, LocalSandbox
 from grader.sandbox.protocol import Sandbox
+from tests.integration.servers import Postgres, Redis
 from tests.specs import hidden_tests_problem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,3 +112,23 @@ def clean_after() -> Iterator[None]:
 def hidden_problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
     """Two visible tests, two hidden ones between them, and one visible check."""
     return hidden_tests_problem(tmp_path_factory.mktemp("hidden"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A PostgreSQL cluster of this run's own (each test makes a fresh database on it)."""
+    server = Postgres()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[Redis]:
+    """A redis-server of this test's own: a test may restart or kill it."""
+    server = Redis()
+    try:
+        yield server
+    finally:
+        server.close()

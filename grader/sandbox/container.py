@@ -90,7 +90,12 @@ class DockerSandbox:
                 params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
             sock: socket.socket = attached._sock
             container.start()
-            writers.append(in_background(lambda: sock.sendall(first)))
+            def send_first() -> None:
+                sock.sendall(first)
+                if not rest:  # nothing hidden to send later: the runner reads no more
+                    sock.shutdown(socket.SHUT_WR)
+
+            writers.append(in_background(send_first))
 
             def release() -> None:
                 capture.settled(pump=wait)

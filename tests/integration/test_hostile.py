@@ -174,7 +174,9 @@ import os
 CHUNK = b"x" * (1 << 20)
 def reinforce_grad(seed, logits, reward_table, n_samples):
     if seed == 0.0:
-        for _ in range(1024):  # 1 GiB
+        # 256 MiB, 4,000 times what is kept. Docker's attach stream moves ~130 MB/s here (the
+        # old code and the new alike), so 1 GiB took the whole 8 s test limit on its own.
+        for _ in range(256):
             os.write(1, CHUNK)
     return correct(seed, logits, reward_table, n_samples)
 ''')

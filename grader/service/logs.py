@@ -37,3 +37,5 @@ def configure(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Alembic narrates every plugin and migration step at start-up: only its warnings matter.
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))

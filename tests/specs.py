@@ -9,6 +9,19 @@ from grader.model.problems import Problem, load_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# A correct reinforce_grad under another name: attacks wrap it in their own function.
+CORRECT = '''
+import jax
+import jax.numpy as jnp
+
+
+def correct(seed, logits, reward_table, n_samples):
+    actions = jax.random.categorical(jax.random.PRNGKey(int(seed)), logits,
+                                     shape=(int(n_samples),))
+    score = jax.nn.one_hot(actions, logits.shape[0]) - jax.nn.softmax(logits)
+    return jnp.mean(reward_table[actions][:, None] * score, axis=0)
+'''
+
 # Hidden tests with inputs no visible test or statistic shares: a leak of any shows as one of
 # these digit strings in what a learner reads.
 HIDDEN_SPEC = """\

@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
-import signal
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from grader.sandbox.reaping import kill_all
 
 CONTROLLERS = ("memory", "pids", "cpu")
 CPU_PERIOD_US = 100_000  # one core's worth: a quota of one period per period
@@ -137,14 +138,7 @@ class Group:
         if self.version == 2 and (self.dirs[0] / "cgroup.kill").exists():
             with contextlib.suppress(OSError):
                 write_value(self.dirs[0] / "cgroup.kill", "1")
-        for _ in range(200):
-            pids = self.pids()
-            if not pids:
-                return
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            time.sleep(0.01)
+        kill_all(self.pids, 200, 0.01)
 
     def close(self) -> None:
         """Kills what is left and removes the group's directories (bounded retries: a killed

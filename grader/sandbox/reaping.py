@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -26,21 +27,31 @@ def _gone(pid: int) -> bool:
     return status.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
+def kill_all(listed: Callable[[], list[int]], rounds: int, pause: float) -> None:
+    """SIGKILL whatever `listed()` names until it names nothing (at most `rounds` rounds: a
+    process may fork between the listing and the kill)."""
+    for _ in range(rounds):
+        pids = listed()
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(pause)
+
+
 def kill_uid(uid: int) -> None:
     """SIGKILL every process of `uid` (one slot's uid serves one submission at a time)."""
-    for _ in range(20):
+    def of_uid() -> list[int]:
         pids = []
         for d in Path("/proc").iterdir():
             if d.name.isdigit():
                 with contextlib.suppress(OSError):
                     if d.stat().st_uid == uid:
                         pids.append(int(d.name))
-        if not pids:
-            return
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.05)
+        return pids
+
+    kill_all(of_uid, 20, 0.05)
 
 
 def kill(proc: subprocess.Popen[bytes]) -> None:

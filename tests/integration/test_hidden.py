@@ -16,23 +16,12 @@ from grader.judging.judge import grade_submission
 from grader.model.problems import Problem
 from grader.model.report import Report
 from grader.sandbox.protocol import Sandbox
+from tests import specs
 from tests.specs import SECRET_DIGITS
 
 pytestmark = pytest.mark.usefixtures("clean_after")
 
-CORRECT = '''
-import base64, sys
-import jax
-import jax.numpy as jnp
-import numpy as np
-
-
-def correct(seed, logits, reward_table, n_samples):
-    actions = jax.random.categorical(jax.random.PRNGKey(int(seed)), logits,
-                                     shape=(int(n_samples),))
-    score = jax.nn.one_hot(actions, logits.shape[0]) - jax.nn.softmax(logits)
-    return jnp.mean(reward_table[actions][:, None] * score, axis=0)
-'''
+CORRECT = "import base64, sys\nimport numpy as np\n" + specs.CORRECT
 
 
 def learner_view(report: Report, reveal: bool = False) -> str:

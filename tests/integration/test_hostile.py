@@ -12,20 +12,11 @@ from grader.judging.judge import grade_submission
 from grader.model.problems import Problem
 from grader.sandbox.protocol import Sandbox
 from grader.verdict import Verdict
+from tests import specs
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CORRECT = '''
-import jax
-import jax.numpy as jnp
-
-
-def correct(seed, logits, reward_table, n_samples):
-    actions = jax.random.categorical(jax.random.PRNGKey(int(seed)), logits,
-                                     shape=(int(n_samples),))
-    score = jax.nn.one_hot(actions, logits.shape[0]) - jax.nn.softmax(logits)
-    return jnp.mean(reward_table[actions][:, None] * score, axis=0)
-'''
+CORRECT = specs.CORRECT
 
 
 # Every attack runs against both backends: `sandbox` is parametrised in conftest.py.

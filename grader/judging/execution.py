@@ -23,6 +23,7 @@ KILLS = {
     "protocol": (Verdict.RUNTIME_ERROR, "your code wrote into the judge's result channel"),
 }
 NOT_LOADED = "your function cannot take this test's arguments"
+OUT_OF_MEMORY = "not run: an earlier call ran out of memory"
 
 
 def environment(backend: str) -> dict[str, str]:
@@ -110,7 +111,8 @@ def run_calls(sandbox: Sandbox, job: Job,
 
     The sandbox delivers frames in their legal order only (grader.sandbox.frames.Order)."""
     run = Run()
-    for event in sandbox.run(job, run.capture):
+    events = sandbox.run(job, run.capture)
+    for event in events:
         if event.kind == "ready":
             run.ready = True
         elif event.kind == "start":
@@ -123,10 +125,18 @@ def run_calls(sandbox: Sandbox, job: Job,
         elif event.kind == "killed":
             run.stop = _killed(event, job, run.capture)
         elif event.test is not None:
-            run.outcomes[event.test] = _outcome(event)
+            outcome = run.outcomes[event.test] = _outcome(event)
             run.current = None
             if arrived is not None:
                 arrived(event.test, run)
+            if outcome.verdict == Verdict.MEMORY_LIMIT_EXCEEDED:
+                # As when the cgroup kills it: the next calls would only fill memory again, each
+                # for seconds, and a grader must not be held for all of them.
+                run.stop = Stop(Verdict.MEMORY_LIMIT_EXCEEDED, OUT_OF_MEMORY, OUT_OF_MEMORY)
+                close = getattr(events, "close", None)  # a generator: its cleanup kills the jail
+                if close is not None:
+                    close()
+                break
     if not run.ready:
         # The runner dies before the learner's file is even read: the judge's fault.
         tail = run.capture.public.strip().splitlines()[-3:]

@@ -75,14 +75,35 @@ CALLS = []
 def reinforce_grad(seed, logits, reward_table, n_samples):
     CALLS.append(seed)
     print("CALL", len(CALLS), flush=True)
-    raise MemoryError("pretend")
+    raise RuntimeError("no")
 ''')
     report = grade_submission(hidden_problem, path, sandbox)
     check = next(t for t in report.tests if t.name == "unbiased")
-    assert check.verdict == Verdict.MEMORY_LIMIT_EXCEEDED
+    assert check.verdict == Verdict.RUNTIME_ERROR
     assert check.message.startswith("seed 1000000:")
     printed = report.output + report.hidden_output
     assert "CALL 5\n" in printed and "CALL 6\n" not in printed  # 4 tests + 1 of 20 seeds
+
+
+def test_running_out_of_memory_ends_the_run(hidden_problem: Problem, tmp_path: Path,
+                                            sandbox: Sandbox) -> None:
+    """Every call filling memory until MemoryError held a grader for each call in turn; the
+    first one now ends the submission, as an OOM kill by the cgroup does."""
+    path = tmp_path / "hoards.py"
+    path.write_text('''
+CALLS = []
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    CALLS.append(seed)
+    print("CALL", len(CALLS), flush=True)
+    raise MemoryError("pretend")
+''')
+    report = grade_submission(hidden_problem, path, sandbox)
+    assert [t.verdict for t in report.tests] == [Verdict.MEMORY_LIMIT_EXCEEDED] * 5
+    assert "MemoryError: pretend" in report.tests[0].message  # the learner's own trace
+    assert {t.message for t in report.tests[1:]} <= {
+        "not run: an earlier call ran out of memory", "not run: another test ended the submission"}
+    printed = report.output + report.hidden_output
+    assert "CALL 1\n" in printed and "CALL 2\n" not in printed
 
 
 def test_a_compile_error_is_told_once(hidden_problem: Problem, tmp_path: Path,

@@ -78,6 +78,8 @@ image: wheels
 	$(DOCKER_BUILD) --target runner --tag jaxjudge:runner .
 	$(DOCKER_BUILD) --target judge --tag jaxjudge:judge .
 
+# The service benchmarks start servers through the test suite's fixtures (tests/integration).
+bench: export PYTHONPATH := $(CURDIR)
 bench: $(STAMP) docker-setup
 	$(BIN)/python benchmarks/grade_vs_floor.py --repeats 3
 	$(BIN)/python benchmarks/batch_throughput.py --class-size 40

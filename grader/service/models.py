@@ -56,6 +56,18 @@ class User(Base):
         return self.role in (Role.INSTRUCTOR, Role.ADMIN)
 
 
+class LoginFailure(Base):
+    """One failed sign-in, so that every web server throttles guessing at the same name."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_name_at", "name", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))  # as typed: unknown names count the same
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
 class ApiToken(Base):
     __tablename__ = "api_tokens"
 

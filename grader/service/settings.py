@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     source_cap: int = 64 * 1024
     rate_limit: int = 10  # submissions per user per rate_window seconds
     rate_window: int = 60
+    login_limit: int = 10  # failed sign-ins per name and address per login_window seconds
+    login_window: int = 300
     queued_cap: int = 20  # one user's submissions waiting or running at once
     lease_seconds: float = 60.0  # a grader renews its claim every lease/3
     max_attempts: int = 3

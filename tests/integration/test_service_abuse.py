@@ -176,3 +176,44 @@ def test_one_learners_backlog_does_not_starve_another(tmp_path: Path) -> None:
     finished = sorted([(s["finished"], s["id"]) for s in eves] + [(mine["finished"], single)])
     order = [sid for _, sid in finished]
     assert order.index(single) <= 1, order  # graded first or second, not seventh
+
+
+def test_guessing_a_password_is_throttled_per_address_and_per_name(tmp_path: Path) -> None:
+    """An attacker guessing passwords: after login_limit failures from one address the name
+    answers 429 even to the right password; forged X-Forwarded-For from an address that is not
+    a trusted proxy changes nothing; the owner, elsewhere, still signs in; and guessing from
+    many addresses at once meets the limit on the name itself."""
+    root = tmp_path / "problems"
+    hidden_tests_problem(root)
+    for name in ("gina", "hugo"):
+        create_user(tmp_path, root, name)
+    server = Server(tmp_path, root, jobs=0, login_limit=2, login_window=120)
+
+    def sign_in(address: str, name: str, password: str,
+                headers: dict[str, str] | None = None) -> httpx.Response:
+        transport = httpx.HTTPTransport(local_address=address)
+        with httpx.Client(base_url=server.url, timeout=30, transport=transport) as browser:
+            csrf = browser.get("/api/v1/me").json()["csrf_token"]
+            r = browser.post("/login", headers=headers, data={
+                "name": name, "password": password, "csrf_token": csrf})
+            assert (browser.get("/api/v1/me").json()["user"] == name) == (r.status_code == 303)
+            return r
+
+    try:
+        attacker = "127.0.0.2"
+        assert [sign_in(attacker, "gina", f"guess{i}").status_code for i in range(2)] == [401] * 2
+        refused = sign_in(attacker, "gina", "gina-pw")  # even the right one, now
+        assert refused.status_code == 429, refused.text
+        assert 1 <= int(refused.headers["Retry-After"]) <= 120
+        assert "Too many failed sign-ins" in refused.text
+        forged = sign_in(attacker, "gina", "gina-pw", {"X-Forwarded-For": "203.0.113.9"})
+        assert forged.status_code == 429
+        assert sign_in("127.0.0.3", "gina", "gina-pw").status_code == 303  # the owner, elsewhere
+        # Ten addresses, two guesses each: twenty failures for one name, the limit everywhere.
+        for host in range(10, 20):
+            assert [sign_in(f"127.0.0.{host}", "hugo", "x").status_code
+                    for _ in range(2)] == [401] * 2
+        assert sign_in("127.0.0.30", "hugo", "hugo-pw").status_code == 429
+        assert sign_in("127.0.0.3", "gina", "gina-pw").status_code == 303  # other names: fine
+    finally:
+        server.stop()

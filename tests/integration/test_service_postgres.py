@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from grader.service import leases
 from grader.service.db import Database
 from grader.service.migrate import config
-from grader.service.models import Submission, User
+from grader.service.models import Base, Submission, User
 from tests.integration.servers import Postgres
 
 
@@ -20,8 +22,11 @@ def test_the_migrations_run_on_postgresql_up_down_and_up_again(postgres: Postgre
     head = ScriptDirectory.from_config(config(db.engine)).get_current_head()
     with db.engine.connect() as conn:
         assert conn.scalar(text("SELECT version_num FROM alembic_version")) == head
+    with db.engine.connect() as conn:  # the migrations build exactly what the models say
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     tables = set(inspect(db.engine).get_table_names())
-    assert {"users", "api_tokens", "submissions", "events", "graders"} <= tables
+    assert {"users", "api_tokens", "submissions", "events", "graders",
+            "login_failures"} <= tables
     command.downgrade(config(db.engine), "base")
     assert set(inspect(db.engine).get_table_names()) == {"alembic_version"}
     db.migrate()

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
-from grader.service.models import User
+from grader.service.models import User, utcnow
 from grader.service.schemas import Me
 from grader.service.security import (
     Principal,
@@ -17,6 +17,7 @@ from grader.service.security import (
     sign_out,
     verify_password,
 )
+from grader.service.throttle import forget_failures, record_failure, wait_seconds
 from grader.service.web import page
 
 router = APIRouter(tags=["session"])
@@ -44,17 +45,31 @@ def login_page(request: Request, next: str | None = None,
 
 
 @router.post("/login", dependencies=[Depends(check_csrf)], response_model=None,
-             responses={303: {}, 401: {"content": {"text/html": {}}}})
+             responses={303: {}, 401: {"content": {"text/html": {}}},
+                        429: {"content": {"text/html": {}}}})
 def login(request: Request, name: str = Form(max_length=64), password: str = Form(max_length=256),
           next: str | None = Form(None, max_length=512)) -> RedirectResponse | HTMLResponse:
     """Form sign-in (with the csrf_token of the visitor's session); 303 to `next` on success,
-    the form again with a message (401) on a wrong name or password."""
+    the form again with a message (401) on a wrong name or password, and 429 with Retry-After,
+    without checking the password, once the name has failed too often (`throttle`)."""
+    settings = request.app.state.settings
+    client = request.client.host if request.client else "-"
+    form = {"next": safe_next(next), "name": name}
     with request.app.state.db.session() as s:
+        wait = wait_seconds(s, name, client, settings, utcnow())
+        if wait:
+            response = page(request, "login.html", None, status=429, **form,
+                            message=f"Too many failed sign-ins for this name: "
+                                    f"try again in {wait} s.")
+            response.headers["Retry-After"] = str(wait)
+            return response
         user = s.scalar(select(User).where(User.name == name))
         ok = verify_password(password, user.password_hash if user else None)
-    if user is None or not ok:
-        return page(request, "login.html", None, status=401, next=safe_next(next), name=name,
-                    message="Wrong name or password.")
+        if user is None or not ok:
+            record_failure(s, name, client, settings, utcnow())
+            return page(request, "login.html", None, status=401, **form,
+                        message="Wrong name or password.")
+        forget_failures(s, name, client)
     sign_in(request, user)
     return RedirectResponse(safe_next(next), status_code=303)
 

@@ -1,0 +1,48 @@
+"""Failed sign-ins, counted in the database so that every web server sees them. A name that
+failed `login_limit` times from one address within `login_window` seconds, or ten times that
+from all addresses together, waits before any password for it is checked again: guessing is
+slowed to a crawl, and each refused try costs no password hash (Argon2: 64 MB, tens of ms)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from grader.service.models import LoginFailure
+from grader.service.settings import Settings
+
+EVERYWHERE = 10  # the limit from all addresses together, in multiples of the per-address one
+
+
+def wait_seconds(s: Session, name: str, client: str, settings: Settings,
+                 now: dt.datetime) -> int:
+    """0 if a password for `name` may be checked now, else how many seconds until it may."""
+    since = now - dt.timedelta(seconds=settings.login_window)
+    recent = (LoginFailure.name == name, LoginFailure.at > since)
+    wait = 0.0
+    for scope, limit in (((*recent, LoginFailure.client == client[:64]), settings.login_limit),
+                         (recent, settings.login_limit * EVERYWHERE)):
+        # A sliding window: the limit-th newest failure in it is the one that must age out.
+        nth = s.scalar(select(LoginFailure.at).where(*scope)
+                       .order_by(LoginFailure.at.desc()).offset(limit - 1).limit(1))
+        if nth is not None:
+            wait = max(wait, (nth - since).total_seconds())
+    return math.ceil(wait)
+
+
+def record_failure(s: Session, name: str, client: str, settings: Settings,
+                   now: dt.datetime) -> None:
+    s.execute(delete(LoginFailure).where(
+        LoginFailure.at <= now - dt.timedelta(seconds=settings.login_window)))
+    s.add(LoginFailure(name=name, client=client[:64], at=now))
+    s.commit()
+
+
+def forget_failures(s: Session, name: str, client: str) -> None:
+    """A right password from this address: its earlier typos no longer count."""
+    s.execute(delete(LoginFailure).where(LoginFailure.name == name,
+                                         LoginFailure.client == client[:64]))
+    s.commit()

@@ -1,0 +1,44 @@
+"""The sign-in throttle's sliding window, on a real SQLite database with the clock injected."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from grader.service.db import Database
+from grader.service.settings import Settings
+from grader.service.throttle import forget_failures, record_failure, wait_seconds
+
+T0 = dt.datetime(2026, 1, 1, 12, 0, 0)
+
+
+def at(seconds: float) -> dt.datetime:
+    return T0 + dt.timedelta(seconds=seconds)
+
+
+def test_the_limit_frees_up_as_the_oldest_failures_age_out(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'j.db'}")
+    db.migrate()
+    settings = Settings(login_limit=3, login_window=100)
+    with db.session() as s:
+        for t in (0, 10, 20):
+            assert wait_seconds(s, "ann", "1.2.3.4", settings, at(t)) == 0
+            record_failure(s, "ann", "1.2.3.4", settings, at(t))
+        # Three failures in the window: the first ages out at t=100, then one try is free.
+        assert wait_seconds(s, "ann", "1.2.3.4", settings, at(25)) == 75
+        assert wait_seconds(s, "ann", "1.2.3.4", settings, at(99.5)) == 1
+        assert wait_seconds(s, "ann", "1.2.3.4", settings, at(100)) == 0
+        record_failure(s, "ann", "1.2.3.4", settings, at(100))
+        assert wait_seconds(s, "ann", "1.2.3.4", settings, at(101)) == 9  # now t=10's turn
+        # Another address and another name are not held back by ann's from 1.2.3.4 ...
+        assert wait_seconds(s, "ann", "5.6.7.8", settings, at(101)) == 0
+        assert wait_seconds(s, "bob", "1.2.3.4", settings, at(101)) == 0
+        # ... until the name has failed ten times the limit from everywhere together.
+        for i in range(30):
+            record_failure(s, "ann", f"10.0.0.{i}", settings, at(102))
+        assert wait_seconds(s, "ann", "5.6.7.8", settings, at(103)) == 99
+        # A right password from an address forgets only that address's failures.
+        forget_failures(s, "ann", "1.2.3.4")
+        assert wait_seconds(s, "ann", "1.2.3.4", settings, at(103)) == 99  # still everywhere
+        forget_failures(s, "ann", "10.0.0.0")
+        assert wait_seconds(s, "ann", "5.6.7.8", settings, at(103)) == 0

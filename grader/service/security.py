@@ -93,7 +93,9 @@ class Sessions:
         return hmac.new(self.csrf_key, session.sid.encode(), hashlib.sha256).hexdigest()
 
     def csrf_ok(self, session: SessionData, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(self.csrf_token(session), str(token))
+        # As bytes: compare_digest raises TypeError on a str with non-ASCII characters.
+        given = str(token).encode("utf-8", "surrogatepass")
+        return bool(token) and hmac.compare_digest(self.csrf_token(session).encode(), given)
 
 
 def issue_csrf(request: Request) -> str:

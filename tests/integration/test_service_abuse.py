@@ -83,6 +83,11 @@ def test_malformed_requests_get_their_4xx_and_never_a_500(
         ("forged sign-in form", "POST", "/login",
          {"auth": None, "data": {"name": "alice", "password": "alice-pw"}}, 403),
         ("forged sign-out form", "POST", "/logout", {"auth": None, "data": {}}, 403),
+        ("non-ASCII CSRF field", "POST", "/login",
+         {"auth": None, "data": {"name": "alice", "password": "x", "csrf_token": "\u00e9"}}, 403),
+        ("non-ASCII CSRF header", "POST", "/login",
+         {"auth": None, "data": {"name": "alice", "password": "x"},
+          "headers": {"X-CSRF-Token": "\u00e9".encode()}}, 403),
         ("no such page", "GET", "/api/v1/nothing", {}, 404),
     ]
     got = {}
@@ -217,3 +222,4 @@ def test_guessing_a_password_is_throttled_per_address_and_per_name(tmp_path: Pat
         assert sign_in("127.0.0.3", "gina", "gina-pw").status_code == 303  # other names: fine
     finally:
         server.stop()
+

@@ -18,10 +18,13 @@ EVERYWHERE = 10  # the limit from all addresses together, in multiples of the pe
 
 
 def wait_seconds(s: Session, name: str, client: str, settings: Settings,
-                 now: dt.datetime) -> int:
-    """0 if a password for `name` may be checked now, else how many seconds until it may."""
+                 now: dt.datetime, before: int | None = None) -> int:
+    """0 if a password for `name` may be checked now, else how many seconds until it may;
+    with `before`, counting only the failures recorded before that try's own row."""
     since = now - dt.timedelta(seconds=settings.login_window)
-    recent = (LoginFailure.name == name, LoginFailure.at > since)
+    recent = [LoginFailure.name == name, LoginFailure.at > since]
+    if before is not None:
+        recent.append(LoginFailure.id < before)
     wait = 0.0
     for scope, limit in (((*recent, LoginFailure.client == client[:64]), settings.login_limit),
                          (recent, settings.login_limit * EVERYWHERE)):
@@ -34,10 +37,22 @@ def wait_seconds(s: Session, name: str, client: str, settings: Settings,
 
 
 def record_failure(s: Session, name: str, client: str, settings: Settings,
-                   now: dt.datetime) -> None:
+                   now: dt.datetime) -> int:
+    """Counts a try as failed before its password is checked, so that tries in flight at
+    once see each other (each is judged by the ones recorded before it); its row id."""
     s.execute(delete(LoginFailure).where(
         LoginFailure.at <= now - dt.timedelta(seconds=settings.login_window)))
-    s.add(LoginFailure(name=name, client=client[:64], at=now))
+    row = LoginFailure(name=name, client=client[:64], at=now)
+    s.add(row)
+    s.flush()
+    failure_id = row.id
+    s.commit()
+    return failure_id
+
+
+def withdraw(s: Session, failure_id: int) -> None:
+    """A refused try was never checked: it does not count, nor lengthen the wait."""
+    s.execute(delete(LoginFailure).where(LoginFailure.id == failure_id))
     s.commit()
 
 

@@ -3,6 +3,7 @@ the rate limit; fair order between learners."""
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -223,3 +224,27 @@ def test_guessing_a_password_is_throttled_per_address_and_per_name(tmp_path: Pat
     finally:
         server.stop()
 
+
+def test_guesses_sent_all_at_once_are_throttled_too(tmp_path: Path) -> None:
+    """Many wrong passwords in flight together, from one address: each was checked against
+    the failures recorded so far, and none was recorded until its hash was done, so a burst
+    got far more than login_limit guesses. At most login_limit may be checked (401)."""
+    root = tmp_path / "problems"
+    hidden_tests_problem(root)
+    create_user(tmp_path, root, "ivan")
+    server = Server(tmp_path, root, jobs=0, login_limit=3, login_window=120)
+
+    def guess(i: int) -> int:
+        transport = httpx.HTTPTransport(local_address="127.0.0.2")
+        with httpx.Client(base_url=server.url, timeout=60, transport=transport) as browser:
+            csrf = browser.get("/api/v1/me").json()["csrf_token"]
+            return browser.post("/login", data={"name": "ivan", "password": f"guess{i}",
+                                                "csrf_token": csrf}).status_code
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(24) as pool:
+            codes = list(pool.map(guess, range(24)))
+    finally:
+        server.stop()
+    assert set(codes) <= {401, 429}, codes
+    assert codes.count(401) <= 3, codes

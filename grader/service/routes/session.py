@@ -17,7 +17,7 @@ from grader.service.security import (
     sign_out,
     verify_password,
 )
-from grader.service.throttle import forget_failures, record_failure, wait_seconds
+from grader.service.throttle import forget_failures, record_failure, wait_seconds, withdraw
 from grader.service.web import page
 
 router = APIRouter(tags=["session"])
@@ -56,8 +56,11 @@ def login(request: Request, name: str = Form(max_length=64), password: str = For
     client = request.client.host if request.client else "-"
     form = {"next": safe_next(next), "name": name}
     with request.app.state.db.session() as s:
-        wait = wait_seconds(s, name, client, settings, utcnow())
+        now = utcnow()
+        attempt = record_failure(s, name, client, settings, now)  # until the password is right
+        wait = wait_seconds(s, name, client, settings, now, before=attempt)
         if wait:
+            withdraw(s, attempt)
             response = page(request, "login.html", None, status=429, **form,
                             message=f"Too many failed sign-ins for this name: "
                                     f"try again in {wait} s.")
@@ -66,7 +69,6 @@ def login(request: Request, name: str = Form(max_length=64), password: str = For
         user = s.scalar(select(User).where(User.name == name))
         ok = verify_password(password, user.password_hash if user else None)
         if user is None or not ok:
-            record_failure(s, name, client, settings, utcnow())
             return page(request, "login.html", None, status=401, **form,
                         message="Wrong name or password.")
         forget_failures(s, name, client)

@@ -148,3 +148,19 @@ def test_the_api_is_documented(world: tuple[Server, dict[str, str]]) -> None:
     assert {"/api/v1/problems", "/api/v1/problems/{problem_id}", "/api/v1/submissions",
             "/api/v1/submissions/{submission_id}",
             "/api/v1/submissions/{submission_id}/events"} <= set(paths)
+
+
+def test_a_reconnect_with_an_out_of_range_last_event_id_replays_the_stream(
+        world: tuple[Server, dict[str, str]]) -> None:
+    """Last-Event-ID is the client's to forge: a row id over SQLite's 64 bits crashed the
+    stream (OverflowError after the 200) instead of replaying it from the start."""
+    server, tokens = world
+    with server.client(tokens["alice"]) as alice:
+        sid = submit(alice, "syntax error (\n")
+        wait_done(alice, sid)
+        with alice.stream("GET", f"/api/v1/submissions/{sid}/events",
+                          headers={"Last-Event-ID": f"1.{10**20}"},
+                          timeout=httpx.Timeout(10, read=30)) as r:
+            assert r.status_code == 200
+            body = "".join(r.iter_text())
+    assert "event: done" in body, body

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -11,8 +14,11 @@ from sqlalchemy import inspect, text
 from grader.service import leases
 from grader.service.db import Database
 from grader.service.migrate import config
-from grader.service.models import Base, Submission, User
+from grader.service.models import Base, Status, Submission, User
+from grader.service.users import create_user
 from tests.integration.servers import Postgres
+from tests.integration.service import Server, submit
+from tests.specs import hidden_tests_problem
 
 
 def test_the_migrations_run_on_postgresql_up_down_and_up_again(postgres: Postgres) -> None:
@@ -60,3 +66,41 @@ def test_graders_racing_for_rows_each_get_one_without_waiting(postgres: Postgres
         for s in sessions:
             s.close()
         db.engine.dispose()
+
+
+def test_values_postgresql_cannot_hold_are_refused_not_a_500(postgres: Postgres,
+                                                              tmp_path: Path) -> None:
+    """SQLite takes a NUL in a string and a 64-bit integer; PostgreSQL's text and integer
+    columns do not, and a query with one was a DataError, a 500 (or a broken event stream)."""
+    root = tmp_path / "problems"
+    hidden_tests_problem(root)
+    url = postgres.new_database()
+    db = Database(url)
+    db.migrate()
+    token = create_user(db, "alice", "learner", "alice-pw")[1]
+    server = Server(tmp_path, root, jobs=0, database=url, secret_key="s" * 48)
+    try:
+        with server.client(token) as alice:
+            sid = submit(alice, "x = 1\n")
+            with db.session() as s:  # graded, so that its stream ends
+                row = s.get(Submission, sid)
+                assert row is not None
+                row.status, row.attempts, row.verdict, row.score = Status.DONE, 1, "accepted", 1.0
+            got = {path: alice.get(path).status_code
+                   for path in (f"/api/v1/submissions/{2**31}",
+                                f"/api/v1/submissions/{2**31}/events",
+                                "/api/v1/submissions?problem=a%00b")}
+            with alice.stream("GET", f"/api/v1/submissions/{sid}/events",
+                              headers={"Last-Event-ID": f"1.{2**31}"},
+                              timeout=httpx.Timeout(10, read=30)) as r:
+                stream = "".join(r.iter_text())
+        with httpx.Client(base_url=server.url, timeout=30) as browser:
+            csrf = browser.get("/api/v1/me").json()["csrf_token"]
+            login = browser.post("/login", data={"name": "ali\x00ce", "password": "x",
+                                                 "csrf_token": csrf})
+    finally:
+        server.stop()
+        db.engine.dispose()
+    assert all(400 <= code < 500 for code in got.values()), got
+    assert "event: done" in stream, stream
+    assert 400 <= login.status_code < 500, login.text

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from grader.model.report import redact_test
 from grader.service.models import Event, Status, Submission, User
-from grader.service.routes.submissions import SubmissionId, readable
+from grader.service.routes.submissions import MAX_ID, SubmissionId, readable
 from grader.service.security import current_user
 
 router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
@@ -34,9 +34,11 @@ def _after(last_event_id: str | None) -> tuple[int, int]:
     Rows, not unit indices: units are judged out of report order (visible ones first)."""
     try:
         attempt, row = (last_event_id or "").split(".")
-        return int(attempt), int(row)
+        after = int(attempt), int(row)
     except ValueError:
         return 0, 0
+    # The client's to forge: a number the database's integers cannot hold would crash the poll.
+    return after if all(0 <= n <= MAX_ID for n in after) else (0, 0)
 
 
 def _poll(request: Request, sid: int, after: tuple[int, int]) -> tuple[Submission, list[Event]]:

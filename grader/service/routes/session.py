@@ -21,6 +21,7 @@ from grader.service.throttle import forget_failures, record_failure, wait_second
 from grader.service.web import page
 
 router = APIRouter(tags=["session"])
+NO_NUL = r"^[^\x00]*$"  # the name is looked up and counted: PostgreSQL's text holds no NUL
 
 
 def safe_next(target: str | None) -> str:
@@ -47,7 +48,8 @@ def login_page(request: Request, next: str | None = None,
 @router.post("/login", dependencies=[Depends(check_csrf)], response_model=None,
              responses={303: {}, 401: {"content": {"text/html": {}}},
                         429: {"content": {"text/html": {}}}})
-def login(request: Request, name: str = Form(max_length=64), password: str = Form(max_length=256),
+def login(request: Request, name: str = Form(max_length=64, pattern=NO_NUL),
+          password: str = Form(max_length=256),
           next: str | None = Form(None, max_length=512)) -> RedirectResponse | HTMLResponse:
     """Form sign-in (with the csrf_token of the visitor's session); 303 to `next` on success,
     the form again with a message (401) on a wrong name or password, and 429 with Retry-After,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -13,14 +13,17 @@ from grader.model.report import redact
 from grader.service.errors import NotFound
 from grader.service.intake import check_limits, idempotency_key, read_intake, replay
 from grader.service.models import Status, Submission, User
+from grader.service.routes.problems import PROBLEM_ID
 from grader.service.schemas import Created, SubmissionDetail, SubmissionSummary
 from grader.service.security import current_user
 
 router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
 log = logging.getLogger("jaxjudge.submissions")
 
-# Bounded: SQLite integers are 64-bit, and a larger one must be a 422, not an overflow.
-SubmissionId = Annotated[int, Path(ge=1, le=2**62)]
+# Bounded: an INTEGER column is 32-bit on PostgreSQL (64 on SQLite), and a larger id must be
+# a 422, not an overflow in the database.
+MAX_ID = 2**31 - 1
+SubmissionId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def summary(sub: Submission, user: User | str) -> SubmissionSummary:
@@ -81,7 +84,8 @@ async def submit(request: Request, response: Response,
 
 
 @router.get("", response_model=list[SubmissionSummary])
-def mine(request: Request, problem: str | None = None,
+def mine(request: Request,
+         problem: Annotated[str | None, Query(pattern=PROBLEM_ID.pattern)] = None,
          user: User = Depends(current_user)) -> list[SubmissionSummary]:
     """My submissions, newest first (optionally of one problem)."""
     with request.app.state.db.session() as s:

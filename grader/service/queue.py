@@ -51,6 +51,16 @@ class Queue:
         for _ in range(n):
             self.task()
 
+    def wake(self, n: int = 1, submission: int | None = None) -> None:
+        """Enqueues capacity for rows already committed. The queue is only a doorbell: when it
+        is away the rows wait for a grader's sweep, which tops the queue up again, so its
+        failure is logged, never the error of the request that committed them."""
+        try:
+            self.enqueue(n)
+        except Exception:
+            log.warning("queue unavailable; %d submission(s) wait for a sweeper", n,
+                        extra={"submission": submission} if submission else {}, exc_info=True)
+
     def pending(self) -> int:
         return int(self.huey.pending_count())
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader.model.problems import Problem
+from grader.service.users import create_user
 from tests.integration.scale import (
     ACCEPTED,
     SLOW,
@@ -101,10 +102,22 @@ def test_a_redis_restart_that_loses_the_queue_loses_no_submission(
 
 
 def submit_mix_more(c: Cluster, verdicts: dict[str, str]) -> dict[int, str]:
+    """Through the API and through the editor's form, both of which must answer as usual."""
     http = c.client(c.token("late"))
     with http:
-        return {submit(http, WRONG): verdicts["wrong"],
-                submit(http, ACCEPTED): verdicts["accepted"]}
+        more = {submit(http, WRONG): verdicts["wrong"]}
+    create_user(c.db, "former", "learner", "former-pw", exist_ok=False)
+    with c.client() as browser:
+        csrf = browser.get("/api/v1/me").json()["csrf_token"]
+        r = browser.post("/login", data={"name": "former", "password": "former-pw",
+                                         "csrf_token": csrf})
+        assert r.status_code == 303, r.text
+        csrf = browser.get("/api/v1/me").json()["csrf_token"]
+        r = browser.post("/problems/reinforce_grad/submit",
+                         data={"source": ACCEPTED, "csrf_token": csrf})
+        assert r.status_code == 303, r.text
+        more[int(r.headers["location"].rsplit("/", 1)[1])] = verdicts["accepted"]
+    return more
 
 
 @pytest.mark.settings(lease_seconds=20)

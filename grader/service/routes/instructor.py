@@ -71,5 +71,5 @@ def rejudge(request: Request, problem_id: str, _: User = Depends(staff)) -> Requ
         s.execute(update(Submission).where(Submission.id.in_(ids)).values(
             status=Status.QUEUED, attempts=0, claim=None, grader=None, lease_until=None,
             verdict=None, score=None, report=None, counts=True, started=None, finished=None))
-    request.app.state.queue.enqueue(len(ids))
+    request.app.state.queue.wake(len(ids))
     return Requeued(problem=problem.id, requeued=len(ids))

@@ -111,7 +111,7 @@ async def submit_form(request: Request, problem_id: str,
         s.add(sub)
         s.flush()
         sid = sub.id
-    request.app.state.queue.enqueue()
+    request.app.state.queue.wake(submission=sid)
     return RedirectResponse(f"/submissions/{sid}", status_code=303)
 
 

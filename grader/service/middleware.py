@@ -110,7 +110,7 @@ class SessionCookies:
                     from starlette.responses import Response
 
                     probe = Response()
-                    sessions.save(probe, current)
+                    sessions.save(probe, current, https=scope.get("scheme") == "https")
                     message["headers"] = [*message.get("headers", []),
                                           *[(k, v) for k, v in probe.raw_headers
                                             if k == b"set-cookie"]]

@@ -84,10 +84,12 @@ class Sessions:
                 pass  # forged, tampered or expired: a new anonymous session
         return SessionData.new()
 
-    def save(self, response: Response, session: SessionData) -> None:
+    def save(self, response: Response, session: SessionData, https: bool = False) -> None:
+        """`https`: the visitor came over HTTPS (directly, or as a trusted proxy on 127.0.0.1
+        says with X-Forwarded-Proto), so the cookie must never travel over plain HTTP."""
         value = self.cookies.dumps({"sid": session.sid, "uid": session.user_id})
         response.set_cookie(SESSION_COOKIE, value, max_age=self.max_age_s, httponly=True,
-                            samesite="lax", secure=self.secure, path="/")
+                            samesite="lax", secure=self.secure or https, path="/")
 
     def csrf_token(self, session: SessionData) -> str:
         return hmac.new(self.csrf_key, session.sid.encode(), hashlib.sha256).hexdigest()

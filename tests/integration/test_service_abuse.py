@@ -248,3 +248,19 @@ def test_guesses_sent_all_at_once_are_throttled_too(tmp_path: Path) -> None:
         server.stop()
     assert set(codes) <= {401, 429}, codes
     assert codes.count(401) <= 3, codes
+
+
+def test_the_session_cookie_is_secure_whenever_the_visitor_came_over_https(
+        web: tuple[Server, dict[str, str]]) -> None:
+    """Behind a TLS proxy on the same host (trusted: 127.0.0.1), a cookie sent without Secure
+    would leak over any plain-HTTP link to the site; directly over HTTP, Secure would break
+    sign-in."""
+    server, _ = web
+
+    def cookie(headers: dict[str, str]) -> str:
+        with httpx.Client(base_url=server.url, timeout=30) as browser:
+            r = browser.get("/api/v1/me", headers=headers)
+            return r.headers["set-cookie"].lower()
+
+    assert "; secure" in cookie({"X-Forwarded-Proto": "https"})
+    assert "; secure" not in cookie({})

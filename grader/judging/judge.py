@@ -155,7 +155,8 @@ def _judge_unit(problem: Problem, unit: Unit, got: list[Outcome | None],
         k, bad = failed
         seed = "" if isinstance(unit, TestCase) else f"seed {unit.seed_offset + k}: "
         result.verdict = bad.verdict
-        result.message, result.summary = seed + bad.message, seed + bad.summary
+        # The seed is an input of the check, and which call fails is the learner's choice.
+        result.message, result.summary = seed + bad.message, bad.summary
     elif any(o is None for o in got):
         _not_run(result, stop, *blamed)
     elif isinstance(unit, TestCase):

@@ -1,0 +1,75 @@
+"""Hidden statistical checks: what a learner reads of one holds none of its inputs, seeds
+included, through the real sandbox."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from grader.judging.judge import grade_submission
+from grader.model.problems import Problem, load_problem
+from grader.sandbox.local import LocalSandbox
+from tests.specs import CORRECT, HIDDEN_SPEC, ROOT
+
+pytestmark = pytest.mark.usefixtures("clean_after")
+
+# One visible test, one hidden check whose seeds (4242000, ...) are its inputs like any other.
+SPEC = HIDDEN_SPEC.split("tests:")[0] + """\
+tests:
+  - name: shown_first
+    visible: true
+    args: {seed: 0.0, logits: [0.0, 0.0], reward_table: [10.0, 0.0], n_samples: 1000.0}
+statistics:
+  - name: secret_check
+    kind: mean_z
+    visible: false
+    args: {logits: [0.7071067, -0.3], reward_table: [1.0, -2.0], n_samples: 10.0}
+    seeds: 20
+    seed_offset: 4242000
+    expectation: expectation
+    variance: variance
+"""
+
+
+@pytest.fixture(scope="module")
+def problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
+    root = tmp_path_factory.mktemp("hidden_check")
+    (root / "problems" / "reinforce_grad").mkdir(parents=True)
+    (root / "problems" / "reinforce_grad" / "problem.yaml").write_text(SPEC)
+    (root / "problems" / "reinforce_grad" / "statement.md").write_text("attacks\n")
+    (root / "reference").mkdir()
+    shutil.copy(ROOT / "reference" / "reinforce_grad.py", root / "reference")
+    return load_problem("reinforce_grad", root)
+
+
+def test_the_seed_a_hidden_check_failed_on_is_not_shown(problem: Problem,
+                                                        tmp_path: Path) -> None:
+    """The learner picks which call of a hidden check raises: from the seed the report names
+    they would read that seed (an input) and whatever number they encoded in the call's index
+    (here the first digit of a hidden logit)."""
+    path = tmp_path / "attack.py"
+    path.write_text(CORRECT + '''
+CALLS = []
+
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    if float(n_samples) == 10.0:
+        CALLS.append(seed)
+        if len(CALLS) == 1 + int(10 * float(logits[0])):
+            raise ValueError("x")
+    return correct(seed, logits, reward_table, n_samples)
+''')
+    report = grade_submission(problem, path, LocalSandbox())
+    check = next(t for t in report.tests if t.name == "secret_check")
+    assert check.verdict == "runtime_error"
+    assert "4242007" in check.message  # an instructor reads which seed it was
+    buffer = io.StringIO()
+    report.render(Console(file=buffer, width=200, color_system=None))
+    view = json.dumps(report.to_dict()) + "\n" + buffer.getvalue()
+    assert "4242" not in view and "0.707" not in view, view
+    secret = next(t for t in report.to_dict()["tests"] if t["name"] == "secret_check")
+    assert secret["message"] == "raised ValueError"

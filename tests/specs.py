@@ -64,11 +64,16 @@ SECRET_DIGITS = ["3141592", "2718281", "4142135", "654321", "210987", "555123",
                  "92.0"]
 
 
-def hidden_tests_problem(root: Path) -> Problem:
-    """Two visible tests, two hidden ones between them, and one visible check."""
+def reinforce_problem(root: Path, spec: str) -> Problem:
+    """`reinforce_grad` with the real reference under `root`, its tests as `spec` says."""
     (root / "problems" / "reinforce_grad").mkdir(parents=True)
-    (root / "problems" / "reinforce_grad" / "problem.yaml").write_text(HIDDEN_SPEC)
+    (root / "problems" / "reinforce_grad" / "problem.yaml").write_text(spec)
     (root / "problems" / "reinforce_grad" / "statement.md").write_text("attacks\n")
     (root / "reference").mkdir()
     shutil.copy(ROOT / "reference" / "reinforce_grad.py", root / "reference")
     return load_problem("reinforce_grad", root)
+
+
+def hidden_tests_problem(root: Path) -> Problem:
+    """Two visible tests, two hidden ones between them, and one visible check."""
+    return reinforce_problem(root, HIDDEN_SPEC)

@@ -21,8 +21,14 @@ from grader.verdict import Verdict
 HIDDEN_KEYS = ("name", "verdict", "visible", "points")
 
 
-def _plain(value: Any) -> Any:
-    return value.tolist() if isinstance(value, np.ndarray) else value
+def plain(value: Any) -> Any:
+    """An array as JSON-ready lists. Learner arrays are numbers of any width (the channel takes
+    kinds b, i, u, f): a long double's tolist() keeps np.longdouble, which JSON cannot hold."""
+    if not isinstance(value, np.ndarray):
+        return value
+    if value.dtype.kind == "f" and value.dtype.itemsize > 8:
+        value = value.astype(np.float64)
+    return value.tolist()
 
 
 @dataclass
@@ -50,8 +56,8 @@ class TestResult:
                "message": "\n".join([self.message, *self.details]).strip(),
                "summary": self.summary, "statistical": self.statistical}
         if self.shown:
-            out["shown"] = {k: ({n: _plain(v) for n, v in val.items()} if k == "args"
-                                else _plain(val)) for k, val in self.shown.items()}
+            out["shown"] = {k: ({n: plain(v) for n, v in val.items()} if k == "args"
+                                else plain(val)) for k, val in self.shown.items()}
         return out
 
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from grader.judging.judge import grade_submission
-from grader.model.problems import Problem, load_problem
+from grader.model.problems import Problem
 from grader.sandbox.local import LocalSandbox
-from tests.specs import CORRECT, HIDDEN_SPEC, ROOT
+from tests.specs import CORRECT, HIDDEN_SPEC, reinforce_problem
 
 pytestmark = pytest.mark.usefixtures("clean_after")
 
@@ -38,13 +37,7 @@ statistics:
 
 @pytest.fixture(scope="module")
 def problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
-    root = tmp_path_factory.mktemp("hidden_check")
-    (root / "problems" / "reinforce_grad").mkdir(parents=True)
-    (root / "problems" / "reinforce_grad" / "problem.yaml").write_text(SPEC)
-    (root / "problems" / "reinforce_grad" / "statement.md").write_text("attacks\n")
-    (root / "reference").mkdir()
-    shutil.copy(ROOT / "reference" / "reinforce_grad.py", root / "reference")
-    return load_problem("reinforce_grad", root)
+    return reinforce_problem(tmp_path_factory.mktemp("hidden_check"), SPEC)
 
 
 def test_the_seed_a_hidden_check_failed_on_is_not_shown(problem: Problem,

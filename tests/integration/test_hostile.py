@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grader.judging.judge import grade_submission
@@ -295,3 +297,22 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
     os._exit(0)
 ''')
     assert verdict == Verdict.RUNTIME_ERROR, msg
+
+
+@pytest.mark.parametrize("dtype", ["longdouble", "float16", ">f8", "bool"])
+def test_an_exotic_dtype_gets_a_verdict_and_a_report_that_serialises(
+        fast_problem: Problem, tmp_path: Path, dtype: str) -> None:
+    """Numbers of any width and byte order cross the channel; the report shows what came back,
+    and its JSON (what `--format json` prints and the service stores) must still be valid."""
+    path = tmp_path / "exotic.py"
+    path.write_text(f'''
+import numpy as np
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    return np.ones(np.shape(logits), dtype=np.dtype("{dtype}"))
+''')
+    report = grade_submission(fast_problem, path, CURRENT["sandbox"])
+    assert report.verdict == Verdict.WRONG_ANSWER
+    full = json.loads(json.dumps(report.to_dict(reveal=True), allow_nan=False))
+    assert "dtype" in full["tests"][0]["message"]
+    shown = full["tests"][0]["shown"]
+    assert np.asarray(shown["got"], dtype=np.float64).shape == np.shape(shown["expected"])

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any
 
-import numpy as np
 from fastapi import APIRouter
 
 from grader.data.expected import expected_outputs
 from grader.errors import UnknownProblemError
 from grader.model.problems import Problem, list_problems, load_problem, signature
+from grader.model.report import plain
 from grader.service.errors import NotFound
 from grader.service.schemas import Example, ProblemDetail, ProblemSummary
 
@@ -32,10 +31,6 @@ def find_problem(problem_id: object) -> Problem:
         raise NotFound(f"no such problem: {problem_id}") from None
 
 
-def _plain(value: Any) -> Any:
-    return value.tolist() if isinstance(value, np.ndarray) else value
-
-
 def examples(problem: Problem) -> list[Example]:
     """Visible tests with the reference's outputs, computed once per process (and cached on
     disk by the core); hidden tests never appear here."""
@@ -43,8 +38,8 @@ def examples(problem: Problem) -> list[Example]:
         if problem.id not in _examples:
             outs = expected_outputs(problem)
             _examples[problem.id] = [
-                Example(name=c.name, args={k: _plain(v) for k, v in c.args.items()},
-                        expected=_plain(out))
+                Example(name=c.name, args={k: plain(v) for k, v in c.args.items()},
+                        expected=plain(out))
                 for c, out in zip(problem.tests, outs, strict=True) if c.visible]
         return _examples[problem.id]
 

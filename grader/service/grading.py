@@ -51,7 +51,7 @@ def retrying(what: str, fn: Callable[[], T], budget_s: float, sid: int) -> T:
             pause = min(pause * 2, 5.0)
 
 
-def plain(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """JSON-safe (numpy scalars become floats), as stored in a JSON column."""
     return json.loads(json.dumps(value, default=float))
 
@@ -171,7 +171,7 @@ class Graders:
             def add() -> None:
                 with self.db.session() as s:
                     s.add(Event(submission_id=claim.submission_id, attempt=claim.attempt,
-                                seq=u, test=plain(result.to_dict())))
+                                seq=u, test=json_safe(result.to_dict())))
 
             # A live event is a courtesy (the report holds every test): one the database
             # missed during an outage is dropped, and the grade goes on.
@@ -183,7 +183,7 @@ class Graders:
 
         sandbox = make_sandbox(self.settings.backend, compile_cache_dir(), slot=slot)
         report = grade_submission(problem, Source(name, source), sandbox, on_test=on_test)
-        return plain(report.to_dict(reveal=True))  # type: ignore[no-any-return]
+        return json_safe(report.to_dict(reveal=True))  # type: ignore[no-any-return]
 
     def _heartbeat(self, claim: leases.Claim, stop: threading.Event) -> None:
         while not stop.wait(self.settings.lease_seconds / 3):
@@ -209,5 +209,5 @@ class Graders:
                     report = {"problem": sub.problem, "submission": sub.filename, "tests": [],
                               "verdict": str(Verdict.JUDGE_ERROR), "score": 0.0}
                 report["feedback"] = [message]
-                leases.give_up(s, sub, plain(report))
+                leases.give_up(s, sub, json_safe(report))
             return leases.claimable_count(s, self.settings.max_attempts)

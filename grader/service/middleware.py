@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,7 +15,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from grader.service.errors import ClientError
-from grader.service.web import error_page, wants_html
+from grader.service.web import Headers, adding_headers, error_page, wants_html
 
 log = logging.getLogger("jaxjudge.app")
 RETRY_S = 5  # Retry-After while the database is out: a restart or failover takes seconds
@@ -103,20 +102,15 @@ class SessionCookies:
         loaded = sessions.load(request)
         request.state.session = loaded
 
-        async def with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                current = request.state.session
-                if current is not loaded or (current.fresh and current.needed):
-                    from starlette.responses import Response
+        def cookie() -> Headers:
+            current = request.state.session
+            if current is loaded and not (current.fresh and current.needed):
+                return []
+            probe = Response()
+            sessions.save(probe, current, https=scope.get("scheme") == "https")
+            return [(k, v) for k, v in probe.raw_headers if k == b"set-cookie"]
 
-                    probe = Response()
-                    sessions.save(probe, current, https=scope.get("scheme") == "https")
-                    message["headers"] = [*message.get("headers", []),
-                                          *[(k, v) for k, v in probe.raw_headers
-                                            if k == b"set-cookie"]]
-            await send(message)
-
-        await self.app(scope, receive, with_cookie)
+        await self.app(scope, receive, adding_headers(send, cookie))
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -168,7 +162,3 @@ def install_error_handlers(app: FastAPI) -> None:
     async def internal(request: Request, exc: Exception) -> Response:
         log.error("internal error", exc_info=exc)
         return answer(request, 500, "internal error")
-
-
-def json_safe(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=float))

@@ -66,11 +66,10 @@ class SessionData:
 class Sessions:
     """Signs and checks cookies and CSRF tokens with the service's secret key."""
 
-    def __init__(self, secret: str, max_age_s: int, secure: bool = False) -> None:
+    def __init__(self, secret: str, max_age_s: int) -> None:
         self.cookies = URLSafeTimedSerializer(secret, salt="jaxjudge-session")
         self.csrf_key = hmac.new(secret.encode(), b"jaxjudge-csrf", hashlib.sha256).digest()
         self.max_age_s = max_age_s
-        self.secure = secure
 
     def load(self, request: Request) -> SessionData:
         raw = request.cookies.get(SESSION_COOKIE)
@@ -89,7 +88,7 @@ class Sessions:
         says with X-Forwarded-Proto), so the cookie must never travel over plain HTTP."""
         value = self.cookies.dumps({"sid": session.sid, "uid": session.user_id})
         response.set_cookie(SESSION_COOKIE, value, max_age=self.max_age_s, httponly=True,
-                            samesite="lax", secure=self.secure or https, path="/")
+                            samesite="lax", secure=https, path="/")
 
     def csrf_token(self, session: SessionData) -> str:
         return hmac.new(self.csrf_key, session.sid.encode(), hashlib.sha256).hexdigest()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -79,6 +80,20 @@ def error_page(request: Request, status: int, message: str,
     return response
 
 
+Headers = list[tuple[bytes, bytes]]
+
+
+def adding_headers(send: Send, headers: Callable[[], Headers]) -> Send:
+    """`send`, with what `headers()` says (then) appended to the response's start."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), *headers()]
+        await send(message)
+
+    return wrapped
+
+
 class SecurityHeaders:
     """A strict Content-Security-Policy (no inline script) and the usual hardening headers."""
 
@@ -89,14 +104,8 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-                 (b"referrer-policy", b"same-origin")]
+        extra: Headers = [(b"x-content-type-options", b"nosniff"),
+                          (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin")]
         if not str(scope.get("path", "")).startswith(NO_CSP):
             extra.append((b"content-security-policy", CSP.encode()))
-
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *extra]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+        await self.app(scope, receive, adding_headers(send, lambda: extra))

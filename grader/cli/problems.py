@@ -111,10 +111,9 @@ def _report_mutants(console: Console, problem: Problem) -> None:
     console.print(f"  feedback names {len(named)} of {len(results) - len(survivors)} caught",
                   highlight=False)
     for r in results:
-        mark = "SURVIVED" if r.survived else f"caught ({r.verdict})"
-        hint = f"\n      hint: {r.recognised}" if r.recognised and not r.survived else \
-            "\n      no hint names it" if not r.survived else ""
-        console.print(f"    line {r.mutant.line}: {r.mutant.description}: {mark}{hint}",
+        mark = "SURVIVED" if r.survived else f"caught ({r.verdict})\n      " + (
+            f"hint: {r.recognised}" if r.recognised else "no hint names it")
+        console.print(f"    line {r.mutant.line}: {r.mutant.description}: {mark}",
                       highlight=False, markup=False, soft_wrap=True)
 
 

@@ -15,11 +15,17 @@ from grader.service.db import Database
 from grader.service.models import Event, Submission
 from grader.service.users import create_user
 from tests.integration.servers import Postgres, Redis
-from tests.integration.service import ROOT, Server, Worker, env, jaxjudge, wait_for
+from tests.integration.service import (
+    ACCEPTED,
+    EXAMPLES,
+    Server,
+    Worker,
+    env,
+    jaxjudge,
+    wait_for,
+)
 
 SLOT_BASE = 30  # jail uids 60030+: this suite's graders, apart from everyone else's
-EXAMPLES = ROOT / "submissions" / "reinforce_grad"
-ACCEPTED = (EXAMPLES / "accepted" / "vmap_grad_log_softmax.py").read_text()
 WRONG = (EXAMPLES / "wrong_answer" / "exact_gradient.py").read_text()
 # Accepted, and slow enough (3 tests x 1 s) to be caught mid-grade.
 SLOW = ACCEPTED.replace("def reinforce_grad(", "import time as _t\n\n\ndef reinforce_grad(", 1)

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "submissions" / "reinforce_grad"
+ACCEPTED = (EXAMPLES / "accepted" / "vmap_grad_log_softmax.py").read_text()
 SLOT_BASE = 10  # jail uids 60010+: other agents' and tests' jails use the low ones
 
 

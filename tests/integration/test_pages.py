@@ -25,11 +25,9 @@ from tests.integration.browser import (
     wait,
     watched,
 )
-from tests.integration.service import ROOT, Server, create_user, wait_done
+from tests.integration.service import ACCEPTED, EXAMPLES, Server, create_user, wait_done
 from tests.specs import SECRET_DIGITS, hidden_tests_problem
 
-EXAMPLES = ROOT / "submissions" / "reinforce_grad"
-ACCEPTED = (EXAMPLES / "accepted" / "vmap_grad_log_softmax.py").read_text()
 WRONG = EXAMPLES / "wrong_answer" / "raw_logits.py"
 ATTACK = "<script>window.pwned=1</script><img src=x onerror=window.pwned=2>"
 XSS = f'''# {ATTACK}

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from tests.integration.service import (
-    ROOT,
+    ACCEPTED,
+    EXAMPLES,
     Server,
     create_user,
     env,
@@ -22,8 +23,6 @@ from tests.integration.service import (
 )
 from tests.specs import SECRET_DIGITS, hidden_tests_problem
 
-EXAMPLES = ROOT / "submissions" / "reinforce_grad"
-ACCEPTED = (EXAMPLES / "accepted" / "vmap_grad_log_softmax.py").read_text()
 WRONG = (EXAMPLES / "wrong_answer" / "raw_logits.py").read_text()
 # Prints every argument it gets: hidden inputs included, if anything let them through.
 HOSTILE = '''

@@ -15,7 +15,6 @@ import pytest
 from grader.model.problems import Problem
 from grader.service.users import create_user
 from tests.integration.scale import (
-    ACCEPTED,
     SLOW,
     WRONG,
     Cluster,
@@ -23,7 +22,7 @@ from tests.integration.scale import (
     cli_verdicts,
 )
 from tests.integration.servers import Postgres, Redis
-from tests.integration.service import Server, submit, wait_for
+from tests.integration.service import ACCEPTED, Server, submit, wait_for
 
 SOURCES = {"slow": SLOW, "wrong": WRONG, "accepted": ACCEPTED}
 TESTS = 3  # fast_problem's visible tests

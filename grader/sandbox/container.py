@@ -7,6 +7,7 @@ import os
 import select
 import socket
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from grader.sandbox.protocol import Job, cache_env, in_background, stream
 
 RUNNER_IMAGE = "jaxjudge:runner"
 JAIL_UID = 60_000  # the runner image's user
+DRAIN_S = 3.0  # at most this long to read a stopped container's last output
 
 
 def _client() -> Any:
@@ -84,6 +86,7 @@ class DockerSandbox:
         container = self._create(job)
         frames = Frames(job.output_bytes + (1 << 20))
         writers: list[Any] = []
+        demux: _Demux | None = None
         try:
             # Attached before it starts, so not a byte of output is missed.
             attached = container.attach_socket(
@@ -116,10 +119,28 @@ class DockerSandbox:
 
             yield from stream(job, frames, wait, lambda: _exit_code(container), release)
         finally:
+            # As the local jail drains its pipes after the kill: Docker copies stdout and stderr
+            # on separate paths, so what the learner printed just before the last frame may
+            # still be on its way. Stop the container, then read the socket to its end.
+            with contextlib.suppress(Exception):
+                container.kill()
+            if demux is not None:
+                _drain(sock, demux, DRAIN_S)
             with contextlib.suppress(Exception):
                 container.remove(force=True)
             for t in writers:
                 t.join(timeout=5)
+
+
+def _drain(sock: socket.socket, demux: _Demux, seconds: float) -> None:
+    """Feeds what is left on the attach socket until its end, within `seconds`."""
+    end = time.monotonic() + seconds
+    with contextlib.suppress(OSError):
+        while (left := end - time.monotonic()) > 0 and select.select([sock], [], [], left)[0]:
+            data = sock.recv(1 << 20)
+            demux.feed(data)
+            if not data:
+                return
 
 
 def _exit_code(container: Any) -> int | None:

@@ -41,20 +41,33 @@ def sandbox(request: pytest.FixtureRequest) -> Sandbox:
     return LocalSandbox()
 
 
-@pytest.fixture(scope="session")
-def fast_problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
-    """reinforce_grad with 3 visible tests and limits tight enough for hostile tests."""
+def _visible_only(tmp_path_factory: pytest.TempPathFactory, limits: str) -> Problem:
+    """reinforce_grad with its 3 visible tests only, under `limits`."""
     root = tmp_path_factory.mktemp("root")
     shutil.copytree(ROOT / "problems" / "reinforce_grad", root / "problems" / "reinforce_grad")
     (root / "reference").mkdir()
     shutil.copy(ROOT / "reference" / "reinforce_grad.py", root / "reference")
     spec = root / "problems" / "reinforce_grad" / "problem.yaml"
     text = spec.read_text().replace(
-        "limits: {time_per_test_s: 20, total_time_s: 120, memory_mb: 3072}",
-        "limits: {time_per_test_s: 8, total_time_s: 40, memory_mb: 3072, startup_s: 15}")
+        "limits: {time_per_test_s: 20, total_time_s: 120, memory_mb: 3072}", limits)
     text = text.split("  - name: single_action")[0]  # keep the visible tests only
     spec.write_text(text)
     return load_problem("reinforce_grad", root)
+
+
+@pytest.fixture(scope="session")
+def fast_problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
+    """Limits tight enough for hostile tests that end by a timeout."""
+    return _visible_only(tmp_path_factory, "limits: {time_per_test_s: 8, total_time_s: 40, "
+                                           "memory_mb: 3072, startup_s: 15}")
+
+
+@pytest.fixture(scope="session")
+def roomy_problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
+    """The default time limits, for attacks whose verdict is not a timeout but whose work
+    (filling gigabytes on one capped core) is slow on a busy machine."""
+    return _visible_only(tmp_path_factory, "limits: {time_per_test_s: 20, total_time_s: 60, "
+                                           "memory_mb: 3072, startup_s: 15}")
 
 
 JAIL_UIDS = range(SANDBOX_UID, SANDBOX_UID + 64)  # batch mode gives each slot its own

@@ -13,11 +13,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # bubblewrap is the local sandbox; Chromium with its driver runs the pages' browser tests;
-# redis-server and PostgreSQL are what the many-machine tests run against. Install what is
+# redis-server and PostgreSQL are what the many-machine tests run against; nginx runs
+# docs/nginx.conf in front of the judge. Install what is
 # missing where we can, say how where we cannot.
 APT_DEPS := bubblewrap:/usr/bin/bwrap chromium:/usr/bin/chromium \
 	chromium-driver:/usr/bin/chromedriver redis-server:/usr/bin/redis-server \
-	postgresql:/usr/lib/postgresql/15/bin/initdb
+	postgresql:/usr/lib/postgresql/15/bin/initdb nginx:/usr/sbin/nginx
 system-deps:
 	@missing=""; for dep in $(APT_DEPS); do \
 		[ -x "$${dep#*:}" ] || missing="$$missing $${dep%%:*}"; done; \

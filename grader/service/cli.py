@@ -40,17 +40,27 @@ def cmd_serve(_: Console, args: argparse.Namespace) -> int:
     import uvicorn
 
     from grader.service.app import create_app
+    from grader.service.conns import protocol
     from grader.service.logs import configure
 
     configure()
-    app = create_app(settings_from(args))
+    settings = settings_from(args)
+    app = create_app(settings)
     # uvicorn restores the handler it found and raises the signal again once it has shut down
     # (the graders have finished by then): with the default handler that is death by SIGTERM;
     # a stop that was asked for and went well exits 0.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(EXIT_OK))
+    # Forwarding headers (X-Forwarded-For, -Proto) are believed from the configured proxies
+    # only: uvicorn's default would believe anyone on 127.0.0.1 (FORWARDED_ALLOW_IPS too).
+    # Every request is one uvicorn has read within the deadlines of `conns`.
     # log_config=None: uvicorn's own lines go through the JSON-lines handler too.
+    proxies = settings.trusted_proxies.strip()
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", access_log=False,
-                timeout_graceful_shutdown=10, log_config=None)
+                timeout_graceful_shutdown=10, log_config=None,
+                http=protocol(settings.header_timeout, settings.body_timeout),
+                proxy_headers=bool(proxies), forwarded_allow_ips=proxies or "",
+                timeout_keep_alive=settings.keep_alive_timeout,
+                limit_concurrency=settings.max_connections)
     return EXIT_OK
 
 

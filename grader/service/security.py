@@ -84,8 +84,9 @@ class Sessions:
         return SessionData.new()
 
     def save(self, response: Response, session: SessionData, https: bool = False) -> None:
-        """`https`: the visitor came over HTTPS (directly, or as a trusted proxy on 127.0.0.1
-        says with X-Forwarded-Proto), so the cookie must never travel over plain HTTP."""
+        """`https`: the visitor came over HTTPS (directly, or as a proxy named in
+        JAXJUDGE_TRUSTED_PROXIES says with X-Forwarded-Proto), so the cookie must never travel
+        over plain HTTP."""
         value = self.cookies.dumps({"sid": session.sid, "uid": session.user_id})
         response.set_cookie(SESSION_COOKIE, value, max_age=self.max_age_s, httponly=True,
                             samesite="lax", secure=https, path="/")

@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     stop_seconds: float = 300.0  # SIGTERM: how long graders may take to finish what they hold
     session_days: int = 7
     poll_seconds: float = 0.1  # how often graders and event streams look for work
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or networks,
+    # comma-separated ("127.0.0.1", "10.0.0.0/8,::1"). Empty: none, every peer is the visitor.
+    trusted_proxies: str = ""
+    header_timeout: float = 10.0  # a request head must be in within this (s) of connecting
+    body_timeout: float = 20.0  # and its body within this (s) of the head
+    keep_alive_timeout: int = 5  # an idle kept-alive connection closes after this (s)
+    max_connections: int = 1000  # open connections at once; a request beyond them gets 503
 
     def database_url(self) -> str:
         return self.database or f"sqlite:///{(self.data / 'jaxjudge.db').resolve()}"

@@ -51,7 +51,9 @@ COPY problems /app/problems
 COPY reference /app/reference
 COPY submissions /app/submissions
 # Root-only: the problems, references, examples and the expected outputs. World-readable but
-# root-owned: the compile cache, warmed here from trusted code so graded code only reads it.
+# root-owned: the compile cache, warmed here from trusted code so graded code only reads it,
+# its entries free of source locations and its folder unlistable (0311): uid 60000 opens only
+# the entries its own programs hash to.
 # JAXJUDGE_LIMITS=per-process: no cgroup can be made inside the container, whose own cgroup
 # (docker run --memory, --cpus, --pids-limit) bounds all the submissions it grades together.
 ENV PATH=/opt/venv/bin:$PATH JAXJUDGE_ROOT=/app JAXJUDGE_ISOLATION=uid JAXJUDGE_LIMITS=per-process \
@@ -59,7 +61,7 @@ ENV PATH=/opt/venv/bin:$PATH JAXJUDGE_ROOT=/app JAXJUDGE_ISOLATION=uid JAXJUDGE_
     XDG_CACHE_HOME=/var/cache/jaxjudge/private JAXJUDGE_COMPILE_CACHE=/var/cache/jaxjudge/xla
 RUN chmod 0700 /app && mkdir -p -m 0700 /var/cache/jaxjudge/private \
  && jaxjudge warm && jaxjudge verify --skip-examples \
- && chmod -R a+rX,go-w /var/cache/jaxjudge/xla
+ && chmod -R a+r,go-w /var/cache/jaxjudge/xla && chmod 0311 /var/cache/jaxjudge/xla
 # The judge needs root only to drop each submission to uid 60000 (setpriv, no capabilities,
 # no_new_privs); the container's namespaces and `--network none` are the outer jail.
 ENTRYPOINT ["jaxjudge"]

@@ -33,7 +33,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     verify.add_argument("--mutants", action="store_true",
                         help="also grade small mutations of the reference; list the survivors")
     verify.set_defaults(run=cmd_verify)
-    warm_cmd = sub.add_parser("warm", help="fill the XLA compile cache from trusted code")
+    warm_cmd = sub.add_parser("warm", help="fill the XLA compile cache from trusted code "
+                              "(entries without source locations, in a folder jails cannot list)")
     warm_cmd.add_argument("problems", nargs="*")
     warm_cmd.set_defaults(run=cmd_warm)
     cache_cmd = sub.add_parser("cache", help="where the caches live, or remove them all")

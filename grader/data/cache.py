@@ -20,7 +20,7 @@ from grader.model.inputs import Value
 from grader.model.problems import Problem
 from grader.model.submission import Submission
 from grader.sandbox.local import LocalSandbox
-from grader.sandbox.protocol import Sandbox
+from grader.sandbox.protocol import CACHE_MODE, Sandbox
 
 GRADER = Path(__file__).resolve().parents[1]  # the whole package: its sources are the judge
 # The kinds of cache under the root, each its own folder; the compile cache may live elsewhere.
@@ -221,6 +221,8 @@ def clear() -> list[tuple[Path, int]]:
             raise OSError(f"{path} is the home folder or above it, not a jaxjudge cache")
     removed = []
     for path in paths:
+        if path.is_dir() and not path.is_symlink() and path.stat().st_mode & 0o777 == CACHE_MODE:
+            path.chmod(0o700)  # the sealed compile cache: even its owner must list it to remove it
         if path.exists() or path.is_symlink():
             size = size_of(path)
             if path.is_dir() and not path.is_symlink():

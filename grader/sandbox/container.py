@@ -15,7 +15,7 @@ from typing import Any
 from grader.errors import JudgeError
 from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event, Frames
-from grader.sandbox.protocol import Job, cache_env, in_background, stream
+from grader.sandbox.protocol import Job, cache_env, in_background, jail_cache, stream
 
 RUNNER_IMAGE = "jaxjudge:runner"
 JAIL_UID = 60_000  # the runner image's user
@@ -65,8 +65,8 @@ class DockerSandbox:
         volumes = {str(job.submission.resolve()): {"bind": "/submission/submission.py",
                                                    "mode": "ro"}}
         env = {"JAX_PLATFORMS": "cpu", "HOME": "/tmp"}
-        if self.compile_cache is not None and self.compile_cache.is_dir():
-            volumes[str(self.compile_cache)] = {"bind": "/jaxcache", "mode": "ro"}
+        if (sealed := jail_cache(self.compile_cache)) is not None:  # unlistable to uid 60000
+            volumes[str(sealed)] = {"bind": "/jaxcache", "mode": "ro"}
             env |= cache_env("/jaxcache", writable=False)
         return self.client.containers.create(
             self.image, stdin_open=True, network_mode="none",  # stdin_open implies StdinOnce

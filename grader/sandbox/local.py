@@ -17,7 +17,7 @@ from grader.errors import JudgeError
 from grader.sandbox import cgroup, hierarchy, scratch
 from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event, Frames
-from grader.sandbox.protocol import JAIL_ENV, Job, cache_env, in_background, stream
+from grader.sandbox.protocol import JAIL_ENV, Job, cache_env, in_background, jail_cache, stream
 from grader.sandbox.reaping import kill, kill_uid
 
 RUNNER = Path(__file__).with_name("runner.py")
@@ -36,7 +36,8 @@ class LocalSandbox:
 
         uid: the jail's uid when run as root; concurrent jails take distinct uids, so each has
         its own RLIMIT_NPROC budget. compile_cache: a persistent XLA compilation cache, mounted
-        read-only into the jail; unsandboxed (trusted) runs write to it. per_process_limits:
+        read-only into the jail once sealed (see jail_cache); unsandboxed (trusted) runs write
+        to it. per_process_limits:
         where no cgroup can be made, grade under per-process rlimits instead of refusing (also
         JAXJUDGE_LIMITS=per-process). cgroup_root: where cgroups are mounted (tests).
         """
@@ -78,9 +79,10 @@ class LocalSandbox:
             return [*rlimits, str(python), str(RUNNER)]
         env = dict(JAIL_ENV)
         cache: list[str] = []
-        if self.compile_cache is not None and self.compile_cache.is_dir():
+        if (sealed := jail_cache(self.compile_cache)) is not None:
             # Read-only: a submission must never plant executables other submissions would load.
-            cache = ["--ro-bind", str(self.compile_cache), "/jaxcache"]
+            # Unlistable (CACHE_MODE): it opens only the entries its own programs hash to.
+            cache = ["--ro-bind", str(sealed), "/jaxcache"]
             env |= cache_env("/jaxcache", writable=False)
         prefixes = sorted({Path(sys.prefix), Path(sys.base_prefix).resolve()})
         binds: list[str] = []
@@ -120,8 +122,8 @@ class LocalSandbox:
         `home`: uid mode's private scratch folder, its HOME and TMPDIR."""
         if self.uid_only:
             env = JAIL_ENV | ({"HOME": str(home), "TMPDIR": str(home)} if home else {})
-            if self.compile_cache is not None and self.compile_cache.is_dir():
-                env |= cache_env(str(self.compile_cache), writable=False)
+            if (sealed := jail_cache(self.compile_cache)) is not None:
+                env |= cache_env(str(sealed), writable=False)
             return env
         if self.bwrap is not None or self.compile_cache is None:
             return None

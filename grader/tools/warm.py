@@ -3,6 +3,7 @@ statistical baselines, diagnosis and mutant outputs."""
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 from grader.data.cache import compile_cache_dir
@@ -14,10 +15,24 @@ from grader.judging.judge import plan
 from grader.judging.statistics import trusted_data
 from grader.model.problems import Problem
 from grader.sandbox.local import LocalSandbox
-from grader.sandbox.protocol import Sandbox
+from grader.sandbox.protocol import CACHE_MODE, Sandbox
 from grader.verdict import Verdict
 
-__all__ = ["compile_cache_dir", "missing_trusted", "prepare", "warm"]
+__all__ = ["compile_cache_dir", "missing_trusted", "prepare", "seal", "warm"]
+
+ENTRY_SUFFIXES = ("-cache", "-atime")  # the names JAX gives a compile cache's files
+
+
+def seal(folder: Path) -> None:
+    """Makes `folder` a compile cache jails may mount: created if missing, then CACHE_MODE (no one
+    lists it). A folder anyone could list was warmed by an older judge, whose entries hold the
+    reference's source locations: its entries are removed first, and warming writes them anew."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if stat.S_IMODE(folder.stat().st_mode) & 0o444:
+        for entry in folder.iterdir():
+            if entry.name.endswith(ENTRY_SUFFIXES) and entry.is_file() and not entry.is_symlink():
+                entry.unlink()
+    folder.chmod(CACHE_MODE)
 
 
 def prepare(problem: Problem, sandbox: Sandbox) -> None:
@@ -44,9 +59,11 @@ def warm(problem: Problem, folder: Path | None = None,
     """Compiles what learners will compile over every call of a grade, unsandboxed and writing the
     cache: the reference and the spec's trusted_examples only (staff code; other examples may be
     donated learners' code). Then prepares the rest, diagnosis examples in `sandbox` (default: a
-    jail reading the warmed cache). Returns what failed to run."""
+    jail reading the warmed cache). Entries carry no source location (see cache_env), and the
+    folder is sealed (see seal): a jail opens only the entries its own programs hash to. Returns
+    what failed to run."""
     folder = folder or compile_cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    seal(folder)
     trusted = LocalSandbox(unsandboxed=True, compile_cache=folder)
     calls = plan(problem).calls
     failures = missing_trusted(problem)

@@ -220,3 +220,23 @@ def test_trusted_examples_are_paths_under_the_examples(problem: Problem) -> None
         spec.write_text(text + f"trusted_examples: [{bad!r}]\n")
         with pytest.raises(SpecError, match="trusted_examples"):
             load_problem("reparam_grad", problem.root)
+
+
+def test_warm_seals_the_compile_cache_and_empties_one_an_older_judge_left_listable(
+        problem: Problem, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from grader.sandbox.protocol import CACHE_MODE, jail_cache
+    from grader.tools.warm import seal
+
+    legacy = tmp_path / "xla"  # $JAXJUDGE_COMPILE_CACHE in these tests
+    legacy.mkdir(mode=0o755)
+    for name in ("jit_add-1f-cache", "jit_add-1f-atime", "notes.txt"):
+        (legacy / name).write_bytes(b"x" * 100)
+    assert jail_cache(legacy) is None  # listable, with located entries: no jail mounts it
+    seal(legacy)
+    assert legacy.stat().st_mode & 0o777 == CACHE_MODE and jail_cache(legacy) == legacy
+    assert sorted(p.name for p in legacy.iterdir()) == ["notes.txt"]  # only JAX's files go
+    (legacy / "jit_add-2e-cache").write_bytes(b"y")
+    seal(legacy)  # sealed already: its (location-free) entries stay
+    assert (legacy / "jit_add-2e-cache").is_file()
+    assert main(["cache", "clear"]) == 0
+    assert not legacy.exists()

@@ -8,6 +8,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy import func, select
@@ -21,6 +22,7 @@ from grader.service.settings import Settings
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+MAX_JSON_DEPTH = 32  # a submission is one flat object; deeper is never a real client
 
 
 @dataclass(frozen=True)
@@ -55,17 +57,36 @@ def utf8_source(source: bytes | str, cap: int) -> bytes:
     return source
 
 
+def parse_json(body: bytes) -> Any:
+    """A client's JSON, bounded: the parser's own recursion guard stops nesting past the
+    interpreter's limit while parsing (RecursionError: it was a 500), and anything nested over
+    MAX_JSON_DEPTH is refused after, so no code downstream recurses over client data."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadRequest("request body is not UTF-8") from None
+    except RecursionError:
+        raise BadRequest(f"JSON nested over {MAX_JSON_DEPTH} levels") from None
+    except ValueError:
+        raise BadRequest("malformed JSON body") from None
+    level: list[tuple[Any, int]] = [(data, 1)]
+    while level:  # iterative: one step per container, never a Python recursion
+        value, depth = level.pop()
+        children = (value.values() if isinstance(value, dict)
+                    else value if isinstance(value, list) else ())
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > MAX_JSON_DEPTH:
+                    raise BadRequest(f"JSON nested over {MAX_JSON_DEPTH} levels")
+                level.append((child, depth + 1))
+    return data
+
+
 async def read_intake(request: Request, cap: int) -> Intake:
     """JSON {"problem", "source"} or a multipart form with `problem` and a `file` upload."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "application/json":
-        body = await request.body()  # bounded by the BodyLimit middleware
-        try:
-            data = json.loads(body.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise BadRequest("request body is not UTF-8") from None
-        except ValueError:
-            raise BadRequest("malformed JSON body") from None
+        data = parse_json(await request.body())  # size bounded by the BodyLimit middleware
         if not isinstance(data, dict):
             raise Invalid("expected a JSON object {\"problem\": ..., \"source\": ...}")
         missing = [k for k in ("problem", "source") if k not in data]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -94,3 +95,102 @@ def test_a_body_past_the_cap_on_any_route_leaves_the_server_answering_and_stoppa
         assert "Traceback" not in server.log.read_text()
     finally:
         server.kill()
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
+    root = tmp_path_factory.mktemp("problems")
+    hidden_tests_problem(root)
+    data = tmp_path_factory.mktemp("data")
+    tokens = {"alice": create_user(data, root, "alice"),
+              "ines": create_user(data, root, "ines", "instructor")}
+    server = Server(data, root, jobs=0)
+    yield server, tokens
+    server.stop()
+
+
+def deep(depth: int) -> bytes:
+    """A JSON object whose `source` is `depth` nested lists (or objects), well under the cap."""
+    half = depth // 2
+    nested = b'{"a":' * half + b"[" * half + b"]" * half + b"}" * half
+    return b'{"problem": "reinforce_grad", "source": ' + nested + b"}"
+
+
+def test_json_nested_without_end_is_never_a_500_on_any_route_that_takes_a_body(
+        web: tuple[Server, dict[str, str]]) -> None:
+    """50,000 levels raised RecursionError in the JSON parser: a 500 for client input. Routes
+    that ignore a body may answer 2xx; the submission route refuses any nesting over 32."""
+    server, tokens = web
+    logged = len(server.log.read_text())
+    spec = httpx.get(server.url + "/openapi.json", timeout=ANSWER_S).json()
+    routes = {(m.upper(), p.replace("{problem_id}", "reinforce_grad"))
+              for p, ops in spec["paths"].items() for m in ops if m != "get"}
+    routes |= {("POST", "/problems/reinforce_grad/submit")}  # the editor's form (no schema)
+    assert ("POST", "/api/v1/submissions") in routes
+    for who in tokens:
+        for method, path in sorted(routes):
+            for kind in ("application/json", "application/problem+json", None):
+                for depth in (50_000, 2_000, 200):
+                    headers = {"Authorization": f"Bearer {tokens[who]}"}
+                    if kind:
+                        headers["Content-Type"] = kind
+                    r = httpx.request(method, server.url + path, content=deep(depth),
+                                      headers=headers, timeout=ANSWER_S)
+                    assert r.status_code < 500, (who, method, path, kind, depth, r.text)
+    with server.client(tokens["alice"]) as alice:
+        r = alice.post("/api/v1/submissions", content=deep(50_000),
+                       headers={"Content-Type": "application/json"})
+        assert r.status_code == 400 and "nested" in r.json()["error"], r.text
+        r = alice.post("/api/v1/submissions", content=deep(200),
+                       headers={"Content-Type": "application/json"})
+        assert r.status_code == 400 and "nested" in r.json()["error"], r.text
+    assert answers(server)
+    assert "Traceback" not in server.log.read_text()[logged:]
+
+
+def test_junk_headers_cookies_and_query_strings_get_a_4xx_or_their_page_never_a_500(
+        web: tuple[Server, dict[str, str]]) -> None:
+    server, tokens = web
+    logged = len(server.log.read_text())
+    with server.client(tokens["alice"]) as alice:
+        sid = submit(alice, "x = 1\n")
+    junk = ["", "\u00e9", "9" * 4000, "1." + "9" * 4000, "-1.-1", "1.2.3", "[" * 4000,
+            "%00", "a=b; c", "\"" * 1000, "=" * 2000]
+    auth = {"Authorization": f"Bearer {tokens['alice']}"}
+    for value in junk:
+        raw = value.encode("utf-8")
+        for path, headers in [
+                (f"/api/v1/submissions/{sid}/events", {**auth, "Last-Event-ID": raw}),
+                ("/api/v1/me", {"Cookie": b"jaxjudge_session=" + raw}),
+                ("/", {"Cookie": raw}),
+                ("/api/v1/me", {"Authorization": b"Bearer " + raw}),
+                ("/api/v1/submissions", {**auth, "Accept": raw}),
+                ("/submissions/" + str(sid), {"Cookie": b"jaxjudge_session=" + raw,
+                                               "Accept": b"text/html"})]:
+            try:
+                with httpx.stream("GET", server.url + path, headers=headers,
+                                  timeout=ANSWER_S) as r:
+                    assert r.status_code < 500, (path, value[:20], r.status_code)
+            except httpx.LocalProtocolError:
+                continue  # not even sendable as a header: no server sees it
+    queries = ["a=1&" * 3000, "limit=" + "9" * 3000, "%ff%fe=%00", "=&=&==", "a[" * 3000,
+               "next=" + "%2F" * 3000]
+    for q in queries:
+        for path in ("/api/v1/submissions", "/api/v1/problems", "/login", "/"):
+            r = httpx.get(f"{server.url}{path}?{q}", headers=auth, timeout=ANSWER_S)
+            assert r.status_code < 500, (path, q[:20], r.status_code)
+    boundary = "b" * 60
+    part = f"--{boundary}\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n"
+    forms = [("application/x-www-form-urlencoded", b"a=1&" * 90_000),
+             ("application/x-www-form-urlencoded", b"%" * 300_000),
+             (f"multipart/form-data; boundary={boundary}", part.encode() * 4000),
+             (f"multipart/form-data; boundary={boundary}", b"--" + boundary.encode() * 5000),
+             ("multipart/form-data", b"x"), ("application/x-www-form-urlencoded", b"\xff\xfe")]
+    for kind, body in forms:
+        for path in ("/login", "/logout", "/problems/reinforce_grad/submit",
+                     "/api/v1/submissions"):
+            r = httpx.post(server.url + path, content=body, timeout=ANSWER_S,
+                           headers={"Content-Type": kind, **auth})
+            assert r.status_code < 500, (path, kind, body[:20], r.status_code)
+    assert answers(server)
+    assert "Traceback" not in server.log.read_text()[logged:]

@@ -157,16 +157,18 @@ def test_junk_headers_cookies_and_query_strings_get_a_4xx_or_their_page_never_a_
     junk = ["", "\u00e9", "9" * 4000, "1." + "9" * 4000, "-1.-1", "1.2.3", "[" * 4000,
             "%00", "a=b; c", "\"" * 1000, "=" * 2000]
     auth = {"Authorization": f"Bearer {tokens['alice']}"}
+    bearer = {b"Authorization": auth["Authorization"].encode()}
     for value in junk:
         raw = value.encode("utf-8")
-        for path, headers in [
-                (f"/api/v1/submissions/{sid}/events", {**auth, "Last-Event-ID": raw}),
-                ("/api/v1/me", {"Cookie": b"jaxjudge_session=" + raw}),
-                ("/", {"Cookie": raw}),
-                ("/api/v1/me", {"Authorization": b"Bearer " + raw}),
-                ("/api/v1/submissions", {**auth, "Accept": raw}),
-                ("/submissions/" + str(sid), {"Cookie": b"jaxjudge_session=" + raw,
-                                               "Accept": b"text/html"})]:
+        probes: list[tuple[str, dict[bytes, bytes]]] = [
+                (f"/api/v1/submissions/{sid}/events", {**bearer, b"Last-Event-ID": raw}),
+                ("/api/v1/me", {b"Cookie": b"jaxjudge_session=" + raw}),
+                ("/", {b"Cookie": raw}),
+                ("/api/v1/me", {b"Authorization": b"Bearer " + raw}),
+                ("/api/v1/submissions", {**bearer, b"Accept": raw}),
+                ("/submissions/" + str(sid), {b"Cookie": b"jaxjudge_session=" + raw,
+                                               b"Accept": b"text/html"})]
+        for path, headers in probes:
             try:
                 with httpx.stream("GET", server.url + path, headers=headers,
                                   timeout=ANSWER_S) as r:

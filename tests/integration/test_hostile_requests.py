@@ -4,6 +4,7 @@ strings. The server must keep answering, never with a 500, and still stop on SIG
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from selenium.webdriver.common.by import By
 
+from tests.integration.browser import chromium, have_chromium, screenshot, wait
 from tests.integration.service import Server, create_user, submit
 from tests.specs import hidden_tests_problem
 
@@ -196,3 +199,68 @@ def test_junk_headers_cookies_and_query_strings_get_a_4xx_or_their_page_never_a_
             assert r.status_code < 500, (path, kind, body[:20], r.status_code)
     assert answers(server)
     assert "Traceback" not in server.log.read_text()[logged:]
+
+
+def test_every_answer_has_the_csp_and_dynamic_ones_are_never_stored(
+        web: tuple[Server, dict[str, str]]) -> None:
+    """/docs and everything under it went out without a CSP, loading Swagger UI from a CDN
+    with inline script; pages and API answers holding source code or reports were cacheable."""
+    server, tokens = web
+    with server.client(tokens["alice"]) as alice:
+        sid = submit(alice, "secret = 1\n")
+        paths = ["/docs", "/docs/", "/docs/oauth2-redirect", "/docsx", "/redoc", "/openapi.json",
+                 "/nothing", "/api/v1/nothing", "/", "/login", "/healthz", "/api/v1/me",
+                 "/api/v1/problems", f"/api/v1/submissions/{sid}", "/api/v1/submissions",
+                 f"/submissions/{sid}", "/submissions", "/problems/reinforce_grad",
+                 "/static/style.css", "/static/nothing.js"]
+        for path in paths:
+            for accept in ("application/json", "text/html"):
+                r = alice.get(path, headers={"Accept": accept})
+                assert r.status_code < 500, (path, r.status_code)
+                csp = r.headers.get("content-security-policy", "")
+                assert "default-src 'self'" in csp and "script-src 'self';" in csp, (path, csp)
+                assert "unsafe" not in csp and "http" not in csp, (path, csp)
+                if not path.startswith("/static/"):
+                    assert "no-store" in r.headers.get("cache-control", ""), (path, r.headers)
+        assert f"/submissions/{sid}" in alice.get("/submissions").text  # a real page, signed in
+        assert alice.get(f"/submissions/{sid}").text.count("secret = 1") >= 1
+        assert alice.get("/static/style.css").headers.get("cache-control") is None
+        docs = alice.get("/docs")
+        assert docs.status_code == 200 and "swagger-ui" in docs.text
+        assert "http:" not in docs.text and "https:" not in docs.text and "//" not in docs.text
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", docs.text), docs.text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+        assert any(a.endswith("swagger-ui-bundle.js") for a in assets), assets
+        assert any(a.endswith("swagger-ui.css") for a in assets), assets
+        for asset in assets:
+            r = alice.get(asset)
+            assert r.status_code == 200 and len(r.content) > 0, asset
+            assert "no-store" not in r.headers.get("cache-control", ""), asset
+
+
+def test_the_api_docs_render_under_the_csp_in_a_real_browser(
+        web: tuple[Server, dict[str, str]], tmp_path: Path) -> None:
+    server, _ = web
+    if not have_chromium():
+        pytest.fail("this test needs chromium and chromium-driver: run 'make setup'")
+    with chromium(tmp_path) as driver:
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
+            "window.violations = [];"
+            "document.addEventListener('securitypolicyviolation', function (e) {"
+            "  window.violations.push(e.violatedDirective + ' ' + e.blockedURI); });")})
+        driver.get(server.url + "/docs")
+        wait(driver, "Swagger UI to list the API's operations",
+             lambda d: d.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock-summary-path"))
+        shown = {e.text.strip() for e in driver.find_elements(
+            By.CSS_SELECTOR, ".swagger-ui .opblock-summary-path")}
+        assert "/api/v1/submissions" in {s.replace("\u200b", "") for s in shown}, shown
+        driver.find_element(By.CSS_SELECTOR, ".opblock-post .opblock-summary").click()
+        wait(driver, "an operation to open",
+             lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock.is-open .responses-wrapper"))
+        screenshot(driver, "api-docs")
+        assert driver.execute_script("return window.violations") == []
+        # The watch itself works: an inline script is refused, and seen refused.
+        driver.execute_script("var s = document.createElement('script');"
+                              "s.textContent = 'window.ran = 1'; document.body.appendChild(s);")
+        wait(driver, "the refusal", lambda d: d.execute_script("return window.violations"))
+        assert driver.execute_script("return window.ran") is None

@@ -179,11 +179,17 @@ def test_junk_headers_cookies_and_query_strings_get_a_4xx_or_their_page_never_a_
             except httpx.LocalProtocolError:
                 continue  # not even sendable as a header: no server sees it
     queries = ["a=1&" * 3000, "limit=" + "9" * 3000, "%ff%fe=%00", "=&=&==", "a[" * 3000,
-               "next=" + "%2F" * 3000]
+               "next=" + "%2F" * 3000, "problem=" + "a" * 3000, "problem=%00&problem=%ff",
+               "next=%00", "next=" + "[" * 3000]
     for q in queries:
         for path in ("/api/v1/submissions", "/api/v1/problems", "/login", "/"):
             r = httpx.get(f"{server.url}{path}?{q}", headers=auth, timeout=ANSWER_S)
             assert r.status_code < 500, (path, q[:20], r.status_code)
+    for path in ("/problems/%00", "/problems/" + "%ff" * 1000, f"/submissions/{10**30}",
+                 "/api/v1/problems/..%2F..%2Fetc%2Fpasswd", "/static/..%2F..%2Fapp.py",
+                 "/static/docs/..%2F..%2Fcore.py", "/" + "a/" * 3000):
+        r = httpx.get(server.url + path, headers=auth, timeout=ANSWER_S)
+        assert r.status_code < 500 and r.status_code != 200, (path[:30], r.status_code)
     boundary = "b" * 60
     part = f"--{boundary}\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n"
     forms = [("application/x-www-form-urlencoded", b"a=1&" * 90_000),

@@ -13,6 +13,7 @@ from grader.service.db import Database
 from grader.service.middleware import BodyLimit, SessionCookies, install_error_handlers
 from grader.service.queue import Queue
 from grader.service.routes import (
+    apidocs,
     events,
     instructor,
     judged,
@@ -47,8 +48,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if workers is not None:
             workers.stop()
 
+    # FastAPI's own /docs load Swagger UI from a CDN with inline script: ours (apidocs) do not.
     app = FastAPI(title="jaxjudge", version="1", lifespan=lifespan,
-                  description="An online judge for JAX numerical exercises.")
+                  description="An online judge for JAX numerical exercises.",
+                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None)
     app.state.settings = settings
     app.state.db = db
     app.state.queue = workers.queue if workers else Queue(settings.queue_url())
@@ -58,7 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SessionCookies)
     app.add_middleware(BodyLimit, limit=settings.source_cap * 6 + 16 * 1024)
     app.add_middleware(SecurityHeaders)  # outermost: on every answer, refusals included
-    for module in (problems, submissions, events, instructor, session, ops, pages, judged, staff):
+    for module in (problems, submissions, events, instructor, session, ops, pages, judged, staff,
+                   apidocs):
         app.include_router(module.router)
+    app.mount(apidocs.ASSETS_URL, StaticFiles(directory=apidocs.ASSETS), name="docs-assets")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -8,7 +8,9 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 from fastapi import Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,6 +23,7 @@ from grader.service.settings import Settings
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+MAX_JSON_DEPTH = 32  # a submission is one flat object; deeper is never a real client
 
 
 @dataclass(frozen=True)
@@ -55,17 +58,46 @@ def utf8_source(source: bytes | str, cap: int) -> bytes:
     return source
 
 
+_BRACKET = np.zeros(256, np.int32)
+_BRACKET[[ord("["), ord("{")]], _BRACKET[[ord("]"), ord("}")]] = 1, -1
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth(body: bytes) -> int:
+    """How deep a JSON text nests, its strings skipped, without parsing it: byte-string passes
+    and one cumulative sum (no Python loop over the body, no recursion). Exact for valid JSON;
+    UTF-8 is safe, since no byte of a multi-byte character is ASCII."""
+    # Every backslash starts an escape: drop escaped backslashes, then escaped quotes; the
+    # quotes left open and close strings, so every other piece between them is outside.
+    text = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    outside = b"".join(text.split(b'"')[::2]).translate(None, _NOT_BRACKET)
+    if not outside:
+        return 0
+    return int(np.cumsum(_BRACKET[np.frombuffer(outside, np.uint8)]).max())
+
+
+def parse_json(body: bytes) -> Any:
+    """A client's JSON, its nesting bounded before parsing (50,000 levels raised RecursionError
+    in the parser: a 500), so neither the parser nor any code after it recurses deeply."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("request body is not UTF-8") from None
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise BadRequest(f"JSON nested over {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(text)
+    except RecursionError:  # not reachable past the check above; never a 500 all the same
+        raise BadRequest(f"JSON nested over {MAX_JSON_DEPTH} levels") from None
+    except ValueError:
+        raise BadRequest("malformed JSON body") from None
+
+
 async def read_intake(request: Request, cap: int) -> Intake:
     """JSON {"problem", "source"} or a multipart form with `problem` and a `file` upload."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "application/json":
-        body = await request.body()  # bounded by the BodyLimit middleware
-        try:
-            data = json.loads(body.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise BadRequest("request body is not UTF-8") from None
-        except ValueError:
-            raise BadRequest("malformed JSON body") from None
+        data = parse_json(await request.body())  # size bounded by the BodyLimit middleware
         if not isinstance(data, dict):
             raise Invalid("expected a JSON object {\"problem\": ..., \"source\": ...}")
         missing = [k for k in ("problem", "source") if k not in data]

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -37,7 +38,13 @@ def answer(request: Request, status: int, message: str,
 
 class BodyLimit:
     """No request body over `limit` bytes is read: a larger Content-Length is refused before
-    reading, and a body without one (chunked) is cut off, and answered 413, at the limit."""
+    reading, and a body without one (chunked) is cut off, and answered 413, at the limit.
+
+    Past the limit the app is handed no more body, and never a made-up message either: the
+    413 goes out at once (unless the app's own answer already started) and every later
+    `receive` waits for the server's real one, which is `http.disconnect` once an answer is
+    complete. (An empty body handed back at once, forever, made the disconnect listener of a
+    file or streaming response spin with the event loop held: the whole server froze.)"""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -47,7 +54,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # Connection: close, so the client cannot go on sending the rest of its body.
         too_large = error(413, f"request body over {self.limit} bytes")
+        too_large.headers["Connection"] = "close"
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
             try:
@@ -59,32 +68,38 @@ class BodyLimit:
                 await too_large(scope, receive, send)
                 return
         seen = 0
-        over = False
-        started = False
+        over = refused = started = False
 
         async def limited() -> Message:
-            nonlocal seen, over
-            if over:  # never hand the app more: it sees a body that ended
-                return {"type": "http.request", "body": b"", "more_body": False}
-            message = await receive()
-            if message["type"] == "http.request":
+            nonlocal seen, over, refused, started
+            if not over:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return message
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    over = True
-                    return {"type": "http.request", "body": b"", "more_body": False}
-            return message
+                if seen <= self.limit:
+                    return message
+                over = True
+                if not started:  # the app's answer is not out yet: it is now the 413
+                    started = refused = True
+                    await too_large(scope, receive, send)
+            while True:  # the body past the cap is dropped; the request's real end is awaited
+                message = await receive()
+                if message["type"] != "http.request":
+                    return message
 
         async def guarded(message: Message) -> None:
             nonlocal started
-            if over:  # whatever the app made of a cut body, the answer is 413
-                if message["type"] == "http.response.start" and not started:
-                    started = True
-                    await too_large(scope, receive, send)
+            if refused:  # whatever the app made of a cut body, the answer was the 413
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        await self.app(scope, limited, guarded)
+        try:
+            await self.app(scope, limited, guarded)
+        except ClientDisconnect:
+            if not refused:  # the app read on after our 413: its request is over, not broken
+                raise
 
 
 class SessionCookies:

@@ -31,8 +31,9 @@ _markdown = MarkdownIt("commonmark", {"html": False})
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-# FastAPI's own /docs pages load Swagger UI from a CDN with inline script: no CSP there.
-NO_CSP = ("/docs", "/redoc")
+# Only the site's own files may be kept by a browser or proxy: every other answer may hold
+# source code, a report, a token or a name.
+CACHEABLE = "/static/"
 
 
 def value_text(value: Any) -> str:
@@ -95,7 +96,9 @@ def adding_headers(send: Send, headers: Callable[[], Headers]) -> Send:
 
 
 class SecurityHeaders:
-    """A strict Content-Security-Policy (no inline script) and the usual hardening headers."""
+    """A strict Content-Security-Policy (no inline script) and the usual hardening headers on
+    every answer; Cache-Control: no-store on all but the site's static files, unless the
+    answer says otherwise."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -105,7 +108,16 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         extra: Headers = [(b"x-content-type-options", b"nosniff"),
-                          (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin")]
-        if not str(scope.get("path", "")).startswith(NO_CSP):
-            extra.append((b"content-security-policy", CSP.encode()))
-        await self.app(scope, receive, adding_headers(send, lambda: extra))
+                          (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin"),
+                          (b"content-security-policy", CSP.encode())]
+        cacheable = str(scope.get("path", "")).startswith(CACHEABLE)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), *extra]
+                if not cacheable and not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

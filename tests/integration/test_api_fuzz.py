@@ -42,6 +42,7 @@ def fuzz_server(
     hidden_tests_problem(root)
     data = tmp_path_factory.mktemp("data")
     tokens = {role: create_user(data, root, role, role) for role in ("learner", "instructor")}
+    tokens["author"] = create_user(data, root, "author")  # a learner the fuzz never uses
     server = Server(data, root, jobs=0, rate_limit=RATE_LIMIT)  # web only: nothing is graded
     # The first read of a problem runs its reference for the examples (then cached): seconds
     # of JAX on a busy machine, once, and not the fuzz's business.
@@ -105,3 +106,28 @@ def test_every_operation_conforms_to_its_schema(fuzz_server: tuple[Server, dict[
     with server.client(tokens[role]) as http:  # the rate limit held: a handful were queued
         made = http.get("/api/v1/submissions").json()
     assert len(made) <= RATE_LIMIT * (1 + int(time.monotonic() - start) // 60)
+
+
+def test_a_405_lists_every_method_its_path_serves(
+        fuzz_server: tuple[Server, dict[str, str]]) -> None:
+    """Starlette's own 405 names only the first route matching the path (Allow: POST here)."""
+    server, tokens = fuzz_server
+    with server.client(tokens["learner"]) as http:
+        for method in ("OPTIONS", "PUT", "DELETE"):
+            r = http.request(method, "/api/v1/submissions")
+            assert r.status_code == 405
+            assert r.headers["allow"] == "GET, HEAD, POST"
+            assert r.json() == {"error": "Method Not Allowed"}
+
+
+def test_a_multipart_submission_may_carry_its_source_as_a_file_or_as_text(
+        fuzz_server: tuple[Server, dict[str, str]]) -> None:
+    """The schema documents `file` as text: a client generated from it sends a plain field."""
+    server, tokens = fuzz_server
+    with server.client(tokens["author"]) as http:
+        for part in (("mine.py", b"x = 1\n"), (None, b"x = 1\n")):
+            r = http.post("/api/v1/submissions", data={"problem": "reinforce_grad"},
+                          files={"file": part})
+            assert r.status_code == 201, r.text
+        assert http.post("/api/v1/submissions", data={"problem": "reinforce_grad"},
+                         files={"other": ("x.py", b"")}).status_code == 422

@@ -14,7 +14,6 @@ import numpy as np
 from fastapi import Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
 
 from grader.service.errors import BadRequest, Invalid, TooLarge, TooMany
 from grader.service.models import Status, Submission, User, utcnow
@@ -110,9 +109,11 @@ async def read_intake(request: Request, cap: int) -> Intake:
         upload, problem_id = form.get("file"), form.get("problem")
         if problem_id is None:
             raise Invalid("missing field: problem")
-        if not isinstance(upload, UploadFile):
+        if upload is None:
             raise Invalid("missing field: file (the .py file to grade)")
         problem = find_problem(_text(problem_id, "problem")).id
+        if isinstance(upload, str):  # the file's text as a plain field (no filename)
+            return Intake(problem, f"{problem}.py", utf8_source(upload, cap))
         source = await upload.read(cap + 1)
         name = SAFE_NAME.sub("_", (upload.filename or "").rsplit("/", 1)[-1])[:100]
         return Intake(problem, name or f"{problem}.py", utf8_source(source, cap))

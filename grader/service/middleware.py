@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -136,6 +137,19 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def allowed_methods(request: Request) -> str | None:
+    """Every method the schema lists at this path (HEAD with GET), or None for a path it does
+    not list. Starlette's 405 names only the first route that matched the path, and a path may
+    have several (GET and POST submissions)."""
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern = "".join("[^/]+" if part.startswith("{") else re.escape(part)
+                          for part in re.split(r"(\{[^}/]+\})", template))
+        if re.fullmatch(pattern, request.url.path):
+            methods = {m.upper() for m in operations}
+            return ", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error a client can cause is a 4xx {"error": ...}; anything else a 500 without a
     traceback (the log has it)."""
@@ -156,6 +170,9 @@ def install_error_handlers(app: FastAPI) -> None:
         response = answer(request, exc.status_code, detail)
         for k, v in (exc.headers or {}).items():
             response.headers[k] = v
+        allow = allowed_methods(request) if exc.status_code == 405 else None
+        if allow is not None:
+            response.headers["Allow"] = allow
         return response
 
     @app.exception_handler(OperationalError)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from grader.model.report import redact_test
 from grader.service.models import Event, Status, Submission, User
+from grader.service.responses import errors
 from grader.service.routes.submissions import MAX_ID, SubmissionId, readable
 from grader.service.security import current_user
 
@@ -54,7 +55,8 @@ def _poll(request: Request, sid: int, after: tuple[int, int]) -> tuple[Submissio
 
 
 @router.get("/{submission_id}/events", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}}}})
+            responses={200: {"content": {"text/event-stream": {}}},
+                       **errors(401, 404, 422, 503)})
 async def events(request: Request, submission_id: SubmissionId,
                  user: User = Depends(current_user)) -> StreamingResponse:
     """`test` events (one per judged unit, in judging order; a learner's hidden tests redacted),

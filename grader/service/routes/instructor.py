@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy import delete, func, select, update
 
 from grader.service.models import Event, Role, Status, Submission, User
+from grader.service.responses import errors
 from grader.service.routes.problems import find_problem
 from grader.service.routes.submissions import summary
 from grader.service.schemas import GradebookRow, Requeued, SubmissionSummary
@@ -19,7 +20,8 @@ router = APIRouter(prefix="/api/v1", tags=["instructors"])
 staff = require_role(Role.INSTRUCTOR, Role.ADMIN)
 
 
-@router.get("/problems/{problem_id}/submissions", response_model=list[SubmissionSummary])
+@router.get("/problems/{problem_id}/submissions", response_model=list[SubmissionSummary],
+            responses=errors(401, 403, 404, 422, 503))
 def problem_submissions(request: Request, problem_id: str,
                         _: User = Depends(staff)) -> list[SubmissionSummary]:
     problem = find_problem(problem_id)
@@ -43,13 +45,13 @@ def gradebook_rows(request: Request) -> list[GradebookRow]:
                              accepted=bool(a)) for u, p, b, n, a in rows]
 
 
-@router.get("/gradebook", response_model=list[GradebookRow])
+@router.get("/gradebook", response_model=list[GradebookRow], responses=errors(401, 403, 503))
 def gradebook(request: Request, _: User = Depends(staff)) -> list[GradebookRow]:
     return gradebook_rows(request)
 
 
 @router.get("/gradebook.csv", response_class=Response,
-            responses={200: {"content": {"text/csv": {}}}})
+            responses={200: {"content": {"text/csv": {}}}, **errors(401, 403, 503)})
 def gradebook_csv(request: Request, _: User = Depends(staff)) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
@@ -60,7 +62,8 @@ def gradebook_csv(request: Request, _: User = Depends(staff)) -> Response:
                     headers={"Content-Disposition": 'attachment; filename="gradebook.csv"'})
 
 
-@router.post("/problems/{problem_id}/rejudge", response_model=Requeued)
+@router.post("/problems/{problem_id}/rejudge", response_model=Requeued,
+             responses=errors(401, 403, 404, 422, 503))
 def rejudge(request: Request, problem_id: str, _: User = Depends(staff)) -> Requeued:
     """Every submission of the problem back to the queue with fresh attempts; a grade still
     under way is dropped when it finishes (its claim token no longer matches)."""

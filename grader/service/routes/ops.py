@@ -7,12 +7,13 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
 
 from grader.service import metrics
 from grader.service.errors import Forbidden
 from grader.service.models import Role
+from grader.service.responses import errors
 from grader.service.security import optional_principal
 
 router = APIRouter(tags=["operations"])
@@ -20,7 +21,7 @@ log = logging.getLogger("jaxjudge.ops")
 PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses=errors(html=True))
 def healthz() -> dict[str, str]:
     """The process is up and serving (says nothing of the database: see /readyz)."""
     return {"status": "ok"}
@@ -42,7 +43,7 @@ def _probe(request: Request) -> dict[str, str]:
     return checks
 
 
-@router.get("/readyz", responses={503: {}})
+@router.get("/readyz", responses=errors(503, html=True))
 async def readyz(request: Request) -> JSONResponse:
     """200 when the database and the queue both answer; else 503 saying which did not."""
     checks = await run_in_threadpool(_probe, request)
@@ -78,7 +79,9 @@ def _render(request: Request) -> str:
         return metrics.render(s, depth, request.app.state.settings.max_attempts)
 
 
-@router.get("/metrics", response_class=PlainTextResponse, responses={403: {}, 503: {}})
+@router.get("/metrics", response_class=Response,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+                       **errors(403, 503, html=True)})
 async def prometheus(request: Request) -> PlainTextResponse:
     """Prometheus text format: queue depth, submissions by status, verdicts, graders alive,
     latency histograms. Readable from loopback, or with an admin's token."""

@@ -12,6 +12,7 @@ from grader.errors import UnknownProblemError
 from grader.model.problems import Problem, list_problems, load_problem, signature
 from grader.model.report import plain
 from grader.service.errors import NotFound
+from grader.service.responses import errors
 from grader.service.schemas import Example, ProblemDetail, ProblemSummary
 
 router = APIRouter(prefix="/api/v1/problems", tags=["problems"])
@@ -44,12 +45,12 @@ def examples(problem: Problem) -> list[Example]:
         return _examples[problem.id]
 
 
-@router.get("", response_model=list[ProblemSummary])
+@router.get("", response_model=list[ProblemSummary], responses=errors())
 def problems() -> list[ProblemSummary]:
     return [ProblemSummary(id=p.id, title=p.spec.title) for p in list_problems()]
 
 
-@router.get("/{problem_id}", response_model=ProblemDetail)
+@router.get("/{problem_id}", response_model=ProblemDetail, responses=errors(404, 422))
 def problem(problem_id: str) -> ProblemDetail:
     p = find_problem(problem_id)
     return ProblemDetail(id=p.id, title=p.spec.title, statement=p.statement(),

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
 from grader.service.models import User, utcnow
+from grader.service.responses import errors
 from grader.service.schemas import Me
 from grader.service.security import (
     Principal,
@@ -31,7 +32,7 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-@router.get("/api/v1/me", response_model=Me)
+@router.get("/api/v1/me", response_model=Me, responses=errors(401, 503))
 def me(request: Request, principal: Principal | None = Depends(optional_principal)) -> Me:
     """The signed-in user (or none) and the CSRF token that this session's forms must carry."""
     user = principal.user if principal else None
@@ -39,15 +40,15 @@ def me(request: Request, principal: Principal | None = Depends(optional_principa
               csrf_token=issue_csrf(request))
 
 
-@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/login", response_class=HTMLResponse, responses=errors(401, 422, 503, html=True))
 def login_page(request: Request, next: str | None = None,
                principal: Principal | None = Depends(optional_principal)) -> HTMLResponse:
     return page(request, "login.html", principal, next=safe_next(next), name="", message="")
 
 
 @router.post("/login", dependencies=[Depends(check_csrf)], response_model=None,
-             responses={303: {}, 401: {"content": {"text/html": {}}},
-                        429: {"content": {"text/html": {}}}})
+             responses={**errors(403, 422, 503, html=True), 303: {},
+                        401: {"content": {"text/html": {}}}, 429: {"content": {"text/html": {}}}})
 def login(request: Request, name: str = Form(max_length=64, pattern=NO_NUL),
           password: str = Form(max_length=256),
           next: str | None = Form(None, max_length=512)) -> RedirectResponse | HTMLResponse:
@@ -79,7 +80,7 @@ def login(request: Request, name: str = Form(max_length=64, pattern=NO_NUL),
 
 
 @router.post("/logout", dependencies=[Depends(check_csrf)], response_class=RedirectResponse,
-             status_code=303)
+             status_code=303, responses=errors(403, html=True))
 def logout(request: Request) -> RedirectResponse:
     sign_out(request)
     return RedirectResponse("/", status_code=303)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from grader.model.report import redact
 from grader.service.errors import NotFound
 from grader.service.intake import check_limits, idempotency_key, read_intake, replay
 from grader.service.models import Status, Submission, User
+from grader.service.responses import errors
 from grader.service.routes.problems import PROBLEM_ID
 from grader.service.schemas import Created, SubmissionDetail, SubmissionSummary
 from grader.service.security import current_user
@@ -23,12 +25,34 @@ router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
 MAX_ID = 2**31 - 1
 SubmissionId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
+# The body `submit` reads itself (intake.read_intake: bounded, either format), as documented.
+_PROBLEM = {"type": "string", "pattern": PROBLEM_ID.pattern, "description": "the problem's id"}
+_SOURCE = {"type": "string", "description": "the solution's Python source: UTF-8 text, at most "
+                                            "the service's source cap (64 KiB by default)"}
+SUBMISSION_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/json": {
+        "schema": {"type": "object", "required": ["problem", "source"],
+                   "properties": {"problem": _PROBLEM, "source": _SOURCE}},
+        "example": {"problem": "reinforce_grad", "source": "def reinforce_grad(): ...\n"}},
+    "multipart/form-data": {
+        "schema": {"type": "object", "required": ["problem", "file"],
+                   "properties": {"problem": _PROBLEM,
+                                  "file": {**_SOURCE, "description": "the .py file to grade"}}},
+        "encoding": {"file": {"contentType": "text/x-python"}}},
+}}}
+
+
+def utc(t: dt.datetime) -> dt.datetime:
+    """A stored time (naive, always UTC) with its zone: RFC 3339, as the schema promises."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+
 
 def summary(sub: Submission, user: User | str) -> SubmissionSummary:
     name = user if isinstance(user, str) else user.name
     return SubmissionSummary(id=sub.id, problem=sub.problem, user=name, status=sub.status,
                              verdict=sub.verdict, score=sub.score, counts=sub.counts,
-                             created=sub.created, finished=sub.finished)
+                             created=utc(sub.created),
+                             finished=None if sub.finished is None else utc(sub.finished))
 
 
 def readable(request: Request, submission_id: int, user: User) -> tuple[Submission, str]:
@@ -43,7 +67,7 @@ def readable(request: Request, submission_id: int, user: User) -> tuple[Submissi
 
 
 @router.post("", status_code=201, response_model=Created,
-             responses={400: {}, 401: {}, 404: {}, 413: {}, 422: {}, 429: {}})
+             responses=errors(401, 403, 404, 422, 429, 503), openapi_extra=SUBMISSION_BODY)
 async def submit(request: Request, response: Response,
                  user: User = Depends(current_user)) -> Created:
     """JSON {"problem", "source"} or multipart (`problem`, `file`); Idempotency-Key honoured.
@@ -77,7 +101,7 @@ async def submit(request: Request, response: Response,
     return created
 
 
-@router.get("", response_model=list[SubmissionSummary])
+@router.get("", response_model=list[SubmissionSummary], responses=errors(401, 422, 503))
 def mine(request: Request,
          problem: Annotated[str | None, Query(pattern=PROBLEM_ID.pattern)] = None,
          user: User = Depends(current_user)) -> list[SubmissionSummary]:
@@ -90,7 +114,8 @@ def mine(request: Request,
         return [summary(r, user) for r in rows]
 
 
-@router.get("/{submission_id}", response_model=SubmissionDetail)
+@router.get("/{submission_id}", response_model=SubmissionDetail,
+            responses=errors(401, 404, 422, 503))
 def detail(request: Request, submission_id: SubmissionId,
            user: User = Depends(current_user)) -> SubmissionDetail:
     sub, author = readable(request, submission_id, user)

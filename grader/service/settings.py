@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     login_window: int = 300
     login_address_limit: int = 50  # failed sign-ins per address, whatever the names, per window
     hash_concurrency: int = 2  # password hashes (64 MiB each) one process computes at once
-    hash_waiting: int = 8  # sign-ins that may wait for one; beyond, 503 with Retry-After
+    hash_waiting: int = 16  # sign-ins that may wait for one (a thread each); beyond: 503
     hash_wait_s: float = 10.0  # the longest a sign-in waits for a hash slot
     queued_cap: int = 20  # one user's submissions waiting or running at once
     lease_seconds: float = 60.0  # a grader renews its claim every lease/3

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from starlette.responses import Response
 
 from grader.service.db import Database
@@ -27,6 +27,7 @@ CSRF_FIELD = "csrf_token"  # form field; JSON requests made by a signed-in page 
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 SEEN_EVERY = dt.timedelta(seconds=60)  # a session's last_seen is written at most this often
+MAX_SESSIONS = 50  # signed-in browsers per user; signing in on one more ends the oldest
 
 _hasher = PasswordHash((Argon2Hasher(),))
 
@@ -157,8 +158,15 @@ def sign_in(request: Request, user: User) -> None:
     now = utcnow()
     expired = now - dt.timedelta(seconds=request.app.state.sessions.max_age_s)
     with request.app.state.db.session() as s:
-        s.execute(delete(UserSession).where(UserSession.user_id == user.id,
-                                            UserSession.created < expired))
+        # A missing row is as dead as a revoked one: ended and expired rows go, and past
+        # MAX_SESSIONS signed-in browsers the oldest one ends (the table stays bounded).
+        s.execute(delete(UserSession).where(
+            UserSession.user_id == user.id,
+            or_(UserSession.created < expired, UserSession.revoked.is_not(None))))
+        oldest = list(s.scalars(select(UserSession.id).where(UserSession.user_id == user.id)
+                                .order_by(UserSession.id.desc()).offset(MAX_SESSIONS - 1)))
+        if oldest:
+            s.execute(delete(UserSession).where(UserSession.id.in_(oldest)))
         s.add(UserSession(user_id=user.id, sha256=token_digest(session.sid), created=now,
                           last_seen=now))
     request.state.session = session

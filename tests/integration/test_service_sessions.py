@@ -179,6 +179,11 @@ def test_ending_a_session_or_a_token_holds_on_every_server(postgres: Postgres,
         with a.client(token) as api:
             row = api.get("/api/v1/me/tokens").json()[-1]
             new = api.post(f"/api/v1/me/tokens/{row['id']}/rotate").json()["token"]
+            hostile = [api.post(f"/api/v1/me/tokens/{2**31}/rotate"),
+                       api.delete(f"/api/v1/me/tokens/{2**40}"),
+                       api.post("/api/v1/me/tokens", json={"label": "a\x00b"}),
+                       api.post("/api/v1/me/tokens", json={"label": "x" * 65})]
+            assert all(400 <= r.status_code < 500 for r in hostile), [r.text for r in hostile]
         with b.client(token) as old, b.client(new) as fresh:
             assert old.get("/api/v1/me").status_code == 401
             assert fresh.get("/api/v1/me").json()["user"] == "erin"

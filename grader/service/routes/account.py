@@ -4,14 +4,16 @@ revoke), as a page with forms and as API calls. Each acts on the caller's own ro
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Form, Request, Response
+from fastapi import APIRouter, Body, Depends, Form, Path, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from grader.service.errors import NotFound, TooMany
 from grader.service.models import ApiToken, User, UserSession, utcnow
+from grader.service.routes.submissions import MAX_ID
 from grader.service.security import (
     Principal,
     current_user,
@@ -25,6 +27,7 @@ from grader.service.users import MAX_TOKENS, add_token, revoke_token, rotate_tok
 from grader.service.web import page, to_sign_in
 
 router = APIRouter(tags=["account"])
+TokenId = Annotated[int, Path(ge=1, le=MAX_ID)]  # PostgreSQL integer: larger is a 422, not a 500
 LABEL = r"^[^\x00-\x1f\x7f]*$"  # shown in a page: no control characters (nor NUL)
 
 
@@ -100,13 +103,13 @@ def add_token_form(request: Request, label: str = Form("", max_length=64, patter
 
 @router.post("/account/tokens/{token_id}/rotate", response_class=HTMLResponse,
              include_in_schema=False)
-def rotate_token_form(request: Request, token_id: int,
+def rotate_token_form(request: Request, token_id: TokenId,
                       user: User = Depends(current_user)) -> HTMLResponse:
     return _account(request, user, new=_rotated(request, user, token_id))
 
 
 @router.post("/account/tokens/{token_id}/revoke", include_in_schema=False)
-def revoke_token_form(request: Request, token_id: int,
+def revoke_token_form(request: Request, token_id: TokenId,
                       user: User = Depends(current_user)) -> RedirectResponse:
     if not revoke_token(request.app.state.db, user.id, token_id):
         raise NotFound(f"no token {token_id} of yours")
@@ -134,14 +137,14 @@ def create_token(request: Request, user: User = Depends(current_user),
 
 
 @router.post("/api/v1/me/tokens/{token_id}/rotate", response_model=NewToken)
-def rotate(request: Request, token_id: int, user: User = Depends(current_user)) -> NewToken:
+def rotate(request: Request, token_id: TokenId, user: User = Depends(current_user)) -> NewToken:
     """A new secret for the token: the old one answers 401 from now on, on every server."""
     row, token = _rotated(request, user, token_id)
     return NewToken(**_info(row).model_dump(), token=token)
 
 
 @router.delete("/api/v1/me/tokens/{token_id}", status_code=204, response_class=Response)
-def revoke(request: Request, token_id: int, user: User = Depends(current_user)) -> Response:
+def revoke(request: Request, token_id: TokenId, user: User = Depends(current_user)) -> Response:
     if not revoke_token(request.app.state.db, user.id, token_id):
         raise NotFound(f"no token {token_id} of yours")
     return Response(status_code=204)

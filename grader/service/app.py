@@ -13,6 +13,7 @@ from grader.service.db import Database
 from grader.service.middleware import BodyLimit, SessionCookies, install_error_handlers
 from grader.service.queue import Queue
 from grader.service.routes import (
+    account,
     apidocs,
     events,
     instructor,
@@ -24,7 +25,7 @@ from grader.service.routes import (
     staff,
     submissions,
 )
-from grader.service.security import Sessions
+from grader.service.security import HashGate, Sessions
 from grader.service.settings import Settings
 from grader.service.web import STATIC, SecurityHeaders
 from grader.service.worker import Workers
@@ -56,13 +57,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.queue = workers.queue if workers else Queue(settings.queue_url())
     app.state.sessions = Sessions(settings.secret(), settings.session_days * 86400)
+    app.state.hash_gate = HashGate(settings.hash_concurrency, settings.hash_waiting,
+                                   settings.hash_wait_s)
     install_error_handlers(app)
     # Outermost first: the body cap holds before anything reads a byte.
     app.add_middleware(SessionCookies)
     app.add_middleware(BodyLimit, limit=settings.source_cap * 6 + 16 * 1024)
     app.add_middleware(SecurityHeaders)  # outermost: on every answer, refusals included
     for module in (problems, submissions, events, instructor, session, ops, pages, judged, staff,
-                   apidocs):
+                   apidocs,
+                   account):
         app.include_router(module.router)
     app.mount(apidocs.ASSETS_URL, StaticFiles(directory=apidocs.ASSETS), name="docs-assets")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -60,7 +60,8 @@ class LoginFailure(Base):
     """One failed sign-in, so that every web server throttles guessing at the same name."""
 
     __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_name_at", "name", "at"),)
+    __table_args__ = (Index("ix_login_failures_name_at", "name", "at"),
+                      Index("ix_login_failures_client_at", "client", "at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64))  # as typed: unknown names count the same
@@ -76,6 +77,21 @@ class ApiToken(Base):
     sha256: Mapped[str] = mapped_column(String(64), unique=True)  # never the token itself
     created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_used: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
+    label: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+class UserSession(Base):
+    """One signed-in browser session: the signed cookie names it, the row decides whether it
+    still holds, so that signing out (here, everywhere, by an admin) ends it on every server."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)  # of the cookie's session id
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
 
 
 class Submission(Base):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
+import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -13,22 +15,58 @@ from fastapi import Depends, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select, update
 from starlette.responses import Response
 
+from grader.service.db import Database
 from grader.service.errors import Forbidden, Unauthorized
-from grader.service.models import ApiToken, User, utcnow
+from grader.service.models import ApiToken, User, UserSession, utcnow
 
 SESSION_COOKIE = "jaxjudge_session"
 CSRF_FIELD = "csrf_token"  # form field; JSON requests made by a signed-in page send X-CSRF-Token
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+SEEN_EVERY = dt.timedelta(seconds=60)  # a session's last_seen is written at most this often
+MAX_SESSIONS = 50  # signed-in browsers per user; signing in on one more ends the oldest
 
 _hasher = PasswordHash((Argon2Hasher(),))
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+class Busy(Exception):
+    """Too many password hashes running and waiting in this process: try again shortly."""
+
+
+class HashGate:
+    """Bounds the password hashes (Argon2: 64 MiB each) a process computes at once, and how
+    many sign-ins may wait for one: a flood of sign-ins costs at most `running` x 64 MiB and
+    `running + waiting` threads; the rest are refused at once (`Busy`) instead of queueing."""
+
+    def __init__(self, running: int, waiting: int, wait_s: float) -> None:
+        self.slots = threading.BoundedSemaphore(max(1, running))
+        self.admit = max(1, running) + max(0, waiting)
+        self.wait_s = wait_s
+        self.lock = threading.Lock()
+        self.inside = 0  # running and waiting
+
+    def verify(self, password: str, hashed: str | None) -> bool:
+        with self.lock:
+            if self.inside >= self.admit:
+                raise Busy
+            self.inside += 1
+        try:
+            if not self.slots.acquire(timeout=self.wait_s):
+                raise Busy
+            try:
+                return verify_password(password, hashed)
+            finally:
+                self.slots.release()
+        finally:
+            with self.lock:
+                self.inside -= 1
 
 
 def verify_password(password: str, hashed: str | None) -> bool:
@@ -115,12 +153,45 @@ def session_of(request: Request) -> SessionData:
 
 
 def sign_in(request: Request, user: User) -> None:
-    """A new session id at sign-in: a session fixed by someone else before it is worthless."""
-    request.state.session = SessionData.new(user.id)
+    """A new session id at sign-in: a session fixed by someone else before it is worthless.
+    The database keeps the id's sha256: the cookie holds only while that row is not revoked."""
+    session = SessionData.new(user.id)
+    now = utcnow()
+    expired = now - dt.timedelta(seconds=request.app.state.sessions.max_age_s)
+    with request.app.state.db.session() as s:
+        # A missing row is as dead as a revoked one: ended and expired rows go, and past
+        # MAX_SESSIONS signed-in browsers the oldest one ends (the table stays bounded).
+        s.execute(delete(UserSession).where(
+            UserSession.user_id == user.id,
+            or_(UserSession.created < expired, UserSession.revoked.is_not(None))))
+        oldest = list(s.scalars(select(UserSession.id).where(UserSession.user_id == user.id)
+                                .order_by(UserSession.id.desc()).offset(MAX_SESSIONS - 1)))
+        if oldest:
+            s.execute(delete(UserSession).where(UserSession.id.in_(oldest)))
+        s.add(UserSession(user_id=user.id, sha256=token_digest(session.sid), created=now,
+                          last_seen=now))
+    request.state.session = session
 
 
 def sign_out(request: Request) -> None:
+    """Ends this session in the database (a copy of the cookie kept elsewhere dies too)."""
+    session = session_of(request)
+    if session.user_id is not None:
+        with request.app.state.db.session() as s:
+            s.execute(update(UserSession)
+                      .where(UserSession.sha256 == token_digest(session.sid),
+                             UserSession.revoked.is_(None))
+                      .values(revoked=utcnow()))
     request.state.session = SessionData.new()
+
+
+def end_sessions(db: Database, user_id: int) -> int:
+    """Signs a user out everywhere: every browser session of theirs ends; how many did."""
+    with db.session() as s:
+        result = s.execute(update(UserSession)
+                           .where(UserSession.user_id == user_id, UserSession.revoked.is_(None))
+                           .values(revoked=utcnow()))
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 @dataclass
@@ -149,9 +220,20 @@ async def optional_principal(request: Request) -> Principal | None:
     session = session_of(request)
     if session.user_id is None:
         return None
+    now = utcnow()
+    expired = now - dt.timedelta(seconds=request.app.state.sessions.max_age_s)
+    user = None
     with db.session() as s:
-        user = s.get(User, session.user_id)
-    return None if user is None else Principal(user, "session")
+        row = s.scalar(select(UserSession).where(UserSession.sha256 == token_digest(session.sid)))
+        if (row is not None and row.user_id == session.user_id and row.revoked is None
+                and row.created > expired):
+            user = s.get(User, row.user_id)
+            if now - row.last_seen > SEEN_EVERY:
+                row.last_seen = now
+    if user is None:  # signed out (here or everywhere), expired, or the account is gone
+        request.state.session = SessionData.new()
+        return None
+    return Principal(user, "session")
 
 
 async def check_csrf(request: Request) -> None:

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     rate_window: int = 60
     login_limit: int = 10  # failed sign-ins per name and address per login_window seconds
     login_window: int = 300
+    login_address_limit: int = 50  # failed sign-ins per address, whatever the names, per window
+    hash_concurrency: int = 2  # password hashes (64 MiB each) one process computes at once
+    hash_waiting: int = 16  # sign-ins that may wait for one (a thread each); beyond: 503
+    hash_wait_s: float = 10.0  # the longest a sign-in waits for a hash slot
     queued_cap: int = 20  # one user's submissions waiting or running at once
     lease_seconds: float = 60.0  # a grader renews its claim every lease/3
     max_attempts: int = 3

@@ -1,7 +1,9 @@
 """Failed sign-ins, counted in the database so that every web server sees them. A name that
 failed `login_limit` times from one address within `login_window` seconds, or ten times that
 from all addresses together, waits before any password for it is checked again: guessing is
-slowed to a crawl, and each refused try costs no password hash (Argon2: 64 MB, tens of ms)."""
+slowed to a crawl, and each refused try costs no password hash (Argon2: 64 MB, tens of ms).
+An address that failed `login_address_limit` times, whatever the names, waits too: fresh
+names cost a hash each, so spraying them must meet a limit of its own."""
 
 from __future__ import annotations
 
@@ -22,12 +24,15 @@ def wait_seconds(s: Session, name: str, client: str, settings: Settings,
     """0 if a password for `name` may be checked now, else how many seconds until it may;
     with `before`, counting only the failures recorded before that try's own row."""
     since = now - dt.timedelta(seconds=settings.login_window)
-    recent = [LoginFailure.name == name, LoginFailure.at > since]
+    recent = [LoginFailure.at > since]
     if before is not None:
         recent.append(LoginFailure.id < before)
+    named = (*recent, LoginFailure.name == name)
+    here = LoginFailure.client == client[:64]
     wait = 0.0
-    for scope, limit in (((*recent, LoginFailure.client == client[:64]), settings.login_limit),
-                         (recent, settings.login_limit * EVERYWHERE)):
+    for scope, limit in (((*named, here), settings.login_limit),
+                         (named, settings.login_limit * EVERYWHERE),
+                         ((*recent, here), settings.login_address_limit)):
         # A sliding window: the limit-th newest failure in it is the one that must age out.
         nth = s.scalar(select(LoginFailure.at).where(*scope)
                        .order_by(LoginFailure.at.desc()).offset(limit - 1).limit(1))

@@ -42,3 +42,16 @@ def test_the_limit_frees_up_as_the_oldest_failures_age_out(tmp_path: Path) -> No
         assert wait_seconds(s, "ann", "1.2.3.4", settings, at(103)) == 99  # still everywhere
         forget_failures(s, "ann", "10.0.0.0")
         assert wait_seconds(s, "ann", "5.6.7.8", settings, at(103)) == 0
+
+
+def test_an_address_spraying_fresh_names_meets_a_limit_of_its_own(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'j.db'}")
+    db.migrate()
+    settings = Settings(login_limit=3, login_address_limit=5, login_window=100)
+    with db.session() as s:
+        for i in range(5):
+            assert wait_seconds(s, f"name{i}", "1.2.3.4", settings, at(i)) == 0
+            record_failure(s, f"name{i}", "1.2.3.4", settings, at(i))
+        assert wait_seconds(s, "fresh", "1.2.3.4", settings, at(10)) == 90  # t=0 must age out
+        assert wait_seconds(s, "fresh", "5.6.7.8", settings, at(10)) == 0  # another address
+        assert wait_seconds(s, "fresh", "1.2.3.4", settings, at(100)) == 0

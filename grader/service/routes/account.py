@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from grader.service.errors import NotFound, TooMany
 from grader.service.models import ApiToken, User, UserSession, utcnow
-from grader.service.routes.submissions import MAX_ID
+from grader.service.responses import errors
+from grader.service.routes.submissions import MAX_ID, utc
 from grader.service.security import (
     Principal,
     current_user,
@@ -47,7 +48,8 @@ class Ended(BaseModel):
 
 
 def _info(row: ApiToken) -> TokenInfo:
-    return TokenInfo(id=row.id, label=row.label, created=row.created, last_used=row.last_used)
+    return TokenInfo(id=row.id, label=row.label, created=utc(row.created),
+                     last_used=None if row.last_used is None else utc(row.last_used))
 
 
 def _new(request: Request, user: User, label: str) -> tuple[ApiToken, str]:
@@ -116,7 +118,7 @@ def revoke_token_form(request: Request, token_id: TokenId,
     return RedirectResponse("/account", status_code=303)
 
 
-@router.delete("/api/v1/me/sessions", response_model=Ended)
+@router.delete("/api/v1/me/sessions", response_model=Ended, responses=errors(401, 403, 503))
 def sign_out_everywhere(request: Request, user: User = Depends(current_user)) -> Ended:
     """Ends every browser session of the caller's, this one too; API tokens stay valid."""
     ended = end_sessions(request.app.state.db, user.id)
@@ -124,26 +126,30 @@ def sign_out_everywhere(request: Request, user: User = Depends(current_user)) ->
     return Ended(ended=ended)
 
 
-@router.get("/api/v1/me/tokens", response_model=list[TokenInfo])
+@router.get("/api/v1/me/tokens", response_model=list[TokenInfo],
+            responses=errors(401, 503))
 def list_tokens(request: Request, user: User = Depends(current_user)) -> list[TokenInfo]:
     return [_info(row) for row in tokens_of(request.app.state.db, user.id)]
 
 
-@router.post("/api/v1/me/tokens", response_model=NewToken, status_code=201)
+@router.post("/api/v1/me/tokens", response_model=NewToken, status_code=201,
+             responses=errors(401, 403, 422, 429, 503))
 def create_token(request: Request, user: User = Depends(current_user),
                  label: str = Body("", embed=True, max_length=64, pattern=LABEL)) -> NewToken:
     row, token = _new(request, user, label)
     return NewToken(**_info(row).model_dump(), token=token)
 
 
-@router.post("/api/v1/me/tokens/{token_id}/rotate", response_model=NewToken)
+@router.post("/api/v1/me/tokens/{token_id}/rotate", response_model=NewToken,
+             responses=errors(401, 403, 404, 422, 503))
 def rotate(request: Request, token_id: TokenId, user: User = Depends(current_user)) -> NewToken:
     """A new secret for the token: the old one answers 401 from now on, on every server."""
     row, token = _rotated(request, user, token_id)
     return NewToken(**_info(row).model_dump(), token=token)
 
 
-@router.delete("/api/v1/me/tokens/{token_id}", status_code=204, response_class=Response)
+@router.delete("/api/v1/me/tokens/{token_id}", status_code=204, response_class=Response,
+               responses=errors(401, 403, 404, 422, 503))
 def revoke(request: Request, token_id: TokenId, user: User = Depends(current_user)) -> Response:
     if not revoke_token(request.app.state.db, user.id, token_id):
         raise NotFound(f"no token {token_id} of yours")

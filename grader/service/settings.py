@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     stop_seconds: float = 300.0  # SIGTERM: how long graders may take to finish what they hold
     session_days: int = 7
     poll_seconds: float = 0.1  # how often graders and event streams look for work
+    # Bytes of one stored report's JSON: a larger one is stored cut down (verdicts and scores
+    # kept, values and long text dropped), whatever a submission returned or printed.
+    report_cap: int = 1024 * 1024
 
     def database_url(self) -> str:
         return self.database or f"sqlite:///{(self.data / 'jaxjudge.db').resolve()}"

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import numpy as np
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
@@ -16,6 +15,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from grader.model.report import value_text
 from grader.service.models import User
 from grader.service.security import Principal, issue_csrf
 
@@ -33,13 +33,6 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 # FastAPI's own /docs pages load Swagger UI from a CDN with inline script: no CSP there.
 NO_CSP = ("/docs", "/redoc")
-
-
-def value_text(value: Any) -> str:
-    """An argument or output as the text report writes it."""
-    if isinstance(value, list):
-        return np.array2string(np.asarray(value), precision=6, separator=", ")
-    return repr(value)
 
 
 _env.globals["value_text"] = value_text

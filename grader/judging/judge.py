@@ -14,7 +14,13 @@ import numpy as np
 from grader.data.expected import expected_outputs
 from grader.judging.execution import Outcome, Run, Stop, environment, make_job, run_calls
 from grader.judging.feedback import advice
-from grader.judging.statistics import check_calls, evaluate, trusted_data, z_threshold
+from grader.judging.statistics import (
+    check_calls,
+    evaluate,
+    output_shape,
+    trusted_data,
+    z_threshold,
+)
 from grader.model.checks import StatisticalCheck
 from grader.model.compare import compare
 from grader.model.inputs import TestCase
@@ -114,6 +120,9 @@ def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool,
     finishing: dict[int, list[int]] = {}  # a unit is complete once its last call returns
     for u, span in enumerate(p.spans):
         finishing.setdefault(span[-1], []).append(u)
+    shapes = {i: output_shape(problem.spec, unit)  # a check's calls: the shape it expects
+              for unit, span in zip(every, p.spans, strict=True)
+              if not isinstance(unit, TestCase) for i in span}
 
     def judged(u: int, run: Run) -> None:
         got = [run.outcomes.get(i) for i in p.spans[u]]
@@ -125,6 +134,9 @@ def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool,
             on_test(u, results[u])
 
     def arrived(call: int, run: Run) -> None:
+        outcome = run.outcomes[call]
+        if outcome.array is not None and call in shapes:
+            outcome.array = _held(outcome.array, shapes[call])
         for u in finishing.get(call, []):
             if all(i in run.outcomes for i in p.spans[u]):
                 judged(u, run)
@@ -142,6 +154,15 @@ def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool,
         report.feedback = advice(problem, report, outputs, sandbox)
     report.duration_s = time.monotonic() - start
     return report
+
+
+def _held(array: np.ndarray, want: tuple[int, ...]) -> np.ndarray:
+    """A check's result as kept until its check is judged: of one of the wrong shape, which
+    fails the check whatever its values, only its shape and dtype (no memory), so that a
+    check's hundreds of calls each returning output_mb of data are not all held at once."""
+    if array.shape == want:
+        return array
+    return np.broadcast_to(np.zeros((), array.dtype), array.shape)
 
 
 def _judge_unit(problem: Problem, unit: Unit, got: list[Outcome | None],

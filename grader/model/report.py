@@ -8,6 +8,7 @@ jail. Instructors read the full JSON."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,14 +22,39 @@ from grader.verdict import Verdict
 HIDDEN_KEYS = ("name", "verdict", "visible", "points")
 
 
-def plain(value: Any) -> Any:
-    """An array as JSON-ready lists. Learner arrays are numbers of any width (the channel takes
-    kinds b, i, u, f): a long double's tolist() keeps np.longdouble, which JSON cannot hold."""
+# A report keeps of an array only what a person reads: at most this many values of any
+# argument, expected or returned array (a returned array of the wrong shape: SUMMARY_HEAD),
+# the rest summed up by shape and dtype. A learner's 300-byte file can return 2,000,000 values.
+MAX_SHOWN = 1000
+SUMMARY_HEAD = 10
+
+
+def plain(value: Any, limit: int = MAX_SHOWN) -> Any:
+    """An array as JSON-ready lists, whole when it has at most `limit` values; else a summary
+    {"truncated": true, "shape", "dtype", "size", "head": its first `limit` values, flattened}.
+    Learner arrays are numbers of any width (the channel takes kinds b, i, u, f): a long
+    double's tolist() keeps np.longdouble, which JSON cannot hold."""
     if not isinstance(value, np.ndarray):
         return value
-    if value.dtype.kind == "f" and value.dtype.itemsize > 8:
-        value = value.astype(np.float64)
-    return value.tolist()
+    whole = value.size <= limit
+    head = value if whole else value.flat[:limit]  # a copy of `limit` values, never all
+    if head.dtype.kind == "f" and head.dtype.itemsize > 8:
+        head = head.astype(np.float64)
+    if whole:
+        return head.tolist()
+    return {"truncated": True, "shape": list(value.shape), "dtype": str(value.dtype),
+            "size": int(value.size), "head": head.tolist()}
+
+
+def _shown(shown: dict[str, Any]) -> dict[str, Any]:
+    """A failed test's args, expected and got, each bounded; a returned array of the wrong
+    shape is only summed up (its values teach nothing the shape does not)."""
+    want, got = shown.get("expected"), shown.get("got")
+    mismatched = isinstance(want, np.ndarray) and isinstance(got, np.ndarray) \
+        and want.shape != got.shape
+    return {k: ({n: plain(v) for n, v in val.items()} if k == "args" else
+                plain(val, SUMMARY_HEAD if k == "got" and mismatched else MAX_SHOWN))
+            for k, val in shown.items()}
 
 
 @dataclass
@@ -56,8 +82,7 @@ class TestResult:
                "message": "\n".join([self.message, *self.details]).strip(),
                "summary": self.summary, "statistical": self.statistical}
         if self.shown:
-            out["shown"] = {k: ({n: plain(v) for n, v in val.items()} if k == "args"
-                                else plain(val)) for k, val in self.shown.items()}
+            out["shown"] = _shown(self.shown)
         return out
 
 
@@ -77,6 +102,51 @@ def redact(report: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in report.items() if k != "hidden_output"}
     out["tests"] = [redact_test(t) for t in report["tests"]]
     return out
+
+
+def json_bytes(value: Any) -> int:
+    return len(json.dumps(value, default=float).encode())
+
+
+def _cut(text: str, keep: int) -> str:
+    if len(text) <= keep:
+        return text
+    half = keep // 2
+    return (f"{text[:half]}\n[... {len(text) - 2 * half} characters cut ...]\n"
+            f"{text[len(text) - half:]}")
+
+
+# What each pass of `fit` keeps of a test's and a report's text, most first.
+_PASSES = ((2000, 4000), (200, 0))
+
+
+def fit(report: dict[str, Any], cap: int) -> dict[str, Any]:
+    """The full report when its JSON holds at most `cap` bytes; else a smaller one with
+    `"truncated": true` and `"size"` (the full one's bytes): tests lose their values (`shown`),
+    then most of their text, then all but their name, verdict and points. The grade, the
+    verdict and every test's verdict and points are always kept, whatever the cap."""
+    size = json_bytes(report)
+    if size <= cap:
+        return report
+    small: dict[str, Any] = report
+    for message, output in _PASSES:
+        small = {**report, "truncated": True, "size": size,
+                 "tests": [{**{k: v for k, v in t.items() if k != "shown"},
+                            "message": _cut(str(t.get("message", "")), message),
+                            "summary": _cut(str(t.get("summary", "")), message)}
+                           for t in report["tests"]],
+                 "feedback": [_cut(str(f), message) for f in report.get("feedback", [])],
+                 "output": _cut(str(report.get("output", "")), output),
+                 "hidden_output": _cut(str(report.get("hidden_output", "")), output)}
+        if json_bytes(small) <= cap:
+            return small
+    small["tests"] = [{"name": str(t["name"])[:100], "verdict": t["verdict"],
+                       "visible": t["visible"], "points": t["points"], "message": "",
+                       "summary": "", "statistical": t.get("statistical", False),
+                       "max_abs_diff": t.get("max_abs_diff"),
+                       "max_rel_diff": t.get("max_rel_diff")} for t in report["tests"]]
+    small["feedback"] = []
+    return small
 
 
 @dataclass
@@ -113,9 +183,15 @@ class Report:
         render(self.to_dict(reveal), console)
 
 
-def _text(value: Any) -> str:
+def value_text(value: Any) -> str:
+    """An argument or output as the text report (and the submission page) writes it."""
     if isinstance(value, list):
         return np.array2string(np.asarray(value), precision=6, separator=", ")
+    if isinstance(value, dict) and value.get("truncated"):
+        shape = tuple(value.get("shape", ()))
+        head = value.get("head", [])
+        return (f"array of shape {shape} {value.get('dtype', '')}, {value.get('size')} values "
+                f"(truncated; the first {len(head)}, flattened: {value_text(head)})")
     return repr(value)
 
 
@@ -143,7 +219,7 @@ def render(report: dict[str, Any], console: Console) -> None:
         shown = t.get("shown", {})
         for key, value in [*shown.get("args", {}).items(),
                            *((k, v) for k, v in shown.items() if k != "args")]:
-            console.print(f"      {key} = {_text(value)}", markup=False)
+            console.print(f"      {key} = {value_text(value)}", markup=False)
     for line in report["feedback"]:
         console.print("[yellow]hint:[/yellow] ", end="")
         console.print(line, markup=False, highlight=False)

@@ -16,7 +16,7 @@ from grader.batch.grading import ungraded
 from grader.data.cache import compile_cache_dir
 from grader.judging.judge import grade_submission
 from grader.model.problems import Problem, load_problem
-from grader.model.report import TestResult
+from grader.model.report import TestResult, fit
 from grader.model.submission import Submission as Source
 from grader.sandbox.factory import make_sandbox
 from grader.service import leases
@@ -32,6 +32,8 @@ GAVE_UP = ("the judge could not grade this submission: its grader stopped {n} ti
 
 
 T = TypeVar("T")
+
+EVENT_CAP = 16 * 1024  # bytes of one live event's test: its verdict and message
 
 
 def retrying(what: str, fn: Callable[[], T], budget_s: float, sid: int) -> T:
@@ -168,10 +170,15 @@ class Graders:
         problem = self.problem(problem_id)
 
         def on_test(u: int, result: TestResult) -> None:
+            # No values in a live event (the report keeps them): a second copy of every
+            # argument, expected and returned array would double what a grade stores.
+            test = {k: v for k, v in result.to_dict().items() if k != "shown"}
+            test = fit({"tests": [test]}, EVENT_CAP)["tests"][0]
+
             def add() -> None:
                 with self.db.session() as s:
                     s.add(Event(submission_id=claim.submission_id, attempt=claim.attempt,
-                                seq=u, test=json_safe(result.to_dict())))
+                                seq=u, test=json_safe(test)))
 
             # A live event is a courtesy (the report holds every test): one the database
             # missed during an outage is dropped, and the grade goes on.
@@ -183,7 +190,7 @@ class Graders:
 
         sandbox = make_sandbox(self.settings.backend, compile_cache_dir(), slot=slot)
         report = grade_submission(problem, Source(name, source), sandbox, on_test=on_test)
-        return json_safe(report.to_dict(reveal=True))  # type: ignore[no-any-return]
+        return fit(json_safe(report.to_dict(reveal=True)), self.settings.report_cap)
 
     def _heartbeat(self, claim: leases.Claim, stop: threading.Event) -> None:
         while not stop.wait(self.settings.lease_seconds / 3):

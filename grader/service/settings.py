@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     body_timeout: float = 20.0  # and its body within this (s) of the head
     keep_alive_timeout: int = 5  # an idle kept-alive connection closes after this (s)
     max_connections: int = 1000  # open connections at once; a request beyond them gets 503
+    # Bytes of one stored report's JSON: a larger one is stored cut down (verdicts and scores
+    # kept, values and long text dropped), whatever a submission returned or printed.
+    report_cap: int = 1024 * 1024
 
     def database_url(self) -> str:
         return self.database or f"sqlite:///{(self.data / 'jaxjudge.db').resolve()}"

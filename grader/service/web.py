@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import numpy as np
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
@@ -16,6 +15,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from grader.model.report import value_text
 from grader.service.models import User
 from grader.service.security import Principal, issue_csrf
 
@@ -34,13 +34,6 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 # Only the site's own files may be kept by a browser or proxy: every other answer may hold
 # source code, a report, a token or a name.
 CACHEABLE = "/static/"
-
-
-def value_text(value: Any) -> str:
-    """An argument or output as the text report writes it."""
-    if isinstance(value, list):
-        return np.array2string(np.asarray(value), precision=6, separator=", ")
-    return repr(value)
 
 
 _env.globals["value_text"] = value_text

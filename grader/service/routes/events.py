@@ -16,7 +16,7 @@ from sqlalchemy import select
 from grader.model.report import redact_test
 from grader.service.models import Event, Status, Submission, User
 from grader.service.responses import errors
-from grader.service.routes.submissions import MAX_ID, SubmissionId, readable
+from grader.service.routes.submissions import MAX_ID, UNREAD, SubmissionId, readable
 from grader.service.security import current_user
 
 router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
@@ -44,7 +44,7 @@ def _after(last_event_id: str | None) -> tuple[int, int]:
 
 def _poll(request: Request, sid: int, after: tuple[int, int]) -> tuple[Submission, list[Event]]:
     with request.app.state.db.session() as s:
-        sub = s.get(Submission, sid)
+        sub = s.get(Submission, sid, options=UNREAD)  # polled often: never the report
         assert sub is not None
         latest = sub.attempts  # events of an attempt that a newer one replaced are stale
         since = after[1] if after[0] == latest else 0
@@ -61,7 +61,7 @@ async def events(request: Request, submission_id: SubmissionId,
                  user: User = Depends(current_user)) -> StreamingResponse:
     """`test` events (one per judged unit, in judging order; a learner's hidden tests redacted),
     `attempt` when a grade restarts after its grader died, then `done` with the verdict."""
-    readable(request, submission_id, user)
+    readable(request, submission_id, user, full=False)
     poll_s = request.app.state.settings.poll_seconds
     after = _after(request.headers.get("last-event-id"))
 

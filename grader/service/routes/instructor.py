@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select, update
 from grader.service.models import Event, Role, Status, Submission, User
 from grader.service.responses import errors
 from grader.service.routes.problems import find_problem
-from grader.service.routes.submissions import summary
+from grader.service.routes.submissions import UNREAD, summary
 from grader.service.schemas import GradebookRow, Requeued, SubmissionSummary
 from grader.service.security import require_role
 
@@ -26,7 +26,7 @@ def problem_submissions(request: Request, problem_id: str,
                         _: User = Depends(staff)) -> list[SubmissionSummary]:
     problem = find_problem(problem_id)
     with request.app.state.db.session() as s:
-        rows = s.execute(select(Submission, User.name).join(User)
+        rows = s.execute(select(Submission, User.name).options(*UNREAD).join(User)
                          .where(Submission.problem == problem.id)
                          .order_by(Submission.id.desc()).limit(5000)).all()
         return [summary(sub, name) for sub, name in rows]

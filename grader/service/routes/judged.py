@@ -8,11 +8,11 @@ import numpy as np
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from grader.model.report import redact
+from grader.model.report import redact, value_text
 from grader.service.models import Status
 from grader.service.routes.submissions import SubmissionId, readable
 from grader.service.security import Principal, optional_principal
-from grader.service.web import page, to_sign_in, value_text
+from grader.service.web import page, to_sign_in
 
 router = APIRouter(include_in_schema=False)
 

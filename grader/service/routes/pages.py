@@ -15,6 +15,7 @@ from grader.service.errors import Invalid
 from grader.service.intake import SAFE_NAME, Intake, check_limits, utf8_source
 from grader.service.models import Status, Submission, User
 from grader.service.routes.problems import examples, find_problem
+from grader.service.routes.submissions import UNREAD
 from grader.service.security import Principal, check_csrf, current_user, optional_principal
 from grader.service.web import markdown, page, to_sign_in
 
@@ -51,7 +52,7 @@ def home(request: Request,
 
 def _mine(request: Request, user: User, problem: str | None = None) -> list[Submission]:
     with request.app.state.db.session() as s:
-        query = select(Submission).where(Submission.user_id == user.id)
+        query = select(Submission).options(*UNREAD).where(Submission.user_id == user.id)
         if problem is not None:
             query = query.where(Submission.problem == problem)
         return list(s.scalars(query.order_by(Submission.id.desc()).limit(200)))

@@ -17,6 +17,7 @@ from grader.model.report import redact
 from grader.service.errors import NotFound
 from grader.service.models import Role, Status, Submission, User
 from grader.service.routes import instructor
+from grader.service.routes.submissions import UNREAD
 from grader.service.security import Principal, check_csrf, optional_principal, require_role
 from grader.service.web import page, to_sign_in
 
@@ -42,7 +43,7 @@ def overview(request: Request, rejudged: str | None = None,
         return denied
     problems = list_problems()
     with request.app.state.db.session() as s:
-        rows = s.execute(select(Submission, User.name).join(User)
+        rows = s.execute(select(Submission, User.name).options(*UNREAD).join(User)
                          .order_by(Submission.id.desc()).limit(2000)).all()
     by_problem: dict[str, list[tuple[Submission, str]]] = {p.id: [] for p in problems}
     for sub, name in rows:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from grader.model.report import redact
 from grader.service.errors import NotFound
@@ -47,6 +48,11 @@ def utc(t: dt.datetime) -> dt.datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
+# What a list or a check of access never reads: a source (up to source_cap) and a report (up to
+# report_cap) per row. Reading either anyway raises instead of loading it behind our back.
+UNREAD = (defer(Submission.source, raiseload=True), defer(Submission.report, raiseload=True))
+
+
 def summary(sub: Submission, user: User | str) -> SubmissionSummary:
     name = user if isinstance(user, str) else user.name
     return SubmissionSummary(id=sub.id, problem=sub.problem, user=name, status=sub.status,
@@ -55,11 +61,13 @@ def summary(sub: Submission, user: User | str) -> SubmissionSummary:
                              finished=None if sub.finished is None else utc(sub.finished))
 
 
-def readable(request: Request, submission_id: int, user: User) -> tuple[Submission, str]:
+def readable(request: Request, submission_id: int, user: User,
+             full: bool = True) -> tuple[Submission, str]:
     """The submission and its author's name, if `user` may read it; else 404 (never 403: a
-    learner cannot even learn that another's id exists)."""
+    learner cannot even learn that another's id exists). Without `full`, its source and report
+    are not loaded."""
     with request.app.state.db.session() as s:
-        sub = s.get(Submission, submission_id)
+        sub = s.get(Submission, submission_id, options=() if full else UNREAD)
         if sub is None or (sub.user_id != user.id and not user.staff):
             raise NotFound("no such submission")
         author = s.get(User, sub.user_id)
@@ -107,7 +115,7 @@ def mine(request: Request,
          user: User = Depends(current_user)) -> list[SubmissionSummary]:
     """My submissions, newest first (optionally of one problem)."""
     with request.app.state.db.session() as s:
-        query = select(Submission).where(Submission.user_id == user.id)
+        query = select(Submission).options(*UNREAD).where(Submission.user_id == user.id)
         if problem is not None:
             query = query.where(Submission.problem == problem)
         rows = s.scalars(query.order_by(Submission.id.desc()).limit(500))

@@ -68,3 +68,11 @@ def render(s: Session, queue_depth: int | None, max_attempts: int) -> str:
     out += _histogram(s, "jaxjudge_grade_duration_seconds", Submission.grade_s,
                       "Seconds the attempt that recorded the verdict took to grade.")
     return "\n".join(out) + "\n"
+
+
+def process(statements: int) -> str:
+    """This web process's own counters (each process of a fleet is scraped on its own)."""
+    out = _head("jaxjudge_db_statements_total", "counter",
+                "SQL statements this process sent to the database.")
+    out.append(_line("jaxjudge_db_statements_total", statements))
+    return "\n".join(out) + "\n"

@@ -25,6 +25,7 @@ from grader.service.routes import (
 )
 from grader.service.security import Sessions
 from grader.service.settings import Settings
+from grader.service.streams import Streams
 from grader.service.web import STATIC, SecurityHeaders
 from grader.service.worker import Workers
 
@@ -38,12 +39,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db = Database(settings.database_url())
     db.migrate()
     workers = Workers(settings, db) if settings.jobs > 0 else None
+    streams = Streams(settings, db)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if workers is not None:
             workers.start()
         yield
+        await streams.stop()
         if workers is not None:
             workers.stop()
 
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="An online judge for JAX numerical exercises.")
     app.state.settings = settings
     app.state.db = db
+    app.state.streams = streams
     app.state.queue = workers.queue if workers else Queue(settings.queue_url())
     app.state.sessions = Sessions(settings.secret(), settings.session_days * 86400)
     install_error_handlers(app)

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     stop_seconds: float = 300.0  # SIGTERM: how long graders may take to finish what they hold
     session_days: int = 7
     poll_seconds: float = 0.1  # how often graders and event streams look for work
+    streams_per_user: int = 4  # open event streams of one user (429 past it) per process
+    streams_total: int = 200  # open event streams per web process (503 past it)
+    stream_seconds: float = 600.0  # a stream's lifetime; clients reconnect with Last-Event-ID
 
     def database_url(self) -> str:
         return self.database or f"sqlite:///{(self.data / 'jaxjudge.db').resolve()}"

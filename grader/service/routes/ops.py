@@ -78,7 +78,7 @@ def _render(request: Request) -> str:
     statements = db.statements  # before this scrape's own queries
     with db.session() as s:
         body = metrics.render(s, depth, request.app.state.settings.max_attempts)
-    return body + metrics.process(statements)
+    return body + metrics.process(statements, request.app.state.streams)
 
 
 @router.get("/metrics", response_class=PlainTextResponse, responses={403: {}, 503: {}})

@@ -96,7 +96,8 @@ class Streams:
         self.watching.setdefault(submission_id, set()).add(watch)
         self.per_user[user_id] += 1
         self.open_count += 1
-        if self._task is None or self._task.done():
+        if self._task is None or self._task.done():  # the first stream (of this event loop)
+            self._wake = asyncio.Event()
             self._task = asyncio.get_running_loop().create_task(self._run(), name="streams")
         self._wake.set()
         return watch
@@ -137,7 +138,10 @@ class Streams:
                 failing = True
             else:
                 failing = False
-                self.fan_out(set(cursors), found)
+                try:
+                    self.fan_out(set(cursors), found)
+                except Exception:  # a bug here must not stop every stream's updates
+                    log.exception("event fan-out failed")
             self.ticks += 1
             await asyncio.sleep(self.settings.poll_seconds)
 

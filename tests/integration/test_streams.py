@@ -16,6 +16,8 @@ import pytest
 
 from grader.service.db import Database
 from grader.service.models import Event, Status, Submission
+from grader.service.users import create_user as create_account
+from tests.integration.servers import Postgres
 from tests.integration.service import Server, create_user, submit, wait_for
 from tests.specs import hidden_tests_problem
 
@@ -142,25 +144,45 @@ def _grade(db: Database, sid: int, attempt: int, seqs: range, done: bool = False
         return [row.id for row in rows]
 
 
+def _replays(server: Server, db: Database, token: str) -> None:
+    """Writes what a grader does while two streams watch, one of them a reconnect."""
+    with server.client(token) as http, ExitStack() as stack:
+        sid = submit(http, "x = 1\n")
+        first, _ = _grade(db, sid, 1, range(2))
+        fresh = _frames(_open(stack, http, sid))
+        again = _frames(stack.enter_context(http.stream(
+            "GET", f"/api/v1/submissions/{sid}/events",
+            headers={"Last-Event-ID": f"1.{first}"}, timeout=httpx.Timeout(10, read=30))))
+        assert [(e, d["index"]) for e, _, d in (next(fresh), next(fresh))] == [
+            ("test", 0), ("test", 1)]
+        assert [(e, d["index"]) for e, _, d in (next(again),)] == [("test", 1)]
+        _grade(db, sid, 2, range(1), done=True)  # the grader died; attempt 2 finished
+        for stream in (fresh, again):
+            got = [(e, d.get("index", d.get("attempt"))) for e, _, d in stream]
+            assert got == [("attempt", 2), ("test", 0), ("done", None)], got
+
+
 def test_watchers_of_one_submission_each_get_what_they_have_not_seen(server: Server) -> None:
     """One poll serves watchers at different places: a new stream replays the attempt, a
     reconnect (Last-Event-ID) only what follows, a new attempt restarts both, `done` ends."""
-    token = create_user(server.data, server.root, "replayer")
     db = Database(f"sqlite:///{(server.data / 'jaxjudge.db').resolve()}")  # the server's
     try:
-        with server.client(token) as http, ExitStack() as stack:
-            sid = submit(http, "x = 1\n")
-            first, _ = _grade(db, sid, 1, range(2))
-            fresh = _frames(_open(stack, http, sid))
-            again = _frames(stack.enter_context(http.stream(
-                "GET", f"/api/v1/submissions/{sid}/events",
-                headers={"Last-Event-ID": f"1.{first}"}, timeout=httpx.Timeout(10, read=30))))
-            assert [(e, d["index"]) for e, _, d in (next(fresh), next(fresh))] == [
-                ("test", 0), ("test", 1)]
-            assert [(e, d["index"]) for e, _, d in (next(again),)] == [("test", 1)]
-            _grade(db, sid, 2, range(1), done=True)  # the grader died; attempt 2 finished
-            for stream in (fresh, again):
-                got = [(e, d.get("index", d.get("attempt"))) for e, _, d in stream]
-                assert got == [("attempt", 2), ("test", 0), ("done", None)], got
+        _replays(server, db, create_user(server.data, server.root, "replayer"))
     finally:
+        db.engine.dispose()
+
+
+def test_the_shared_poll_replays_the_same_on_postgresql(postgres: Postgres,
+                                                         tmp_path: Path) -> None:
+    root = tmp_path / "problems"
+    hidden_tests_problem(root)
+    url = postgres.new_database()
+    db = Database(url)
+    db.migrate()
+    token = create_account(db, "replayer", "learner", "replayer-pw")[1]
+    srv = Server(tmp_path, root, jobs=0, database=url, secret_key="s" * 48)
+    try:
+        _replays(srv, db, token)
+    finally:
+        srv.stop()
         db.engine.dispose()

@@ -186,3 +186,27 @@ def test_the_shared_poll_replays_the_same_on_postgresql(postgres: Postgres,
     finally:
         srv.stop()
         db.engine.dispose()
+
+
+def test_a_stream_of_a_submission_never_graded_ends_at_its_lifetime(tmp_path: Path) -> None:
+    """Streams used to live an hour; now `stream_seconds`, then the client reconnects (with
+    Last-Event-ID) and the slot is free meanwhile."""
+    root = tmp_path / "problems"
+    hidden_tests_problem(root)
+    srv = Server(tmp_path, root, jobs=0, secret_key="s" * 48, stream_seconds=2)
+    try:
+        with srv.client(create_user(tmp_path, root, "alice")) as alice:
+            sid = submit(alice, "x = 1\n")
+            with alice.stream("GET", f"/api/v1/submissions/{sid}/events",
+                              timeout=httpx.Timeout(10, read=60)) as r:
+                assert r.status_code == 200
+                deadline, body = time.monotonic() + 30, ""
+                for chunk in r.iter_text():  # keep-alives every 15 s: no read timeout fires
+                    body += chunk
+                    if time.monotonic() > deadline:
+                        pytest.fail(f"the stream is still open after 30 s: {body!r}")
+            assert "event: done" not in body, body  # it ended: the server closed it
+            wait_for("the slot to be free", lambda: _metric(srv, "jaxjudge_event_streams_open")
+                     == 0, timeout=10)
+    finally:
+        srv.stop()

@@ -27,6 +27,7 @@ from grader.service.routes import (
 )
 from grader.service.security import HashGate, Sessions
 from grader.service.settings import Settings
+from grader.service.streams import Streams
 from grader.service.web import STATIC, SecurityHeaders
 from grader.service.worker import Workers
 
@@ -40,12 +41,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     db = Database(settings.database_url())
     db.migrate()
     workers = Workers(settings, db) if settings.jobs > 0 else None
+    streams = Streams(settings, db)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if workers is not None:
             workers.start()
         yield
+        await streams.stop()
         if workers is not None:
             workers.stop()
 
@@ -55,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None)
     app.state.settings = settings
     app.state.db = db
+    app.state.streams = streams
     app.state.queue = workers.queue if workers else Queue(settings.queue_url())
     app.state.sessions = Sessions(settings.secret(), settings.session_days * 86400)
     app.state.hash_gate = HashGate(settings.hash_concurrency, settings.hash_waiting,

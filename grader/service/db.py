@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -44,6 +45,14 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.factory = sessionmaker(self.engine, expire_on_commit=False)
+        # SQL statements this process sent (for /metrics): what a stream or page really costs.
+        self.statements = 0
+        self._lock = threading.Lock()
+        event.listen(self.engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_: Any) -> None:
+        with self._lock:
+            self.statements += 1
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from grader.service import fleet, leases
 from grader.service.models import Status, Submission
+from grader.service.streams import Streams
 
 # Seconds: a grade of the real problem takes 2-10 s; a queue before a deadline, minutes.
 BUCKETS = (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800)
@@ -67,4 +68,24 @@ def render(s: Session, queue_depth: int | None, max_attempts: int) -> str:
                       "Seconds from submission to its recorded verdict.")
     out += _histogram(s, "jaxjudge_grade_duration_seconds", Submission.grade_s,
                       "Seconds the attempt that recorded the verdict took to grade.")
+    return "\n".join(out) + "\n"
+
+
+def process(statements: int, streams: Streams) -> str:
+    """This web process's own counters (each process of a fleet is scraped on its own)."""
+    out = _head("jaxjudge_db_statements_total", "counter",
+                "SQL statements this process sent to the database.")
+    out.append(_line("jaxjudge_db_statements_total", statements))
+    out += _head("jaxjudge_event_streams_open", "gauge", "Event streams open in this process.")
+    out.append(_line("jaxjudge_event_streams_open", streams.open_count))
+    out += _head("jaxjudge_event_streams_refused_total", "counter",
+                 "Event streams refused: past a user's cap (429) or the process's (503).")
+    out += [_line("jaxjudge_event_streams_refused_total", streams.refused[cap], {"cap": cap})
+            for cap in ("user", "process")]
+    out += _head("jaxjudge_event_poll_ticks_total", "counter",
+                 "Ticks of the shared event poller (none while no stream is open).")
+    out.append(_line("jaxjudge_event_poll_ticks_total", streams.ticks))
+    out += _head("jaxjudge_event_poll_queries_total", "counter",
+                 "Queries the shared event poller sent: one per tick, however many streams.")
+    out.append(_line("jaxjudge_event_poll_queries_total", streams.queries))
     return "\n".join(out) + "\n"

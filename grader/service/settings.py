@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Bytes of one stored report's JSON: a larger one is stored cut down (verdicts and scores
     # kept, values and long text dropped), whatever a submission returned or printed.
     report_cap: int = 1024 * 1024
+    streams_per_user: int = 4  # open event streams of one user (429 past it) per process
+    streams_total: int = 200  # open event streams per web process (503 past it)
+    stream_seconds: float = 600.0  # a stream's lifetime; clients reconnect with Last-Event-ID
 
     def database_url(self) -> str:
         return self.database or f"sqlite:///{(self.data / 'jaxjudge.db').resolve()}"

@@ -9,20 +9,19 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
+from starlette.types import Receive, Scope, Send
 
 from grader.model.report import redact_test
-from grader.service.models import Event, Status, Submission, User
+from grader.service.models import Status, User
 from grader.service.responses import errors
-from grader.service.routes.submissions import MAX_ID, UNREAD, SubmissionId, readable
+from grader.service.routes.submissions import MAX_ID, SubmissionId, readable
 from grader.service.security import current_user
+from grader.service.streams import Streams, Watch
 
 router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
 
 KEEPALIVE_S = 15.0
-MAX_STREAM_S = 3600.0  # a stream is bounded even if its submission never finishes
 
 
 def _frame(event: str, data: dict[str, Any], event_id: str | None = None) -> str:
@@ -42,34 +41,50 @@ def _after(last_event_id: str | None) -> tuple[int, int]:
     return after if all(0 <= n <= MAX_ID for n in after) else (0, 0)
 
 
-def _poll(request: Request, sid: int, after: tuple[int, int]) -> tuple[Submission, list[Event]]:
-    with request.app.state.db.session() as s:
-        sub = s.get(Submission, sid, options=UNREAD)  # polled often: never the report
-        assert sub is not None
-        latest = sub.attempts  # events of an attempt that a newer one replaced are stale
-        since = after[1] if after[0] == latest else 0
-        rows = list(s.scalars(select(Event).where(
-            Event.submission_id == sid, Event.attempt == latest, Event.id > since)
-            .order_by(Event.id)))
-        return sub, rows
+class WatchedStream(StreamingResponse):
+    """Frees its stream slot however the response ends: finished, failed, or cancelled by a
+    client disconnect (before or after its first byte)."""
+
+    def __init__(self, content: AsyncIterator[str], streams: Streams, watch: Watch) -> None:
+        super().__init__(content, media_type="text/event-stream",
+                         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        self.streams, self.watch = streams, watch
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.streams.close(self.watch)
 
 
 @router.get("/{submission_id}/events", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}},
-                       **errors(401, 404, 422, 503)})
+                       **errors(401, 404, 422, 429, 503)})
 async def events(request: Request, submission_id: SubmissionId,
                  user: User = Depends(current_user)) -> StreamingResponse:
     """`test` events (one per judged unit, in judging order; a learner's hidden tests redacted),
-    `attempt` when a grade restarts after its grader died, then `done` with the verdict."""
+    `attempt` when a grade restarts after its grader died, then `done` with the verdict.
+    429 past the user's open streams, 503 past the server's (both with Retry-After)."""
     readable(request, submission_id, user, full=False)
-    poll_s = request.app.state.settings.poll_seconds
+    lifetime = request.app.state.settings.stream_seconds
     after = _after(request.headers.get("last-event-id"))
+    streams: Streams = request.app.state.streams
+    watch = streams.open(user.id, submission_id, after)
 
     async def stream() -> AsyncIterator[str]:
         nonlocal after
         start = last_sent = time.monotonic()
-        while time.monotonic() - start < MAX_STREAM_S:
-            sub, rows = await run_in_threadpool(_poll, request, submission_id, after)
+        while (left := lifetime - (time.monotonic() - start)) > 0:
+            try:  # the shared poller's next update for this stream (see streams.py)
+                update = await asyncio.wait_for(watch.updates.get(), min(left, KEEPALIVE_S))
+            except TimeoutError:
+                if time.monotonic() - last_sent > KEEPALIVE_S:
+                    yield ": keep-alive\n\n"
+                    last_sent = time.monotonic()
+                continue
+            if update is None:
+                return  # the submission is gone
+            sub, rows = update
             if sub.attempts > after[0] and after[0] > 0:
                 yield _frame("attempt", {"attempt": sub.attempts})
             if sub.attempts > after[0]:
@@ -84,10 +99,5 @@ async def events(request: Request, submission_id: SubmissionId,
                 yield _frame("done", {"id": sub.id, "status": sub.status, "verdict": sub.verdict,
                                       "score": sub.score, "counts": sub.counts})
                 return
-            if time.monotonic() - last_sent > KEEPALIVE_S:
-                yield ": keep-alive\n\n"
-                last_sent = time.monotonic()
-            await asyncio.sleep(poll_s)
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return WatchedStream(stream(), streams, watch)

@@ -75,8 +75,11 @@ def _render(request: Request) -> str:
         depth: int | None = request.app.state.queue.pending()
     except Exception:  # Redis away: the rest still describes the service
         depth = None
-    with request.app.state.db.session() as s:
-        return metrics.render(s, depth, request.app.state.settings.max_attempts)
+    db = request.app.state.db
+    statements = db.statements  # before this scrape's own queries
+    with db.session() as s:
+        body = metrics.render(s, depth, request.app.state.settings.max_attempts)
+    return body + metrics.process(statements, request.app.state.streams)
 
 
 @router.get("/metrics", response_class=Response,

@@ -10,7 +10,8 @@
   const status = document.getElementById("status");
   const verdict = document.getElementById("verdict");
   const score = document.getElementById("score");
-  const stream = new EventSource(table.dataset.events);
+  let stream = null;
+  let refusals = 0;
 
   function cell(row, text, className) {
     const td = document.createElement("td");
@@ -22,7 +23,7 @@
     return td;
   }
 
-  stream.addEventListener("test", function (event) {
+  function onTest(event) {
     const data = JSON.parse(event.data);
     const test = data.test;
     status.textContent = "running";
@@ -48,13 +49,9 @@
       return Number(r.dataset.index) > data.index;
     });
     body.insertBefore(row, later || null);
-  });
+  }
 
-  stream.addEventListener("attempt", function () {
-    body.replaceChildren();  // the grader died and a new attempt starts over
-  });
-
-  stream.addEventListener("done", function (event) {
+  function onDone(event) {
     const data = JSON.parse(event.data);
     stream.close();
     status.textContent = "done";
@@ -62,5 +59,30 @@
     score.textContent = data.score == null ? "" : Number(data.score).toFixed(2);
     // The full report (diffs, hints, output) is rendered by the server.
     window.setTimeout(function () { window.location.reload(); }, 400);
-  });
+  }
+
+  function connect() {
+    stream = new EventSource(table.dataset.events);
+    stream.addEventListener("test", onTest);
+    stream.addEventListener("attempt", function () {
+      body.replaceChildren();  // the grader died and a new attempt starts over
+    });
+    stream.addEventListener("done", onDone);
+    stream.addEventListener("error", function () {
+      // The browser reconnects by itself after a stream that was open ends; not after a
+      // refusal (429: this account has too many open streams, e.g. tabs; 503: the server
+      // has). Then try again later, from the start: a fresh stream replays every test.
+      if (stream.readyState !== EventSource.CLOSED || refusals >= 20) {
+        return;
+      }
+      refusals += 1;
+      const wait = Math.min(60, 5 * refusals) * (0.5 + Math.random()) * 1000;
+      window.setTimeout(function () {
+        body.replaceChildren();
+        connect();
+      }, wait);
+    });
+  }
+
+  connect();
 })();

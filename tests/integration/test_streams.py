@@ -1,0 +1,212 @@
+"""Event streams are bounded: per user, per process, and one database query per tick for all of
+them (a shared poller), on a real uvicorn. The submissions here are never graded (no graders):
+their streams stay open until the client leaves."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from grader.service.db import Database
+from grader.service.models import Event, Status, Submission
+from grader.service.users import create_user as create_account
+from tests.integration.servers import Postgres
+from tests.integration.service import Server, create_user, submit, wait_for
+from tests.specs import hidden_tests_problem
+
+POLL_S = 0.2
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data = tmp_path_factory.mktemp("streams")
+    root = data / "problems"
+    hidden_tests_problem(root)
+    # 60 streams for one user here: the per-user cap has its own server below.
+    srv = Server(data, root, jobs=0, secret_key="s" * 48, poll_seconds=POLL_S,
+                 streams_per_user=60, streams_total=100)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def _open(stack: ExitStack, http: httpx.Client, sid: int) -> httpx.Response:
+    """A stream held open (headers read, body not) until `stack` closes."""
+    return stack.enter_context(http.stream("GET", f"/api/v1/submissions/{sid}/events",
+                                           timeout=httpx.Timeout(10, read=30)))
+
+
+def _metric(server: Server, name: str) -> float:
+    body = httpx.get(server.url + "/metrics", timeout=30).text
+    for line in body.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} missing from /metrics")
+
+
+def _statements_while(server: Server, seconds: float) -> tuple[float, float]:
+    """(SQL statements the server sent, seconds elapsed) across two scrapes `seconds` apart."""
+    start = time.monotonic()
+    before = _metric(server, "jaxjudge_db_statements_total")
+    time.sleep(seconds)
+    after = _metric(server, "jaxjudge_db_statements_total")
+    return after - before, time.monotonic() - start
+
+
+def test_fifty_watchers_cost_what_one_does(server: Server) -> None:
+    """Each stream used to query the database every tick on its own (two statements): 50 of
+    them cost 50x one. Now one poller queries for every watched submission at once. A tick
+    is at least POLL_S apart, so a window of W seconds holds at most W / POLL_S + 1 ticks,
+    however slow the machine: the bound asserts no duration."""
+    token = create_user(server.data, server.root, "watcher")
+    with server.client(token) as http, ExitStack() as stack:
+        sids = [submit(http, "x = 1\n") for _ in range(5)]
+        scrape, _ = _statements_while(server, 0)  # a scrape's own statements, nothing open
+        assert _open(stack, http, sids[0]).status_code == 200
+        one, w1 = _statements_while(server, 2.0)
+        for i in range(49):
+            assert _open(stack, http, sids[i % 5]).status_code == 200
+        fifty, w50 = _statements_while(server, 2.0)
+    for got, window in ((one, w1), (fifty, w50)):
+        ticks = window / POLL_S + 2
+        assert got - scrape <= ticks, (f"{got:g} statements in {window:.1f} s (a scrape is "
+                                       f"{scrape:g}; one per tick is at most {ticks:.0f}); "
+                                       f"1 stream: {one:g}, 50 streams: {fifty:g}")
+
+
+def test_streams_are_capped_per_user_and_per_process_and_a_closed_one_frees_its_slot(
+        tmp_path: Path) -> None:
+    root = tmp_path / "problems"
+    hidden_tests_problem(root)
+    srv = Server(tmp_path, root, jobs=0, secret_key="s" * 48, streams_per_user=2,
+                 streams_total=3)
+    try:
+        alice = srv.client(create_user(tmp_path, root, "alice"))
+        bob = srv.client(create_user(tmp_path, root, "bob"))
+        mine, bobs = submit(alice, "x = 1\n"), submit(bob, "x = 1\n")
+        with ExitStack() as stack:
+            assert [_open(stack, alice, mine).status_code for _ in range(2)] == [200, 200]
+            extra = _open(stack, alice, mine)  # headers only: an open stream never ends
+            assert extra.status_code == 429, extra.status_code
+            assert int(extra.headers["retry-after"]) > 0
+            assert _open(stack, bob, bobs).status_code == 200  # another user: the third
+            full = _open(stack, bob, bobs)
+            assert full.status_code == 503, full.status_code  # the process's, not bob's
+            assert int(full.headers["retry-after"]) > 0
+        # Every client left: each slot is free again as soon as the server sees the close.
+        wait_for("the closed streams to free their slots",
+                 lambda: _metric(srv, "jaxjudge_event_streams_open") == 0, timeout=10)
+        with ExitStack() as stack:
+            assert [_open(stack, alice, mine).status_code for _ in range(2)] == [200, 200]
+            assert _open(stack, bob, bobs).status_code == 200
+        alice.close()
+        bob.close()
+    finally:
+        srv.stop()
+
+
+def _frames(r: httpx.Response) -> Iterator[tuple[str, str, Any]]:
+    """(event, id, data) of an open stream, as they arrive."""
+    name, event_id, data = "message", "", list[str]()
+    for line in r.iter_lines():
+        if line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("id:"):
+            event_id = line[3:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].strip())
+        elif not line and data:
+            yield name, event_id, json.loads("\n".join(data))
+            name, event_id, data = "message", "", []
+
+
+def _grade(db: Database, sid: int, attempt: int, seqs: range, done: bool = False) -> list[int]:
+    """What a grader writes: an attempt's tests (their row ids), then maybe the verdict."""
+    with db.session() as s:
+        sub = s.get(Submission, sid)
+        assert sub is not None
+        sub.status, sub.attempts = Status.DONE if done else Status.RUNNING, attempt
+        if done:
+            sub.verdict, sub.score = "accepted", 1.0
+        rows = [Event(submission_id=sid, attempt=attempt, seq=i,
+                      test={"name": f"t{i}", "visible": True, "verdict": "accepted",
+                            "points": 1}) for i in seqs]
+        s.add_all(rows)
+        s.flush()
+        return [row.id for row in rows]
+
+
+def _replays(server: Server, db: Database, token: str) -> None:
+    """Writes what a grader does while two streams watch, one of them a reconnect."""
+    with server.client(token) as http, ExitStack() as stack:
+        sid = submit(http, "x = 1\n")
+        first, _ = _grade(db, sid, 1, range(2))
+        fresh = _frames(_open(stack, http, sid))
+        again = _frames(stack.enter_context(http.stream(
+            "GET", f"/api/v1/submissions/{sid}/events",
+            headers={"Last-Event-ID": f"1.{first}"}, timeout=httpx.Timeout(10, read=30))))
+        assert [(e, d["index"]) for e, _, d in (next(fresh), next(fresh))] == [
+            ("test", 0), ("test", 1)]
+        assert [(e, d["index"]) for e, _, d in (next(again),)] == [("test", 1)]
+        _grade(db, sid, 2, range(1), done=True)  # the grader died; attempt 2 finished
+        for stream in (fresh, again):
+            got = [(e, d.get("index", d.get("attempt"))) for e, _, d in stream]
+            assert got == [("attempt", 2), ("test", 0), ("done", None)], got
+
+
+def test_watchers_of_one_submission_each_get_what_they_have_not_seen(server: Server) -> None:
+    """One poll serves watchers at different places: a new stream replays the attempt, a
+    reconnect (Last-Event-ID) only what follows, a new attempt restarts both, `done` ends."""
+    db = Database(f"sqlite:///{(server.data / 'jaxjudge.db').resolve()}")  # the server's
+    try:
+        _replays(server, db, create_user(server.data, server.root, "replayer"))
+    finally:
+        db.engine.dispose()
+
+
+def test_the_shared_poll_replays_the_same_on_postgresql(postgres: Postgres,
+                                                         tmp_path: Path) -> None:
+    root = tmp_path / "problems"
+    hidden_tests_problem(root)
+    url = postgres.new_database()
+    db = Database(url)
+    db.migrate()
+    token = create_account(db, "replayer", "learner", "replayer-pw")[1]
+    srv = Server(tmp_path, root, jobs=0, database=url, secret_key="s" * 48)
+    try:
+        _replays(srv, db, token)
+    finally:
+        srv.stop()
+        db.engine.dispose()
+
+
+def test_a_stream_of_a_submission_never_graded_ends_at_its_lifetime(tmp_path: Path) -> None:
+    """Streams used to live an hour; now `stream_seconds`, then the client reconnects (with
+    Last-Event-ID) and the slot is free meanwhile."""
+    root = tmp_path / "problems"
+    hidden_tests_problem(root)
+    srv = Server(tmp_path, root, jobs=0, secret_key="s" * 48, stream_seconds=2)
+    try:
+        with srv.client(create_user(tmp_path, root, "alice")) as alice:
+            sid = submit(alice, "x = 1\n")
+            with alice.stream("GET", f"/api/v1/submissions/{sid}/events",
+                              timeout=httpx.Timeout(10, read=60)) as r:
+                assert r.status_code == 200
+                deadline, body = time.monotonic() + 30, ""
+                for chunk in r.iter_text():  # keep-alives every 15 s: no read timeout fires
+                    body += chunk
+                    if time.monotonic() > deadline:
+                        pytest.fail(f"the stream is still open after 30 s: {body!r}")
+            assert "event: done" not in body, body  # it ended: the server closed it
+            wait_for("the slot to be free", lambda: _metric(srv, "jaxjudge_event_streams_open")
+                     == 0, timeout=10)
+    finally:
+        srv.stop()

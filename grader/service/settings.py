@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     login_limit: int = 10  # failed sign-ins per name and address per login_window seconds
     login_window: int = 300
     queued_cap: int = 20  # one user's submissions waiting or running at once
+    # A learner's submissions of one problem per UTC day (0: no cap; staff are exempt): what
+    # hidden tests can tell about their inputs (verdicts only) is bounded by this per day.
+    daily_submissions_per_problem: int = 50
     lease_seconds: float = 60.0  # a grader renews its claim every lease/3
     max_attempts: int = 3
     stop_seconds: float = 300.0  # SIGTERM: how long graders may take to finish what they hold

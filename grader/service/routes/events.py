@@ -41,6 +41,13 @@ def _after(last_event_id: str | None) -> tuple[int, int]:
     return after if all(0 <= n <= MAX_ID for n in after) else (0, 0)
 
 
+def _hidden_frames(report: dict[str, Any] | None) -> str:
+    """A learner's hidden tests of a finished grade, redacted, as `test` events."""
+    tests = (report or {}).get("tests") or []
+    return "".join(_frame("test", {"index": u, "test": redact_test(t)})
+                   for u, t in enumerate(tests) if isinstance(t, dict) and not t.get("visible"))
+
+
 def _poll(request: Request, sid: int, after: tuple[int, int]) -> tuple[Submission, list[Event]]:
     with request.app.state.db.session() as s:
         sub = s.get(Submission, sid)
@@ -57,8 +64,13 @@ def _poll(request: Request, sid: int, after: tuple[int, int]) -> tuple[Submissio
             responses={200: {"content": {"text/event-stream": {}}}})
 async def events(request: Request, submission_id: SubmissionId,
                  user: User = Depends(current_user)) -> StreamingResponse:
-    """`test` events (one per judged unit, in judging order; a learner's hidden tests redacted),
-    `attempt` when a grade restarts after its grader died, then `done` with the verdict."""
+    """`test` events (one per judged unit, in judging order), `attempt` when a grade restarts
+    after its grader died, then `done` with the verdict.
+
+    A learner's hidden tests are not streamed as they are judged: when each finishes is the
+    learner's code's choice (it read the hidden inputs), so the time one arrives would carry
+    them out. They come all at once, redacted, from the final report, in the same write as
+    `done`. Staff see every event as it happens."""
     readable(request, submission_id, user)
     poll_s = request.app.state.settings.poll_seconds
     after = _after(request.headers.get("last-event-id"))
@@ -73,14 +85,18 @@ async def events(request: Request, submission_id: SubmissionId,
             if sub.attempts > after[0]:
                 after = (sub.attempts, 0)
             for row in rows:
+                after = (row.attempt, row.id)
+                if not user.staff and not row.test.get("visible"):
+                    continue  # released with the verdict, below
                 test = row.test if user.staff else redact_test(row.test)
                 yield _frame("test", {"index": row.seq, "test": test},
                              f"{row.attempt}.{row.id}")
-                after = (row.attempt, row.id)
                 last_sent = time.monotonic()
             if sub.status == Status.DONE:
-                yield _frame("done", {"id": sub.id, "status": sub.status, "verdict": sub.verdict,
-                                      "score": sub.score, "counts": sub.counts})
+                end = "" if user.staff else _hidden_frames(sub.report)
+                yield end + _frame("done", {"id": sub.id, "status": sub.status,
+                                            "verdict": sub.verdict, "score": sub.score,
+                                            "counts": sub.counts})
                 return
             if time.monotonic() - last_sent > KEEPALIVE_S:
                 yield ": keep-alive\n\n"

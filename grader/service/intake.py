@@ -109,7 +109,11 @@ def check_limits(s: Session, user: User, settings: Settings, problem: str) -> No
     """Per user: at most rate_limit submissions per window, and queued_cap waiting at once;
     per learner and problem, daily_submissions_per_problem per UTC day. Counted in `s`, the
     session that then adds the submission (in one stretch of the event loop, with no await
-    between: this process cannot interleave two submits between count and insert)."""
+    between: this process cannot interleave two submits between count and insert). Across web
+    processes on PostgreSQL, the user's row is locked (FOR UPDATE) until that session commits,
+    so their submits are counted one at a time (SQLite ignores the lock: there, each web
+    process can let one concurrent submit past, no more)."""
+    s.execute(select(User.id).where(User.id == user.id).with_for_update())
     check_daily(s, user, settings, problem)
     since = utcnow() - dt.timedelta(seconds=settings.rate_window)
     recent = list(s.scalars(select(Submission.created).where(

@@ -133,8 +133,8 @@ def test_two_web_servers_let_no_concurrent_submit_past_the_daily_cap(
 
     def waiting() -> bool:
         with db.engine.connect() as conn:
-            return conn.scalar(text("SELECT count(*) FROM pg_stat_activity "
-                                    "WHERE wait_event_type = 'Lock'")) == 2
+            return bool(conn.scalar(text("SELECT count(*) FROM pg_stat_activity "
+                                         "WHERE wait_event_type = 'Lock'")) == 2)
 
     try:
         holder = db.factory()

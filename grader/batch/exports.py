@@ -31,7 +31,7 @@ def gradescope(report: Report) -> dict[str, Any]:
     tests = [{"name": t["name"], "score": t["points"] if t["verdict"] == "accepted" else 0.0,
               "max_score": t["points"],
               "status": "passed" if t["verdict"] == "accepted" else "failed",
-              "output": f"{t['verdict']}: {t['message']}".rstrip(": "),
+              "output": f"{t['verdict']}: {t.get('message', '')}".rstrip(": "),
               "visibility": "visible" if t["visible"] else "after_published"}
              for t in report["tests"]]
     total = sum(t["points"] for t in report["tests"])
@@ -66,5 +66,5 @@ def write_junit(reports: list[Report], path: Path) -> None:
             case = ET.SubElement(suite, "testcase", classname=r["problem"], name=t["name"])
             if t["verdict"] != "accepted":
                 failure = ET.SubElement(case, "failure", message=t["verdict"], type=t["verdict"])
-                failure.text = t["message"]
+                failure.text = t.get("message", "")
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)

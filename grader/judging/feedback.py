@@ -11,7 +11,7 @@ from grader.data.cache import DIAGNOSES, arrays_path, isolated, load_arrays, sto
 from grader.data.expected import expected_outputs
 from grader.data.mutated import distinct_mutants
 from grader.judging.execution import make_job, run_calls
-from grader.judging.relations import relations
+from grader.judging.relations import VISIBLE_ONLY, relations
 from grader.model.compare import compare
 from grader.model.problems import Problem
 from grader.model.report import Report
@@ -42,14 +42,20 @@ def advice(problem: Problem, report: Report, outputs: dict[int, np.ndarray],
     """Hints for a submission that was not accepted; `outputs` are its fixed-test arrays.
 
     Instructors' diagnoses first; with none matching, the reference's mutants; then, for a
-    sound estimator on other samples, that; else a relation between got and expected."""
-    hints = [hint for t in report.tests if t.verdict == Verdict.RUNTIME_ERROR
+    sound estimator on other samples, that; else a relation between got and expected.
+    Hidden means hidden: a hint is built from the visible tests' outputs and messages and from
+    verdicts (which every reader sees) alone. A hidden test's output or message is the
+    learner's code's, written after it read the hidden inputs: a hint that appeared or not
+    with it (a factor, a diagnosis, an error's pattern) would carry those inputs out."""
+    visible = {i for i, case in enumerate(problem.tests) if case.visible}
+    seen = {i: o for i, o in outputs.items() if i in visible}
+    hints = [hint for t in report.tests if t.visible and t.verdict == Verdict.RUNTIME_ERROR
              for pattern, hint in ERROR_HINTS if pattern.search(t.message)]
-    wrong = {i for i, t in enumerate(report.tests[:len(problem.tests)])
-             if t.verdict == Verdict.WRONG_ANSWER and i in outputs}
-    matched = diagnoses(problem, outputs, sandbox)
+    wrong = {i for i in visible & set(seen)
+             if report.tests[i].verdict == Verdict.WRONG_ANSWER}
+    matched = diagnoses(problem, seen, sandbox)
     if not matched and wrong:
-        matched = mutant_hints(problem, outputs, wrong)
+        matched = mutant_hints(problem, seen, wrong)
     hints += matched
     if not matched and _sound_but_resampled(report):
         quote = (f" The statement requires exactly: {problem.spec.sampling}"
@@ -58,8 +64,19 @@ def advice(problem: Problem, report: Report, outputs: dict[int, np.ndarray],
                      "passes) but draws different samples than specified, so its fixed-seed "
                      "outputs differ (split keys, or jax.random.choice?)." + quote)
     elif not matched and wrong:
-        hints += relations(problem, outputs, expected_outputs(problem))
+        hints += relations(problem, seen, expected_outputs(problem))
+    elif not matched and _visible_only(report, len(problem.tests)):
+        hints.append(VISIBLE_ONLY)
     return list(dict.fromkeys(hints))
+
+
+def _visible_only(report: Report, fixed: int) -> bool:
+    """Every visible fixed test right, every hidden one wrong: told from verdicts alone."""
+    shown = [t for t in report.tests[:fixed] if t.visible]
+    hidden = [t for t in report.tests[:fixed] if not t.visible]
+    return bool(shown) and bool(hidden) \
+        and all(t.verdict == Verdict.ACCEPTED for t in shown) \
+        and all(t.verdict == Verdict.WRONG_ANSWER for t in hidden)
 
 
 def _reproduces(problem: Problem, outputs: dict[int, np.ndarray],
@@ -89,13 +106,15 @@ def mutant_hints(problem: Problem, outputs: dict[int, np.ndarray], wrong: set[in
 
 
 def _sound_but_resampled(report: Report) -> bool:
-    """Fixed-seed tests fail on values alone while every statistical check passes."""
+    """Fixed-seed tests fail on values alone while every statistical check passes (a hidden
+    test's failure counts by its verdict: whether its diff was measured is its code's doing)."""
     fixed = [t for t in report.tests if not t.statistical]
     checks = [t for t in report.tests if t.statistical]
     failing = [t for t in fixed if t.verdict != Verdict.ACCEPTED]
     return bool(checks) and bool(failing) \
         and all(t.verdict == Verdict.ACCEPTED for t in checks) \
-        and all(t.verdict == Verdict.WRONG_ANSWER and t.ratio is not None for t in failing)
+        and all(t.verdict == Verdict.WRONG_ANSWER and (t.ratio is not None or not t.visible)
+                for t in failing)
 
 
 def example_outputs(problem: Problem, example: Path, sandbox: Sandbox) -> dict[str, np.ndarray]:

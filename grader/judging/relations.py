@@ -193,10 +193,13 @@ def _ignores_inputs(problem: Problem, pairs: list[Pair]) -> str:
     return ""
 
 
+VISIBLE_ONLY = ("Your result is right on every visible test and wrong on every hidden one: if "
+                "it is written for the examples shown, compute it from the inputs instead.")
+
+
 def _visible_only(problem: Problem, pairs: list[Pair]) -> str:
     shown = [p for p in pairs if p.case.visible]
     hidden = [p for p in pairs if not p.case.visible]
     if shown and hidden and all(p.ok for p in shown) and not any(p.ok for p in hidden):
-        return ("Your result is right on every visible test and wrong on every hidden one: if "
-                "it is written for the examples shown, compute it from the inputs instead.")
+        return VISIBLE_ONLY
     return ""

@@ -34,11 +34,6 @@ def scale_of(scale: Scale | None, args: Mapping[str, object]) -> float:
                  else x.mean())
 
 
-def one_figure(x: float) -> float:
-    """The size of an error, rounded to one significant figure: what a hidden test may show."""
-    return float(f"{x:.0e}")
-
-
 def shape_hint(got: tuple[int, ...], want: tuple[int, ...]) -> str:
     if len(got) == len(want) + 1 and got[1:] == want:
         return " — did you forget to average over samples?"

@@ -1,10 +1,12 @@
 """Grading results that serialise themselves: the JSON contract and the learner's text report.
 
 A report's full JSON holds everything. What a learner may see is decided by one function,
-`redact`, over that JSON (so a stored report can be shown to each reader as their role allows):
-of a hidden test only its name, verdict, points, the size of its error to one significant figure
-and a summary free of learner-chosen text; no output printed after the hidden inputs reached the
-jail. Instructors read the full JSON."""
+`redact`, over that JSON (so a stored report can be shown to each reader as their role allows).
+It is a whitelist: the learner's view is built anew from the fields allowed. Of a hidden test
+only what its verdict decides: name, verdict, points (earned: points if accepted, else none);
+nothing the learner's code chose or steered (no error size, dtype, shape, exception name or
+time: each would carry bits of the hidden inputs out, one submission at a time). No output
+printed after the hidden inputs reached the jail. Instructors read the full JSON."""
 
 from __future__ import annotations
 
@@ -16,10 +18,12 @@ import numpy as np
 from rich.console import Console
 from rich.markup import escape
 
-from grader.model.compare import one_figure
 from grader.verdict import Verdict
 
-HIDDEN_KEYS = ("name", "verdict", "visible", "points")
+# A report's fields a learner reads (not hidden_output: printed while hidden inputs were in the
+# jail). Every other field of a stored report, present or future, stays with instructors.
+LEARNER_KEYS = ("problem", "submission", "verdict", "score", "feedback", "output",
+                "environment", "duration_s")
 
 
 # A report keeps of an array only what a person reads: at most this many values of any
@@ -87,20 +91,20 @@ class TestResult:
 
 
 def redact_test(test: dict[str, Any]) -> dict[str, Any]:
+    """A learner's view of one test. A hidden one is made anew from what its verdict decides
+    and the spec fixes (name, points, kind), never copied from what the learner's code made:
+    a value, its size (even to one figure), dtype, shape, an exception's name or a time is
+    output of code that read the hidden inputs."""
     if test["visible"]:
         return {k: v for k, v in test.items() if k != "summary"}
-    out = {k: test[k] for k in HIDDEN_KEYS}
-    for key in ("max_abs_diff", "max_rel_diff"):
-        out[key] = None if test.get(key) is None else one_figure(test[key])
-    out["message"] = test.get("summary", "")
-    out["statistical"] = test.get("statistical", False)
-    return out
+    return {"name": str(test["name"]), "verdict": str(test["verdict"]), "visible": False,
+            "points": float(test["points"]), "statistical": bool(test.get("statistical"))}
 
 
 def redact(report: dict[str, Any]) -> dict[str, Any]:
     """The learner's view of a full report (Report.to_dict(reveal=True) or a stored copy)."""
-    out = {k: v for k, v in report.items() if k != "hidden_output"}
-    out["tests"] = [redact_test(t) for t in report["tests"]]
+    out = {k: report[k] for k in LEARNER_KEYS if k in report}
+    out["tests"] = [redact_test(t) for t in report.get("tests", [])]
     return out
 
 
@@ -211,10 +215,10 @@ def render(report: dict[str, Any], console: Console) -> None:
         console.print(f"  {mark} {escape(t['name'])}{tag}: {t['verdict']}{diff}",
                       highlight=False)
         if ok:
-            if t.get("statistical") and t["message"]:  # what a check saw teaches when it passes
+            if t.get("statistical") and t.get("message"):  # what a check saw teaches when it passes
                 console.print(f"      {t['message']}", markup=False, style="dim")
             continue
-        for sub in t["message"].strip().splitlines():
+        for sub in t.get("message", "").strip().splitlines():
             console.print(f"      {sub}", markup=False)
         shown = t.get("shown", {})
         for key, value in [*shown.get("args", {}).items(),

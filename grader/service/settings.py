@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     hash_waiting: int = 16  # sign-ins that may wait for one (a thread each); beyond: 503
     hash_wait_s: float = 10.0  # the longest a sign-in waits for a hash slot
     queued_cap: int = 20  # one user's submissions waiting or running at once
+    # A learner's submissions of one problem per UTC day (0: no cap; staff are exempt): what
+    # hidden tests can tell about their inputs (verdicts only) is bounded by this per day.
+    daily_submissions_per_problem: int = 50
     lease_seconds: float = 60.0  # a grader renews its claim every lease/3
     max_attempts: int = 3
     stop_seconds: float = 300.0  # SIGTERM: how long graders may take to finish what they hold

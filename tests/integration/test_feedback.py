@@ -90,13 +90,14 @@ def test_an_instructors_diagnosis_wins_over_a_mutant() -> None:
 
 
 # Against the hidden-tests problem: wrong (or silent) on hidden tests only, recognised by their
-# seeds (91 and 92), which a visible test never has.
+# seeds (91 and 92), which a visible test never has. A hint comes from verdicts and visible
+# outputs alone: one built on a hidden output (even a clean factor) would tell the learner
+# something their code computed from the hidden inputs, so none names a factor here.
 HIDDEN_SLIPS = {
     "hard_coded": ("return (estimate if seed < 50 else estimate * 0 + 0.123).astype(jnp.float32)",
                    "right on every visible test and wrong on every hidden one"),
     "ugly_factor_hidden_only": ("assert seed > 50\n    return estimate * 3.141592", ""),
-    "clean_factor_hidden_only": ("assert seed > 50\n    return estimate * 2",
-                                 "Your result is 2 times the expected one"),
+    "clean_factor_hidden_only": ("assert seed > 50\n    return estimate * 2", ""),
     "echoes_hidden_inputs": ("return estimate if seed < 50 else jnp.asarray(logits) * 1.5",
                              ""),
 }
@@ -127,6 +128,7 @@ def test_no_hint_holds_a_value_of_a_hidden_test(hidden_problem: Problem, tmp_pat
     text = "\n".join(report.to_dict()["feedback"])
     if hint:
         assert hint in text, text
+    assert "times the expected" not in text, text  # no factor seen on hidden tests alone
     hidden = [i for i, c in enumerate(hidden_problem.tests) if not c.visible]
     secrets = [*SECRET_DIGITS, "3.14", "1.57"]
     for i in hidden:

@@ -65,4 +65,6 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
     view = json.dumps(report.to_dict()) + "\n" + buffer.getvalue()
     assert "4242" not in view and "0.707" not in view, view
     secret = next(t for t in report.to_dict()["tests"] if t["name"] == "secret_check")
-    assert secret["message"] == "raised ValueError"
+    # Name, verdict and points: not the class of what it raised, which the code chose.
+    assert set(secret) == {"name", "verdict", "visible", "points", "statistical"}
+    assert secret["verdict"] == "runtime_error" and "ValueError" not in view

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -9,7 +10,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import func, inspect, select, text
 
 from grader.service import leases
 from grader.service.db import Database
@@ -17,7 +18,7 @@ from grader.service.migrate import config
 from grader.service.models import Base, Status, Submission, User
 from grader.service.users import create_user
 from tests.integration.servers import Postgres
-from tests.integration.service import Server, submit
+from tests.integration.service import Server, submit, wait_for
 from tests.specs import hidden_tests_problem
 
 
@@ -104,3 +105,50 @@ def test_values_postgresql_cannot_hold_are_refused_not_a_500(postgres: Postgres,
     assert all(400 <= code < 500 for code in got.values()), got
     assert "event: done" in stream, stream
     assert 400 <= login.status_code < 500, login.text
+
+
+def test_two_web_servers_let_no_concurrent_submit_past_the_daily_cap(
+        postgres: Postgres, tmp_path: Path) -> None:
+    """Each server counts, then inserts. Two submits reach two servers at once, one short of
+    the cap: while this test holds the learner's row, both must wait before counting (else
+    both count 2 of 3, and both insert)."""
+    root = tmp_path / "problems"
+    hidden_tests_problem(root)
+    url = postgres.new_database()
+    db = Database(url)
+    db.migrate()
+    user, token, _ = create_user(db, "alice", "learner", "alice-pw")
+    with db.session() as s:
+        s.add_all([Submission(user_id=user.id, problem="reinforce_grad", filename="f.py",
+                              source=b"x", sha256="0" * 64) for _ in range(2)])
+    for n in range(2):
+        (tmp_path / f"web{n}").mkdir()
+    servers = [Server(tmp_path / f"web{n}", root, jobs=0, database=url, secret_key="s" * 48,
+                      daily_submissions_per_problem=3) for n in range(2)]
+
+    def one(n: int) -> int:
+        with servers[n].client(token) as alice:
+            return alice.post("/api/v1/submissions", json={
+                "problem": "reinforce_grad", "source": f"x = {n}\n"}).status_code
+
+    def waiting() -> bool:
+        with db.engine.connect() as conn:
+            return bool(conn.scalar(text("SELECT count(*) FROM pg_stat_activity "
+                                         "WHERE wait_event_type = 'Lock'")) == 2)
+
+    try:
+        holder = db.factory()
+        holder.execute(select(User).where(User.name == "alice").with_for_update())
+        with ThreadPoolExecutor(2) as pool:
+            futures = [pool.submit(one, n) for n in range(2)]
+            wait_for("both submits to reach the database", waiting, timeout=30)
+            holder.commit()
+            codes = sorted(f.result() for f in futures)
+        holder.close()
+    finally:
+        for server in servers:
+            server.stop()
+    with db.session() as s:
+        rows = s.scalar(select(func.count()).select_from(Submission))
+    db.engine.dispose()
+    assert (codes, rows) == ([201, 429], 3)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from grader.service.db import Database
+from grader.service.errors import TooMany
+from grader.service.intake import check_daily
+from grader.service.models import Submission, User
 from grader.service.settings import Settings
 from grader.service.throttle import forget_failures, record_failure, wait_seconds
 
@@ -55,3 +60,26 @@ def test_an_address_spraying_fresh_names_meets_a_limit_of_its_own(tmp_path: Path
         assert wait_seconds(s, "fresh", "1.2.3.4", settings, at(10)) == 90  # t=0 must age out
         assert wait_seconds(s, "fresh", "5.6.7.8", settings, at(10)) == 0  # another address
         assert wait_seconds(s, "fresh", "1.2.3.4", settings, at(100)) == 0
+
+
+def test_the_daily_cap_counts_one_problem_per_utc_day_and_spares_staff(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'd.db'}")
+    db.migrate()
+    settings = Settings(daily_submissions_per_problem=2)
+    late = dt.datetime(2026, 1, 1, 23, 59, 30)
+    with db.session() as s:
+        ann, ines = User(name="ann"), User(name="ines", role="instructor")
+        s.add_all([ann, ines])
+        s.flush()
+        for when, problem in ((T0, "p"), (late, "p"), (late, "q"),
+                              (dt.datetime(2025, 12, 31, 23, 59, 59), "p")):
+            s.add(Submission(user_id=ann.id, problem=problem, filename="f.py", source=b"",
+                             sha256="", created=when))
+        s.flush()
+        with pytest.raises(TooMany) as refused:
+            check_daily(s, ann, settings, "p", late)
+        assert refused.value.retry_after == 30  # seconds to the next UTC midnight
+        check_daily(s, ann, settings, "q", late)  # another problem: its own count
+        check_daily(s, ann, settings, "p", dt.datetime(2026, 1, 2, 0, 0, 0))  # a new day
+        check_daily(s, ines, settings, "p", late)  # staff are exempt
+        check_daily(s, ann, Settings(daily_submissions_per_problem=0), "p", late)  # no cap

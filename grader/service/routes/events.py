@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from sqlalchemy import select
 from starlette.types import Receive, Scope, Send
 
 from grader.model.report import redact_test
-from grader.service.models import Status, User
+from grader.service.models import Status, Submission, User
 from grader.service.responses import errors
 from grader.service.routes.submissions import MAX_ID, SubmissionId, readable
 from grader.service.security import current_user
@@ -57,14 +59,30 @@ class WatchedStream(StreamingResponse):
             self.streams.close(self.watch)
 
 
+def _hidden_frames(request: Request, sid: int) -> str:
+    """A learner's hidden tests of a finished grade, redacted, as `test` events: read once,
+    from the final report, when the stream ends."""
+    with request.app.state.db.session() as s:
+        report = s.scalar(select(Submission.report).where(Submission.id == sid))
+    tests = report.get("tests") if isinstance(report, dict) else None
+    return "".join(_frame("test", {"index": u, "test": redact_test(t)})
+                   for u, t in enumerate(tests or [])
+                   if isinstance(t, dict) and not t.get("visible"))
+
+
 @router.get("/{submission_id}/events", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}},
                        **errors(401, 404, 422, 429, 503)})
 async def events(request: Request, submission_id: SubmissionId,
                  user: User = Depends(current_user)) -> StreamingResponse:
-    """`test` events (one per judged unit, in judging order; a learner's hidden tests redacted),
-    `attempt` when a grade restarts after its grader died, then `done` with the verdict.
-    429 past the user's open streams, 503 past the server's (both with Retry-After)."""
+    """`test` events (one per judged unit, in judging order), `attempt` when a grade restarts
+    after its grader died, then `done` with the verdict. 429 past the user's open streams, 503
+    past the server's (both with Retry-After).
+
+    A learner's hidden tests are not streamed as they are judged: when each finishes is the
+    learner's code's choice (it read the hidden inputs), so the time one arrives would carry
+    them out. They come all at once, redacted, from the final report, in the same write as
+    `done`. Staff see every event as it happens."""
     readable(request, submission_id, user, full=False)
     lifetime = request.app.state.settings.stream_seconds
     after = _after(request.headers.get("last-event-id"))
@@ -90,14 +108,19 @@ async def events(request: Request, submission_id: SubmissionId,
             if sub.attempts > after[0]:
                 after = (sub.attempts, 0)
             for row in rows:
+                after = (row.attempt, row.id)
+                if not user.staff and not row.test.get("visible"):
+                    continue  # released with the verdict, below
                 test = row.test if user.staff else redact_test(row.test)
                 yield _frame("test", {"index": row.seq, "test": test},
                              f"{row.attempt}.{row.id}")
-                after = (row.attempt, row.id)
                 last_sent = time.monotonic()
             if sub.status == Status.DONE:
-                yield _frame("done", {"id": sub.id, "status": sub.status, "verdict": sub.verdict,
-                                      "score": sub.score, "counts": sub.counts})
+                end = "" if user.staff else await run_in_threadpool(
+                    _hidden_frames, request, submission_id)
+                yield end + _frame("done", {"id": sub.id, "status": sub.status,
+                                            "verdict": sub.verdict, "score": sub.score,
+                                            "counts": sub.counts})
                 return
 
     return WatchedStream(stream(), streams, watch)

@@ -106,7 +106,7 @@ async def submit_form(request: Request, problem_id: str,
     intake = await _form_intake(request, find_problem(problem_id))
     settings = request.app.state.settings
     with request.app.state.db.session() as s:
-        check_limits(s, user, settings)
+        check_limits(s, user, settings, intake.problem)
         sub = Submission(user_id=user.id, problem=intake.problem, filename=intake.filename,
                          source=intake.source, sha256=intake.sha256)
         s.add(sub)

@@ -90,7 +90,7 @@ async def submit(request: Request, response: Response,
         if again is not None:
             response.headers["Idempotent-Replayed"] = "true"
             return Created(id=again.id, status=again.status)
-        check_limits(s, user, settings)
+        check_limits(s, user, settings, intake.problem)
         sub = Submission(user_id=user.id, problem=intake.problem, filename=intake.filename,
                          source=intake.source, sha256=intake.sha256, idempotency_key=key)
         s.add(sub)

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo serve test lint system-deps bench wheels image docker-setup
+.PHONY: setup demo serve test test-fast lint system-deps bench wheels image docker-setup
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,7 +53,12 @@ serve: setup
 
 # The tests run every example and attack through both backends: bubblewrap and Docker.
 test: system-deps $(STAMP) docker-setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=20
+
+# The subset that needs no Docker, browser, server or database and skips the slow tests
+# (markers set by tests/conftest.py): unit tests and the bubblewrap sandbox's.
+test-fast: system-deps $(STAMP)
+	$(BIN)/python -m pytest -q -m "not docker and not browser and not services and not slow"
 
 # Engine, local base image and images (idempotent; apt-installs docker.io when root on Debian).
 docker-setup: $(STAMP)

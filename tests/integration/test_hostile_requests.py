@@ -244,6 +244,7 @@ def test_every_answer_has_the_csp_and_dynamic_ones_are_never_stored(
             assert "no-store" not in r.headers.get("cache-control", ""), asset
 
 
+@pytest.mark.browser  # chromium() in its body: no fixture says so
 def test_the_api_docs_render_under_the_csp_in_a_real_browser(
         web: tuple[Server, dict[str, str]], tmp_path: Path) -> None:
     server, _ = web

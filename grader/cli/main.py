@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import io
 import os
 import select
 import sys
+import tomllib
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from rich.console import Console
 
@@ -24,6 +27,7 @@ not accepted, 2 usage or judge error."""
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jaxjudge", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"jaxjudge {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     problems.add_commands(sub)
     grading.add_commands(sub)
@@ -31,6 +35,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     register(sub)
     return parser
+
+
+def version() -> str:
+    """The installed jaxjudge's version; from a source tree that is not installed, pyproject's."""
+    try:
+        return importlib.metadata.version("jaxjudge")
+    except importlib.metadata.PackageNotFoundError:
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+        try:
+            return str(tomllib.loads(pyproject.read_text())["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

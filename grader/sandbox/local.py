@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import select
 import shutil
@@ -22,6 +23,9 @@ from grader.sandbox.reaping import kill, kill_uid
 
 RUNNER = Path(__file__).with_name("runner.py")
 SANDBOX_UID = 60_000  # a real unprivileged uid when the judge runs as root
+# Uid mode's copy of the runner, in the jail's private scratch: the source tree may lie where
+# the jail's uid cannot enter (a clone under /root or mktemp -d).
+STAGED_RUNNER = ".jaxjudge-runner.py"
 
 
 class LocalSandbox:
@@ -51,6 +55,13 @@ class LocalSandbox:
         if self.uid_only and not self.root:
             raise JudgeError("JAXJUDGE_ISOLATION=uid needs the judge to run as root, to drop "
                              "submissions to another uid")
+        if self.uid_only and (where := python_unreachable(uid)) is not None:
+            # Else every grade would be a judge_error: the jail's Python could not start.
+            raise JudgeError(f"JAXJUDGE_ISOLATION=uid: the jail's uid {uid} cannot reach "
+                             f"{where}, part of this Python install ({sys.prefix}); install the "
+                             "judge's Python where every user may read it, as the judge image "
+                             "does with /opt/venv (python -m venv /opt/venv), or make each "
+                             "folder on the way searchable by others (chmod o+x)")
         self.bwrap = None if unsandboxed or self.uid_only else shutil.which("bwrap")
         if self.bwrap is None and not unsandboxed and not self.uid_only:
             raise JudgeError("bubblewrap (bwrap) is not installed: run 'make setup' or "
@@ -74,7 +85,8 @@ class LocalSandbox:
         rlimits = ["/usr/bin/prlimit", f"--as={mem}", f"--nproc={job.max_processes}",
                    f"--fsize={64 << 20}", "--core=0", "--"]
         if self.uid_only:
-            return [*joined, *rlimits, *self._drop(), str(python), "-I", str(RUNNER)]
+            runner = tmp / STAGED_RUNNER if tmp is not None else RUNNER
+            return [*joined, *rlimits, *self._drop(), str(python), "-I", str(runner)]
         if self.bwrap is None:
             return [*rlimits, str(python), str(RUNNER)]
         env = dict(JAIL_ENV)
@@ -138,6 +150,7 @@ class LocalSandbox:
             tmp = None
             if self.uid_only:
                 tmp = stack.enter_context(scratch.private_dir(self.uid))
+                scratch.stage_file(RUNNER, tmp / STAGED_RUNNER)
             elif self.bwrap is not None and self.root and not self.tmp_flag:
                 tmp = stack.enter_context(scratch.sized_tmpfs(job.tmp_mb, self.uid))
             group = None
@@ -202,6 +215,33 @@ class LocalSandbox:
                 t.join(timeout=5)
             with contextlib.suppress(OSError):
                 stdin.close()
+
+
+def python_unreachable(uid: int) -> Path | None:
+    """The first folder of this Python install (its prefix, the site-packages holding jax, the
+    interpreter's folder) that `uid`, with its own gid and no other group, cannot search (or,
+    for the install's own folders, read); None when the jail's uid can run this Python."""
+    spec = importlib.util.find_spec("jax")
+    packages = ([Path(spec.origin).parents[1]] if spec is not None and spec.origin else [])
+    listed = [Path(sys.prefix), *packages]
+    for target, read in [*((p, True) for p in listed), (Path(sys.executable).parent, False)]:
+        for path in dict.fromkeys([target.absolute(), target.resolve()]):
+            for folder in [*reversed(path.parents), path]:
+                need = 0o5 if read and folder == path else 0o1
+                if not _may(folder, uid, need):
+                    return folder
+    return None
+
+
+def _may(folder: Path, uid: int, bits: int) -> bool:
+    """Whether `uid` (gid the same, no supplementary groups) has `bits` (0o1 search, 0o4 read)
+    on `folder`: the owner's bits if it owns it, else the group's if its group, else others'."""
+    try:
+        st = folder.stat()
+    except OSError:
+        return False
+    shift = 6 if st.st_uid == uid else 3 if st.st_gid == uid else 0
+    return (st.st_mode >> shift) & bits == bits
 
 
 def _tmp(job: Job, folder: Path | None, sized: bool) -> list[str]:

@@ -17,7 +17,7 @@ from grader.errors import JudgeError
 from grader.judging.judge import grade_submission
 from grader.model.problems import Problem, load_problem
 from grader.model.report import Report
-from grader.sandbox.local import LocalSandbox
+from grader.sandbox.local import RUNNER, SANDBOX_UID, LocalSandbox, python_unreachable
 from grader.sandbox.protocol import Sandbox
 from grader.verdict import Verdict
 from tests.integration.conftest import jail_leftovers
@@ -190,9 +190,30 @@ def readable() -> Iterator[Path]:
     shutil.rmtree(folder)
 
 
+def uid_mode(monkeypatch: pytest.MonkeyPatch, uid: int = SANDBOX_UID) -> None:
+    """JAXJUDGE_ISOLATION=uid, or a skip naming why it cannot work here: this Python install is
+    out of the jail uid's reach (the judge image's /opt/venv is not)."""
+    if (where := python_unreachable(uid)) is not None:
+        pytest.skip(f"uid {uid} cannot reach {where}, part of this Python install")
+    monkeypatch.setenv("JAXJUDGE_ISOLATION", "uid")
+
+
+def test_uid_mode_runs_from_a_source_tree_only_root_may_enter(
+        fast_problem: Problem, readable: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A clone under /root or mktemp -d: the jail's uid cannot open the runner where it lies.
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    shutil.copy(RUNNER, closed / "runner.py")
+    monkeypatch.setattr("grader.sandbox.local.RUNNER", closed / "runner.py")
+    uid_mode(monkeypatch)
+    report = grade(fast_problem, readable, "reinforce_grad = correct\n", LocalSandbox())
+    assert report.verdict == Verdict.ACCEPTED, messages(report)
+
+
 def test_uid_mode_gives_private_scratch(fast_problem: Problem, readable: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("JAXJUDGE_ISOLATION", "uid")
+    uid_mode(monkeypatch)
     report = grade(fast_problem, readable, '''
 import os, stat, tempfile
 def reinforce_grad(seed, logits, reward_table, n_samples):
@@ -214,7 +235,7 @@ def test_nothing_left_behind_after_a_timeout(fast_problem: Problem, readable: Pa
                                              monkeypatch: pytest.MonkeyPatch,
                                              isolation: str) -> None:
     if isolation == "uid":
-        monkeypatch.setenv("JAXJUDGE_ISOLATION", "uid")
+        uid_mode(monkeypatch)
     report = grade(fast_problem, readable, '''
 import os, subprocess, tempfile
 def reinforce_grad(seed, logits, reward_table, n_samples):

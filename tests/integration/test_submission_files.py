@@ -23,7 +23,7 @@ from grader.model.problems import Problem
 from grader.sandbox.capture import Capture
 from grader.sandbox.factory import make_sandbox
 from grader.sandbox.frames import Event
-from grader.sandbox.local import SANDBOX_UID, LocalSandbox
+from grader.sandbox.local import SANDBOX_UID, LocalSandbox, python_unreachable
 from grader.sandbox.protocol import Job, Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +111,9 @@ def any_sandbox(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     if request.param == "docker":
         return request.getfixturevalue("docker_sandbox")  # type: ignore[no-any-return]
     if request.param == "uid":
+        if (where := python_unreachable(SANDBOX_UID + 49)) is not None:
+            pytest.skip(f"uid {SANDBOX_UID + 49} cannot reach {where}, part of this Python "
+                        "install")
         monkeypatch.setenv("JAXJUDGE_ISOLATION", "uid")
         return LocalSandbox(uid=SANDBOX_UID + 49)
     return LocalSandbox()

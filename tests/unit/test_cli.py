@@ -176,3 +176,21 @@ def test_a_refused_file_is_one_line_exit_2(tmp_path: Path,
     assert (code, out) == (2, "")
     assert err == (f"jaxjudge: error: {link}: refused: a symbolic link, not a file — "
                    "submit the file itself\n")
+
+
+def test_version_is_the_installed_one_exit_0(capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+    import tomllib
+
+    from grader.cli.main import version
+
+    code, out, err = run(capsys, "--version")
+    assert (code, out, err) == (0, f"jaxjudge {importlib.metadata.version('jaxjudge')}\n", "")
+    shipped = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+    def missing(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    assert version() == shipped  # a source tree that is not installed: pyproject's

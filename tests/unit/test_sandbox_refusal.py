@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from grader.errors import JudgeError
-from grader.sandbox.local import LocalSandbox
+from grader.sandbox.local import LocalSandbox, python_unreachable
 
 
 def test_missing_bwrap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,3 +47,33 @@ def test_no_cgroup_is_refused_with_the_way_out(monkeypatch: pytest.MonkeyPatch,
     assert args.per_process_limits
     assert LocalSandbox(per_process_limits=True).cgroups is None
     assert LocalSandbox(unsandboxed=True).cgroups is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="uid isolation needs root")
+def test_uid_mode_refuses_a_python_the_jail_uid_cannot_reach(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    open_ = Path(tempfile.mkdtemp(prefix="reach-"))  # pytest's own tmp_path is 0700
+    open_.chmod(0o755)
+    try:
+        _refuses(monkeypatch, open_ / "home")
+    finally:
+        shutil.rmtree(open_)
+
+
+def _refuses(monkeypatch: pytest.MonkeyPatch, closed: Path) -> None:
+    (closed / "venv").mkdir(parents=True)
+    closed.chmod(0o700)  # a venv under /root, or a pyenv there
+    monkeypatch.setenv("JAXJUDGE_ISOLATION", "uid")
+    monkeypatch.setattr(sys, "prefix", str(closed / "venv"))
+    with pytest.raises(JudgeError, match=rf"uid 60000 cannot reach {closed}, part of this Python "
+                                         rf"install .*/opt/venv"):
+        LocalSandbox()
+    assert python_unreachable(60_000) == closed
+    os.chown(closed, 60_000, 0)  # the jail's uid owns it: its owner bits count
+    assert python_unreachable(60_000) is None
+    os.chown(closed, 0, 60_000)
+    closed.chmod(0o710)  # its group is the jail's gid: searchable
+    assert python_unreachable(60_000) is None
+    (closed / "venv").chmod(0o711)  # the prefix itself must be readable, not just searchable
+    closed.chmod(0o711)
+    assert python_unreachable(60_000) == closed / "venv"

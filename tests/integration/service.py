@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+
+from tests.specs import hidden_tests_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "submissions" / "reinforce_grad"
@@ -146,3 +150,21 @@ def events(http: httpx.Client, sid: int, timeout: float = 180) -> Iterator[tuple
                 if name == "done":
                     return
                 name, data = "message", []
+
+
+@contextlib.contextmanager
+def served(factory: pytest.TempPathFactory, users: dict[str, str],
+           problems: Callable[[Path], object] = hidden_tests_problem,
+           **settings: Any) -> Iterator[tuple[Server, dict[str, str]]]:
+    """A real server over `problems(root)` (the hidden-tests problem by default) with `users`
+    (name -> role) and each one's API token; `settings` as `Server` takes them. Stopped on the
+    way out."""
+    root = factory.mktemp("problems")
+    problems(root)
+    data = factory.mktemp("data")
+    tokens = {name: create_user(data, root, name, role) for name, role in users.items()}
+    server = Server(data, root, **settings)
+    try:
+        yield server, tokens
+    finally:
+        server.stop()

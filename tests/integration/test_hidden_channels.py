@@ -22,7 +22,7 @@ from rich.console import Console
 from grader.judging.judge import grade_submission
 from grader.model.problems import Problem, load_problem
 from grader.sandbox.local import LocalSandbox
-from tests.integration.service import Server, create_user, events, submit
+from tests.integration.service import Server, events, served, submit
 from tests.specs import HIDDEN_SPEC, ROOT
 
 pytestmark = pytest.mark.usefixtures("clean_after")
@@ -95,14 +95,9 @@ def twins(root: Path) -> None:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
-    root = tmp_path_factory.mktemp("problems")
-    twins(root)
-    data = tmp_path_factory.mktemp("data")
-    tokens = {name: create_user(data, root, name, role) for name, role in
-              [("alice", "learner"), ("ines", "instructor")]}
-    server = Server(data, root, jobs=1)
-    yield server, tokens
-    server.stop()
+    with served(tmp_path_factory,
+                {"alice": "learner", "ines": "instructor"}, twins, jobs=1) as world:
+        yield world
 
 
 def follow(http: httpx.Client, staff: httpx.Client, sid: int) -> list[tuple[str, Any]]:
@@ -168,14 +163,10 @@ def test_the_service_shows_the_same_hidden_part_whatever_the_seeds_and_only_at_t
 
 @pytest.fixture(scope="module")
 def capped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
-    root = tmp_path_factory.mktemp("problems")
-    twins(root)
-    data = tmp_path_factory.mktemp("data")
-    tokens = {name: create_user(data, root, name, role) for name, role in
-              [("alice", "learner"), ("bob", "learner"), ("ines", "instructor")]}
-    server = Server(data, root, jobs=0, daily_submissions_per_problem=2, rate_limit=100)
-    yield server, tokens
-    server.stop()
+    with served(tmp_path_factory,
+                {"alice": "learner", "bob": "learner", "ines": "instructor"}, twins, jobs=0,
+                daily_submissions_per_problem=2, rate_limit=100) as world:
+        yield world
 
 
 def to_midnight() -> float:

@@ -16,7 +16,7 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from tests.integration.browser import chromium, have_chromium, screenshot, wait
-from tests.integration.service import Server, create_user, submit
+from tests.integration.service import Server, create_user, served, submit
 from tests.specs import hidden_tests_problem
 
 CAP = 64 * 1024 * 6 + 16 * 1024  # the body cap of the default settings
@@ -102,14 +102,8 @@ def test_a_body_past_the_cap_on_any_route_leaves_the_server_answering_and_stoppa
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
-    root = tmp_path_factory.mktemp("problems")
-    hidden_tests_problem(root)
-    data = tmp_path_factory.mktemp("data")
-    tokens = {"alice": create_user(data, root, "alice"),
-              "ines": create_user(data, root, "ines", "instructor")}
-    server = Server(data, root, jobs=0)
-    yield server, tokens
-    server.stop()
+    with served(tmp_path_factory, {"alice": "learner", "ines": "instructor"}, jobs=0) as world:
+        yield world
 
 
 def deep(depth: int) -> bytes:

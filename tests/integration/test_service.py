@@ -14,14 +14,14 @@ from tests.integration.service import (
     ACCEPTED,
     EXAMPLES,
     Server,
-    create_user,
     env,
     events,
     jaxjudge,
+    served,
     submit,
     wait_done,
 )
-from tests.specs import SECRET_DIGITS, hidden_tests_problem
+from tests.specs import SECRET_DIGITS
 
 WRONG = (EXAMPLES / "wrong_answer" / "raw_logits.py").read_text()
 # Prints every argument it gets: hidden inputs included, if anything let them through.
@@ -37,14 +37,9 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
-    root = tmp_path_factory.mktemp("problems")
-    hidden_tests_problem(root)
-    data = tmp_path_factory.mktemp("data")
-    tokens = {name: create_user(data, root, name, role) for name, role in
-              [("alice", "learner"), ("bob", "learner"), ("ines", "instructor")]}
-    server = Server(data, root, jobs=1)
-    yield server, tokens
-    server.stop()
+    with served(tmp_path_factory,
+                {"alice": "learner", "bob": "learner", "ines": "instructor"}, jobs=1) as world:
+        yield world
 
 
 def leaks(text: str) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.service import Server, create_user, submit, wait_done
+from tests.integration.service import Server, create_user, served, submit, wait_done
 from tests.specs import hidden_tests_problem
 
 CAP = 64 * 1024
@@ -18,13 +18,9 @@ CAP = 64 * 1024
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
-    root = tmp_path_factory.mktemp("problems")
-    hidden_tests_problem(root)
-    data = tmp_path_factory.mktemp("data")
-    tokens = {n: create_user(data, root, n) for n in ("alice", "bob", "carol")}
-    server = Server(data, root, jobs=0, rate_limit=4)  # web only: nothing is graded here
-    yield server, tokens
-    server.stop()
+    with served(tmp_path_factory, {n: "learner" for n in ("alice", "bob", "carol")}, jobs=0,
+                rate_limit=4) as world:
+        yield world
 
 
 def chunks(body: bytes) -> Iterator[bytes]:

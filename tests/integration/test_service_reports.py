@@ -10,8 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.service import Server, create_user, env, events, jaxjudge, submit, wait_done
-from tests.specs import HIDDEN_SPEC, hidden_tests_problem, reinforce_problem
+from tests.integration.service import (
+    Server,
+    create_user,
+    env,
+    events,
+    jaxjudge,
+    served,
+    submit,
+    wait_done,
+)
+from tests.specs import HIDDEN_SPEC, reinforce_problem
 
 # 300 bytes in, 8 MB out on every call: 2,000,000 float32 where 2 or 3 are expected.
 HUGE = '''
@@ -65,14 +74,8 @@ def peak_rss_mb(pid: int) -> float:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
-    root = tmp_path_factory.mktemp("problems")
-    hidden_tests_problem(root)
-    data = tmp_path_factory.mktemp("data")
-    tokens = {name: create_user(data, root, name, role) for name, role in
-              [("mallory", "learner"), ("ines", "instructor")]}
-    server = Server(data, root, jobs=1)
-    yield server, tokens
-    server.stop()
+    with served(tmp_path_factory, {"mallory": "learner", "ines": "instructor"}, jobs=1) as world:
+        yield world
 
 
 def test_a_huge_returned_array_makes_a_small_stored_report_with_the_right_verdict(

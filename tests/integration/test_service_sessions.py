@@ -19,7 +19,7 @@ import pytest
 from grader.service.db import Database
 from grader.service.users import create_user as create_in
 from tests.integration.servers import Postgres
-from tests.integration.service import Server, create_user, env, jaxjudge
+from tests.integration.service import Server, create_user, env, jaxjudge, served
 from tests.specs import hidden_tests_problem
 
 COOKIE = "jaxjudge_session"
@@ -27,13 +27,9 @@ COOKIE = "jaxjudge_session"
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
-    root = tmp_path_factory.mktemp("problems")
-    hidden_tests_problem(root)
-    data = tmp_path_factory.mktemp("data")
-    tokens = {n: create_user(data, root, n) for n in ("alice", "bob", "carol", "dave")}
-    server = Server(data, root, jobs=0)
-    yield server, tokens
-    server.stop()
+    with served(tmp_path_factory,
+                {n: "learner" for n in ("alice", "bob", "carol", "dave")}, jobs=0) as world:
+        yield world
 
 
 def signed_in(url: str, name: str) -> httpx.Client:

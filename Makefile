@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo serve test test-fast lint system-deps bench wheels image docker-setup
+.PHONY: setup demo serve test test-fast lint docs system-deps bench wheels image docker-setup
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,10 @@ docker-setup: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check grader reference tests benchmarks
 	$(BIN)/mypy
+
+# The documentation site (MkDocs Material, offline) into site/; --strict: a broken link fails.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 # Container images, built with networking off: Python packages come from ./wheels, pinned to
 # exactly the versions in .venv (the judge's expected outputs need the submission's JAX).

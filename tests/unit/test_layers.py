@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 GRADER = Path(__file__).resolve().parents[2] / "grader"
-# Bottom to top (README, "Architecture"). errors and verdict are the base every layer may use.
+# Bottom to top (docs/development.md, "Architecture"); errors and verdict are the base of all.
 LAYERS = ["errors", "verdict", "sandbox", "model", "data", "judging", "tools", "batch",
           "service", "cli"]
 BASE = {"errors", "verdict"}

@@ -124,31 +124,39 @@ def _cut(text: str, keep: int) -> str:
 _PASSES = ((2000, 4000), (200, 0))
 
 
+def _skeleton(test: dict[str, Any]) -> dict[str, Any]:
+    """What a test keeps in the smallest report: what its verdict decides, and no more."""
+    return {"name": str(test["name"])[:100], "verdict": test["verdict"],
+            "visible": test["visible"], "points": test["points"], "message": "",
+            "summary": "", "statistical": test.get("statistical", False)}
+
+
 def fit(report: dict[str, Any], cap: int) -> dict[str, Any]:
     """The full report when its JSON holds at most `cap` bytes; else a smaller one with
-    `"truncated": true` and `"size"` (the full one's bytes): tests lose their values (`shown`),
-    then most of their text, then all but their name, verdict and points. The grade, the
+    `"truncated": true` and `"size"` (the full one's bytes). The hidden part goes first: hidden
+    tests down to their skeleton and `hidden_output`, so whether a learner's visible values
+    are kept never depends on what the code did with hidden inputs. Then visible tests lose
+    their values (`shown`), then most of their text, then all but their skeleton. The grade, the
     verdict and every test's verdict and points are always kept, whatever the cap."""
     size = json_bytes(report)
     if size <= cap:
         return report
-    small: dict[str, Any] = report
+    tests = [t if t.get("visible") else _skeleton(t) for t in report["tests"]]
+    small: dict[str, Any] = {**report, "truncated": True, "size": size, "tests": tests,
+                             "hidden_output": ""}
+    if json_bytes(small) <= cap:
+        return small
     for message, output in _PASSES:
-        small = {**report, "truncated": True, "size": size,
+        small = {**small,
                  "tests": [{**{k: v for k, v in t.items() if k != "shown"},
                             "message": _cut(str(t.get("message", "")), message),
                             "summary": _cut(str(t.get("summary", "")), message)}
-                           for t in report["tests"]],
+                           if t.get("visible") else t for t in tests],
                  "feedback": [_cut(str(f), message) for f in report.get("feedback", [])],
-                 "output": _cut(str(report.get("output", "")), output),
-                 "hidden_output": _cut(str(report.get("hidden_output", "")), output)}
+                 "output": _cut(str(report.get("output", "")), output)}
         if json_bytes(small) <= cap:
             return small
-    small["tests"] = [{"name": str(t["name"])[:100], "verdict": t["verdict"],
-                       "visible": t["visible"], "points": t["points"], "message": "",
-                       "summary": "", "statistical": t.get("statistical", False),
-                       "max_abs_diff": t.get("max_abs_diff"),
-                       "max_rel_diff": t.get("max_rel_diff")} for t in report["tests"]]
+    small["tests"] = [_skeleton(t) for t in report["tests"]]
     small["feedback"] = []
     return small
 

@@ -132,8 +132,37 @@ def test_lists_and_streams_load_no_source_and_no_report(tmp_path: Path) -> None:
                 assert any("submissions" in q for q in selects), path
                 loaded = [q for q in selects
                           if "submissions.source" in q or "submissions.report" in q]
+                if path.endswith("/events"):  # a finished grade's hidden results, read once
+                    assert len(loaded) <= 1 and "submissions.source" not in "".join(loaded), \
+                        (path, loaded)
+                    continue
                 assert loaded == [], (path, loaded)
         selects.clear()  # the one answer that shows them still has them
         body = http.get(f"/api/v1/submissions/{sid}",
                         headers={"Authorization": f"Bearer {token}"}).json()
         assert body["source"].startswith("x = 1") and body["report"] == REPORT
+
+
+def test_what_a_cut_leaves_a_learner_never_depends_on_the_hidden_tests_data() -> None:
+    """The hidden part is cut first: two reports alike but for what the code returned on
+    hidden inputs (values, messages, printing) give the learner the same view at any cap, so
+    whether visible values survive the cap cannot carry a hidden input out."""
+    visible = failing(args={"x": np.zeros(300, np.float32)}, expected=np.zeros(300, np.float32),
+                      got=np.ones(300, np.float32))
+
+    def with_hidden(n: int) -> dict[str, Any]:
+        wide = np.full(n, 7.0, np.float32)
+        hidden = TestResult("h", Verdict.WRONG_ANSWER, False, 1.0, message="x" * n,
+                            max_abs_diff=float(n), summary="y" * n,
+                            shown={"expected": plain(wide), "got": plain(wide + 1)})
+        full = report_of([visible, hidden], output="printed before any hidden input")
+        full["hidden_output"] = "z" * n
+        return full
+
+    quiet, loud = with_hidden(1), with_hidden(50_000)
+    cap = json_bytes(quiet) + 100  # the quiet one fits whole; the loud one does not
+    assert "truncated" not in fit(quiet, cap) and fit(loud, cap)["truncated"]
+    assert redact(fit(quiet, cap)) == redact(fit(loud, cap))
+    assert "shown" in fit(loud, cap)["tests"][0]  # the visible values were kept
+    for smaller in (cap // 2, 1):
+        assert redact(fit(quiet, smaller)) == redact(fit(loud, smaller))

@@ -195,10 +195,15 @@ def test_sigterm_to_serve_lets_its_graders_finish_and_exits_0(
     assert_graded_once_as_the_cli_says(cluster, expected, TESTS, logs="server.log")
 
 
+EACH = 3  # submissions per learner in the burst
+
+
 @pytest.mark.slow
 @pytest.mark.settings(lease_seconds=30, rate_limit=100, queued_cap=100)
-def test_a_burst_of_200_from_20_users_with_2_graders(cluster: Cluster,
-                                                     verdicts: dict[str, str]) -> None:
+def test_a_burst_from_20_users_at_once_with_2_graders(cluster: Cluster,
+                                                      verdicts: dict[str, str]) -> None:
+    # 20 clients at once is the concurrency under test; 3 submissions each keep it to about a
+    # minute (200 in all took 254 s of a CI run: throughput is make bench's to measure).
     cluster.worker(), cluster.worker()
     tokens = [cluster.token(f"learner{i}") for i in range(20)]
     names = ["accepted", "wrong"]
@@ -207,14 +212,15 @@ def test_a_burst_of_200_from_20_users_with_2_graders(cluster: Cluster,
     def one_user(i: int) -> dict[int, str]:
         with cluster.client(tokens[i]) as http:
             return {submit(http, SOURCES[names[(i + k) % 2]]): verdicts[names[(i + k) % 2]]
-                    for k in range(10)}
+                    for k in range(EACH)}
 
     expected: dict[int, str] = {}
     with ThreadPoolExecutor(20) as pool:
         for part in pool.map(one_user, range(20)):
             expected |= part
     submitted = time.monotonic() - start
-    assert len(expected) == 200
+    total = 20 * EACH
+    assert len(expected) == total
     assert_graded_once_as_the_cli_says(cluster, expected, TESTS)
     wall = time.monotonic() - start
     admin = cluster.admin()
@@ -224,11 +230,11 @@ def test_a_burst_of_200_from_20_users_with_2_graders(cluster: Cluster,
         assert proxied.status_code == 403  # through a proxy, loopback proves nothing
     with cluster.client(admin) as http:
         assert http.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 200
-    assert 'jaxjudge_verdicts_total{verdict="accepted"} 100' in text
-    assert 'jaxjudge_verdicts_total{verdict="wrong_answer"} 100' in text
-    assert 'jaxjudge_submissions{status="done"} 200' in text
-    assert "jaxjudge_submission_latency_seconds_count 200" in text
+    assert f'jaxjudge_verdicts_total{{verdict="accepted"}} {total // 2}' in text
+    assert f'jaxjudge_verdicts_total{{verdict="wrong_answer"}} {total // 2}' in text
+    assert f'jaxjudge_submissions{{status="done"}} {total}' in text
+    assert f"jaxjudge_submission_latency_seconds_count {total}" in text
     assert "jaxjudge_graders_alive 2" in text
     assert "jaxjudge_queue_depth " in text
-    print(f"burst: 200 submitted in {submitted:.1f} s, all graded in {wall:.1f} s "
-          f"({200 / wall * 60:.0f}/min)")
+    print(f"burst: {total} submitted in {submitted:.1f} s, all graded in {wall:.1f} s "
+          f"({total / wall * 60:.0f}/min)")

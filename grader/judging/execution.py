@@ -104,12 +104,26 @@ def _outcome(event: Event) -> Outcome:
     return Outcome(event.array)
 
 
+# A jail whose runner dies before it is ready has not read the learner's file yet: that is the
+# judge's (or the engine's) fault, never the submission's, so it is tried once more. Seen once
+# in a CI run: a Docker container whose attach stream ended at once, with no output at all.
+START_TRIES = 2
+
+
 def run_calls(sandbox: Sandbox, job: Job,
               arrived: Callable[[int, Run], None] | None = None) -> Run:
     """Runs one submission over all calls of a job and records what each call produced;
     `arrived(i, run)` hears of call i's outcome as it comes.
 
     The sandbox delivers frames in their legal order only (grader.sandbox.frames.Order)."""
+    for _ in range(START_TRIES):
+        run = _run_once(sandbox, job, arrived)
+        if run.ready:
+            break
+    return run
+
+
+def _run_once(sandbox: Sandbox, job: Job, arrived: Callable[[int, Run], None] | None) -> Run:
     run = Run()
     events = sandbox.run(job, run.capture)
     for event in events:

@@ -87,3 +87,31 @@ def test_blame_without_a_call_under_way_names_the_first_missing_call() -> None:
     run.current = 3
     assert blame(run, spans) == 1
     assert blame(Run(outcomes={i: Outcome(np.zeros(1)) for i in range(4)}), spans) is None
+
+
+class StillBorn(Scripted):
+    """Its first `failures` jails end before their runner is ready, as an engine's hiccup does."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def run(self, job: Job, capture: Capture) -> Iterator[Event]:
+        if len(self.jobs) < self.failures:
+            self.jobs.append(job)
+            yield Event("killed", header={"reason": "exit", "code": 0})
+            return
+        yield from super().run(job, capture)
+
+
+def test_a_jail_that_dies_before_it_is_ready_is_tried_once_more(problem: Problem,
+                                                                 tmp_path: Path) -> None:
+    path = tmp_path / "s.py"
+    path.write_text("def reinforce_grad(seed, logits, reward_table, n_samples): pass\n")
+    once = StillBorn(failures=1)
+    report = grade_submission(problem, path, once)
+    assert len(once.jobs) == 2 and report.verdict != Verdict.JUDGE_ERROR
+    twice = StillBorn(failures=2)
+    report = grade_submission(problem, path, twice)
+    assert len(twice.jobs) == 2 and report.verdict == Verdict.JUDGE_ERROR  # no third try
+    assert "the sandbox failed to start" in report.tests[0].message

@@ -26,7 +26,8 @@ SESSION_COOKIE = "jaxjudge_session"
 CSRF_FIELD = "csrf_token"  # form field; JSON requests made by a signed-in page send X-CSRF-Token
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-SEEN_EVERY = dt.timedelta(seconds=60)  # a session's last_seen is written at most this often
+# How often at most a session's last_seen and a token's last_used are written.
+SEEN_EVERY = dt.timedelta(seconds=60)
 MAX_SESSIONS = 50  # signed-in browsers per user; signing in on one more ends the oldest
 
 _hasher = PasswordHash((Argon2Hasher(),))
@@ -212,7 +213,9 @@ async def optional_principal(request: Request) -> Principal | None:
             row = s.scalar(select(ApiToken).where(ApiToken.sha256 == token_digest(token.strip())))
             if row is None:
                 raise Unauthorized("unknown or revoked API token")
-            row.last_used = utcnow()
+            now = utcnow()
+            if row.last_used is None or now - row.last_used > SEEN_EVERY:
+                row.last_used = now  # as a session's last_seen: not a write per API call
             user = s.get(User, row.user_id)
         if user is None:
             raise Unauthorized("unknown or revoked API token")

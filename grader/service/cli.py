@@ -113,16 +113,15 @@ def cmd_account(console: Console, args: argparse.Namespace) -> int:
             used = row.last_used.isoformat(" ", "seconds") if row.last_used else "never"
             print(f"{row.id}\t{row.label or '-'}\tcreated {row.created.isoformat(' ', 'seconds')}"
                   f"\tlast used {used}")
-    elif args.action == "add-token":
-        made = add_token(db, user.id, args.label)
+    elif args.action in ("add-token", "rotate-token"):
+        if args.action == "add-token":
+            made = add_token(db, user.id, args.label)
+            missing = "has the most tokens allowed: revoke one"
+        else:
+            made = rotate_token(db, user.id, args.id)
+            missing = f"has no token {args.id}"
         if made is None:
-            raise JudgeError(f"user {user.name!r} has the most tokens allowed: revoke one")
-        print(f"id: {made[0].id}")
-        print(f"token: {made[1]}")
-    elif args.action == "rotate-token":
-        made = rotate_token(db, user.id, args.id)
-        if made is None:
-            raise JudgeError(f"user {user.name!r} has no token {args.id}")
+            raise JudgeError(f"user {user.name!r} {missing}")
         print(f"id: {made[0].id}")
         print(f"token: {made[1]}")
     elif args.action == "revoke-token":

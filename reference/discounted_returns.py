@@ -1,4 +1,4 @@
-"""Reference discounted reward-to-go with episode ends: G_t = r_t + gamma * (1 - done_t) * G_{t+1}."""
+"""Reference discounted reward-to-go with episode ends: G_t = r_t + gamma (1 - done_t) G_{t+1}."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reference PPO clipped surrogate: mean(min(r A, clip(r, 1 - eps, 1 + eps) A)), r = p_new / p_old."""
+"""Reference PPO clipped surrogate: mean(min(r A, clip(r, 1 - eps, 1 + eps) A)), r = p_new/p_old."""
 
 from __future__ import annotations
 

@@ -48,7 +48,9 @@ BIASED = {"reinforce_grad/raw_logits", "reinforce_grad/missing_reward",
           "reinforce_grad/per_sample_not_averaged",
           "reinforce_baseline_grad/mean_including_self", "reinforce_baseline_grad/no_baseline",
           "reinforce_baseline_grad/exact_gradient",
-          "reparam_grad/missing_exp_chain_rule", "reparam_grad/returns_sum"}
+          "reparam_grad/missing_exp_chain_rule", "reparam_grad/returns_sum",
+          "bernoulli_score_grad/raw_logit_score", "bernoulli_score_grad/missing_reward",
+          "bernoulli_score_grad/exact_gradient", "bernoulli_score_grad/sum_not_mean"}
 # What a learner who made the example's mistake must read in the feedback.
 FEEDBACK = {
     "reinforce_grad/raw_logits": "log p(a) is log_softmax(logits)[a]",
@@ -66,6 +68,19 @@ FEEDBACK = {
     "reinforce_baseline_grad/no_baseline": "plain REINFORCE",
     "reparam_grad/missing_exp_chain_rule": "chain rule through sigma",
     "reparam_grad/returns_sum": "sums over the samples",
+    "discounted_returns/no_reset": "carry rewards across episode ends",
+    "discounted_returns/done_off_by_one": "one step late",
+    "discounted_returns/forward_accumulation": "accumulate forward in time",
+    "ppo_clip_objective/clip_advantage": "You clip the advantage",
+    "ppo_clip_objective/max_not_min": "the larger of the two surrogates",
+    "ppo_clip_objective/ratio_from_prob_difference": "a difference of probabilities",
+    "per_example_grads/batch_mean_broadcast": "gradient of the batch-mean loss",
+    "per_example_grads/missing_sign": "the wrong sign",
+    "per_example_grads/summed_over_batch": "one gradient of the summed loss",
+    "bernoulli_score_grad/raw_logit_score": "whose gradient is b - sigmoid(logits)",
+    "bernoulli_score_grad/missing_reward": "multiplied by its reward f(b)",
+    "bernoulli_score_grad/exact_gradient": "You return the exact gradient",
+    "bernoulli_score_grad/sum_not_mean": "sums over the samples",
     # No diagnosis names these two: a relation between got and expected does.
     "reinforce_grad/per_sample_not_averaged": "one row per sample",
     "reinforce_baseline_grad/exact_gradient": "Your result is the exact expectation",

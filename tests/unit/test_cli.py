@@ -21,10 +21,11 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_list_shows_three_problems(capsys: pytest.CaptureFixture[str]) -> None:
+def test_list_shows_every_problem(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "list")
     assert code == 0
     assert [line.split()[0] for line in out.splitlines()] == [
+        "bernoulli_score_grad", "discounted_returns", "per_example_grads", "ppo_clip_objective",
         "reinforce_baseline_grad", "reinforce_grad", "reparam_grad"]
 
 
@@ -46,7 +47,7 @@ def test_show_prints_worked_example_expected_from_reference(
 def test_verify_passes_on_shipped_problems(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "verify", "--skip-examples")
     assert code == 0, out
-    assert out.count("ok ") == 3
+    assert out.count("ok ") == 7
 
 
 def test_unknown_problem_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,63 @@ def test_seed_is_truncated_like_the_statement_says() -> None:
     b = np.asarray(ref.reinforce_grad(3.0, logits, rewards, 100.0))
     c = np.asarray(ref.reinforce_grad(4.0, logits, rewards, 100.0))
     assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def _compact(value: float | list[Any] | np.ndarray) -> str:
+    """An array as a statement writes it: [1, -0.5] (float32 values shown to 4 digits)."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, list):
+        return "[" + ", ".join(_compact(v) for v in value) + "]"
+    return f"{float(value):.4g}"
+
+
+# Each *Worked mini-example*: the bold result its statement prints, the same numbers, and how
+# close the reference on the spec's `worked_example` test must be (4 printed digits; "about"
+# for an estimate from 1,000 samples, whose standard error there is <= 0.045).
+MINUS = "\N{MINUS SIGN}"
+WORKED: dict[str, tuple[str, list[Any], float]] = {
+    "discounted_returns": ("**[1.5, 1, 2, 1.5, 1]**", [1.5, 1, 2, 1.5, 1], 1e-6),
+    "ppo_clip_objective": ("**0.2378**", [0.2378], 5e-5),
+    "per_example_grads": (f"**[[{MINUS}0.2689, 0], [1.4621, 0.7311]]**",
+                          [[-0.2689, 0], [1.4621, 0.7311]], 5e-5),
+    "bernoulli_score_grad": ("about **[1, 0, 0]**", [1, 0, 0], 0.15),
+}
+
+
+@pytest.mark.parametrize("problem_id", sorted(WORKED))
+def test_worked_example_in_statement_is_what_the_reference_computes(problem_id: str) -> None:
+    problem = load_problem(problem_id)
+    shown, numbers, atol = WORKED[problem_id]
+    text = problem.statement()
+    section = text.split("## Worked mini-example", 1)[1].split("\n## ", 1)[0]
+    assert shown in section
+    case = next(c for c in problem.tests if c.name == "worked_example")
+    assert case.visible
+    # The statement's inputs are the test's: every array argument appears as written.
+    plain = section.replace(MINUS, "-")
+    for name, value in case.args.items():
+        if isinstance(value, np.ndarray):
+            assert _compact(value) in plain, (name, _compact(value))
+    fn = getattr(problem.reference_module, problem.spec.function.name)
+    got = np.asarray(fn(**case.args), dtype=np.float64)
+    want = np.asarray(numbers, dtype=np.float64)
+    np.testing.assert_allclose(got.reshape(want.shape), want, rtol=0, atol=atol)
+
+
+def test_bernoulli_moments_match_enumeration() -> None:
+    """expectation and variance (used by the statistical checks) against all 2^K outcomes."""
+    ref = load_problem("bernoulli_score_grad").reference_module
+    logits = np.array([0.5, -1.0, 2.0])
+    table = np.array([[1.0, -2.0], [0.5, 3.0], [-1.0, 1.0]])
+    p = 1 / (1 + np.exp(-logits))
+    mean, second = np.zeros(3), np.zeros(3)
+    for bits in range(8):
+        b = np.array([(bits >> k) & 1 for k in range(3)])
+        prob = np.prod(np.where(b == 1, p, 1 - p))
+        g = table[np.arange(3), b].sum() * (b - p)
+        mean += prob * g
+        second += prob * g**2
+    np.testing.assert_allclose(ref.expectation(logits, table), mean, rtol=1e-12)
+    np.testing.assert_allclose(ref.variance(logits, table, 200.0), (second - mean**2) / 200,
+                               rtol=1e-12)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from grader.cli import grading, problems
+from grader.cli import grade, problem_commands
 from grader.cli.exits import EXIT_ERROR
 from grader.errors import JudgeError
 
@@ -29,9 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jaxjudge", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"jaxjudge {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    problems.add_commands(sub)
-    grading.add_commands(sub)
-    from grader.service.cli import register  # the online judge's commands, loaded only here
+    problem_commands.add_commands(sub)
+    grade.add_commands(sub)
+    from grader.cli.service import register  # the online judge's commands, loaded only here
 
     register(sub)
     return parser

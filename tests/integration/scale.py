@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from grader.service.db import Database
-from grader.service.models import Event, Submission
-from grader.service.users import create_user
+from grader.service.store.db import Database
+from grader.service.store.models import Event, Submission
+from grader.service.store.users import create_user
 from tests.integration.servers import Postgres, Redis
 from tests.integration.service import (
     ACCEPTED,

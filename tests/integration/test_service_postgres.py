@@ -12,11 +12,11 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 
-from grader.service import leases
-from grader.service.db import Database
-from grader.service.migrate import config
-from grader.service.models import Base, Status, Submission, User
-from grader.service.users import create_user
+from grader.service.store import leases
+from grader.service.store.db import Database
+from grader.service.store.migrate import config
+from grader.service.store.models import Base, Status, Submission, User
+from grader.service.store.users import create_user
 from tests.integration.servers import Postgres
 from tests.integration.service import Server, submit, wait_for
 from tests.specs import hidden_tests_problem

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from grader.service.db import Database
-from grader.service.models import Event, Status, Submission
-from grader.service.users import create_user as create_account
+from grader.service.store.db import Database
+from grader.service.store.models import Event, Status, Submission
+from grader.service.store.users import create_user as create_account
 from tests.integration.servers import Postgres
 from tests.integration.service import Server, create_user, submit, wait_for
 from tests.specs import hidden_tests_problem

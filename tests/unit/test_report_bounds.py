@@ -26,10 +26,10 @@ from grader.model.report import (
     render,
     value_text,
 )
-from grader.service.app import create_app
-from grader.service.models import Status, Submission
 from grader.service.settings import Settings
-from grader.service.users import create_user
+from grader.service.store.models import Status, Submission
+from grader.service.store.users import create_user
+from grader.service.web.app import create_app
 from grader.verdict import Verdict
 
 BIG = 2_000_000

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from grader.service import leases
-from grader.service.app import create_app
-from grader.service.db import Database
-from grader.service.models import Submission, User
 from grader.service.settings import Settings
-from grader.service.users import create_user
+from grader.service.store import leases
+from grader.service.store.db import Database
+from grader.service.store.models import Submission, User
+from grader.service.store.users import create_user
+from grader.service.web.app import create_app
 
 REPORT = {"verdict": "accepted", "score": 1.0, "tests": []}
 

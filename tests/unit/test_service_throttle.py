@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from grader.service.db import Database
 from grader.service.errors import TooMany
-from grader.service.intake import check_daily
-from grader.service.models import Submission, User
 from grader.service.settings import Settings
-from grader.service.throttle import forget_failures, record_failure, wait_seconds
+from grader.service.store.db import Database
+from grader.service.store.models import Submission, User
+from grader.service.store.throttle import forget_failures, record_failure, wait_seconds
+from grader.service.web.intake import check_daily
 
 T0 = dt.datetime(2026, 1, 1, 12, 0, 0)
 

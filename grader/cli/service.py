@@ -100,6 +100,7 @@ def cmd_account(console: Console, args: argparse.Namespace) -> int:
     """The admin's actions on one account's tokens and sessions."""
     from grader.errors import JudgeError
     from grader.service.store.db import Database
+    from grader.service.store.sessions import end_sessions
     from grader.service.store.users import (
         add_token,
         find_user,
@@ -107,7 +108,6 @@ def cmd_account(console: Console, args: argparse.Namespace) -> int:
         rotate_token,
         tokens_of,
     )
-    from grader.service.web.security import end_sessions
 
     settings = settings_from(args)
     settings.prepare()

@@ -17,12 +17,12 @@ from grader.data.cache import compile_cache_dir
 from grader.judging.judge import grade_submission
 from grader.model.problems import Problem, load_problem
 from grader.model.report import TestResult, fit
-from grader.model.submission import Submission as Source
+from grader.model.submission import Submission
 from grader.sandbox.factory import make_sandbox
 from grader.service.settings import Settings
 from grader.service.store import leases
 from grader.service.store.db import Database
-from grader.service.store.models import Event, Submission
+from grader.service.store.models import Event, SubmissionRow
 from grader.verdict import Verdict
 
 log = logging.getLogger("jaxjudge.grader")
@@ -164,7 +164,7 @@ class Graders:
 
     def _grade(self, claim: leases.Claim, slot: int) -> dict[str, Any]:
         with self.db.session() as s:
-            sub = s.get(Submission, claim.submission_id)
+            sub = s.get(SubmissionRow, claim.submission_id)
             assert sub is not None
             problem_id, name, source = sub.problem, sub.filename, sub.source
         problem = self.problem(problem_id)
@@ -189,7 +189,7 @@ class Graders:
                             extra={"submission": claim.submission_id})
 
         sandbox = make_sandbox(self.settings.backend, compile_cache_dir(), slot=slot)
-        report = grade_submission(problem, Source(name, source), sandbox, on_test=on_test)
+        report = grade_submission(problem, Submission(name, source), sandbox, on_test=on_test)
         return fit(json_safe(report.to_dict(reveal=True)), self.settings.report_cap)
 
     def _heartbeat(self, claim: leases.Claim, stop: threading.Event) -> None:

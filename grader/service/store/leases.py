@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from grader.service.store.models import Status, Submission, utcnow
+from grader.service.store.models import Status, SubmissionRow, utcnow
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def claim_next(session: Session, grader: str, lease_s: float, max_attempts: int)
     made — then the oldest. That is round-robin over users: one learner's backlog of 50 waits
     behind everyone else's first submission, whoever queued first."""
     now = utcnow()
-    s, r = aliased(Submission), aliased(Submission)
+    s, r = aliased(SubmissionRow), aliased(SubmissionRow)
     holding = and_(r.status == Status.RUNNING, r.lease_until >= now)
     served = and_(r.started.is_not(None), r.started >= s.created, r.id != s.id)
     ahead = (select(func.count()).where(r.user_id == s.user_id,
@@ -59,20 +59,20 @@ def claim_next(session: Session, grader: str, lease_s: float, max_attempts: int)
             .scalar_subquery())
     token = secrets.token_hex(16)
     row = session.execute(
-        update(Submission)
-        .where(Submission.id == pick, _claimable(Submission, now, max_attempts))
-        .values(status=Status.RUNNING, attempts=Submission.attempts + 1, claim=token,
+        update(SubmissionRow)
+        .where(SubmissionRow.id == pick, _claimable(SubmissionRow, now, max_attempts))
+        .values(status=Status.RUNNING, attempts=SubmissionRow.attempts + 1, claim=token,
                 grader=grader, started=now, lease_until=now + dt.timedelta(seconds=lease_s))
-        .returning(Submission.id, Submission.attempts, Submission.created)).first()
+        .returning(SubmissionRow.id, SubmissionRow.attempts, SubmissionRow.created)).first()
     return None if row is None else Claim(row[0], row[1], token, row[2], now)
 
 
 def renew(session: Session, claim: Claim, lease_s: float) -> bool:
     """The heartbeat: False once the claim is no longer ours (finished, rejudged, taken)."""
     result = session.execute(
-        update(Submission)
-        .where(Submission.id == claim.submission_id, Submission.status == Status.RUNNING,
-               Submission.claim == claim.token)
+        update(SubmissionRow)
+        .where(SubmissionRow.id == claim.submission_id, SubmissionRow.status == Status.RUNNING,
+               SubmissionRow.claim == claim.token)
         .values(lease_until=utcnow() + dt.timedelta(seconds=lease_s)))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -80,9 +80,9 @@ def renew(session: Session, claim: Claim, lease_s: float) -> bool:
 def release(session: Session, claim: Claim) -> None:
     """Gives a claim back at once (the grader failed): the next claim retries it."""
     session.execute(
-        update(Submission)
-        .where(Submission.id == claim.submission_id, Submission.status == Status.RUNNING,
-               Submission.claim == claim.token)
+        update(SubmissionRow)
+        .where(SubmissionRow.id == claim.submission_id, SubmissionRow.status == Status.RUNNING,
+               SubmissionRow.claim == claim.token)
         .values(lease_until=utcnow() - dt.timedelta(seconds=1)))
 
 
@@ -91,9 +91,9 @@ def finish(session: Session, claim: Claim, report: dict[str, Any]) -> bool:
     verdict = report["verdict"]
     now = utcnow()
     result = session.execute(
-        update(Submission)
-        .where(Submission.id == claim.submission_id, Submission.status == Status.RUNNING,
-               Submission.claim == claim.token)
+        update(SubmissionRow)
+        .where(SubmissionRow.id == claim.submission_id, SubmissionRow.status == Status.RUNNING,
+               SubmissionRow.claim == claim.token)
         .values(status=Status.DONE, verdict=verdict, score=report["score"], report=report,
                 finished=now, lease_until=None, counts=verdict != "judge_error",
                 latency_s=(now - claim.created).total_seconds(),
@@ -101,18 +101,18 @@ def finish(session: Session, claim: Claim, report: dict[str, Any]) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def exhausted(session: Session, max_attempts: int) -> list[Submission]:
+def exhausted(session: Session, max_attempts: int) -> list[SubmissionRow]:
     """Running submissions whose last allowed attempt's lease lapsed."""
-    return list(session.scalars(select(Submission).where(
-        Submission.status == Status.RUNNING, Submission.lease_until < utcnow(),
-        Submission.attempts >= max_attempts)))
+    return list(session.scalars(select(SubmissionRow).where(
+        SubmissionRow.status == Status.RUNNING, SubmissionRow.lease_until < utcnow(),
+        SubmissionRow.attempts >= max_attempts)))
 
 
-def give_up(session: Session, sub: Submission, report: dict[str, Any]) -> bool:
+def give_up(session: Session, sub: SubmissionRow, report: dict[str, Any]) -> bool:
     result = session.execute(
-        update(Submission)
-        .where(Submission.id == sub.id, Submission.status == Status.RUNNING,
-               Submission.attempts == sub.attempts, Submission.lease_until < utcnow())
+        update(SubmissionRow)
+        .where(SubmissionRow.id == sub.id, SubmissionRow.status == Status.RUNNING,
+               SubmissionRow.attempts == sub.attempts, SubmissionRow.lease_until < utcnow())
         .values(status=Status.DONE, verdict=report["verdict"], score=0.0, report=report,
                 finished=utcnow(), lease_until=None, counts=False))
     return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -123,13 +123,13 @@ def expire_dead_graders(session: Session) -> int:
     A pid that was reused keeps its lease: the lease itself is the guarantee, this only speeds
     recovery after a crash."""
     host = socket.gethostname()
-    rows = session.execute(select(Submission.id, Submission.grader).where(
-        Submission.status == Status.RUNNING, Submission.lease_until >= utcnow(),
-        Submission.grader.like(f"{host}/%"))).all()
+    rows = session.execute(select(SubmissionRow.id, SubmissionRow.grader).where(
+        SubmissionRow.status == Status.RUNNING, SubmissionRow.lease_until >= utcnow(),
+        SubmissionRow.grader.like(f"{host}/%"))).all()
     dead = [i for i, g in rows if not _alive(int(str(g).split("/")[1]))]
     if dead:
-        session.execute(update(Submission).where(Submission.id.in_(dead),
-                                                 Submission.status == Status.RUNNING)
+        session.execute(update(SubmissionRow).where(SubmissionRow.id.in_(dead),
+                                                 SubmissionRow.status == Status.RUNNING)
                         .values(lease_until=utcnow() - dt.timedelta(seconds=1)))
     return len(dead)
 
@@ -145,6 +145,6 @@ def _alive(pid: int) -> bool:
 
 
 def claimable_count(session: Session, max_attempts: int) -> int:
-    s = aliased(Submission)
+    s = aliased(SubmissionRow)
     return session.scalar(select(func.count()).where(
         _claimable(s, utcnow(), max_attempts))) or 0

@@ -20,6 +20,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The largest id a client may name: an INTEGER column is 32-bit on PostgreSQL (64 on SQLite),
+# and a larger id must be a 422, not an overflow in the database.
+MAX_ID = 2**31 - 1
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)  # stored naive, always UTC
@@ -94,7 +98,7 @@ class UserSession(Base):
     revoked: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)
 
 
-class Submission(Base):
+class SubmissionRow(Base):
     __tablename__ = "submissions"
     __table_args__ = (UniqueConstraint("user_id", "idempotency_key"),
                       Index("ix_submissions_status_id", "status", "id"),

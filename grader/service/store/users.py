@@ -11,7 +11,9 @@ from sqlalchemy import delete, func, select, update
 from grader.errors import JudgeError
 from grader.service.store.db import Database
 from grader.service.store.models import ApiToken, Role, User, utcnow
-from grader.service.web.security import end_sessions, hash_password, new_token
+from grader.service.store.passwords import hash_password
+from grader.service.store.sessions import end_sessions
+from grader.service.store.tokens import new_token
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # shown in pages and CSV: plain characters only
 MAX_TOKENS = 20  # per user: each is a row, and a credential to keep track of

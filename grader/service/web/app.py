@@ -13,7 +13,9 @@ from grader.service.grading.queue import Queue
 from grader.service.grading.workers import Workers
 from grader.service.settings import Settings
 from grader.service.store.db import Database
-from grader.service.web.middleware import BodyLimit, SessionCookies, install_error_handlers
+from grader.service.store.passwords import HashGate
+from grader.service.web.handlers import install_error_handlers
+from grader.service.web.middleware import BodyLimit, SecurityHeaders, SessionCookies
 from grader.service.web.routes import (
     account,
     apidocs,
@@ -27,9 +29,10 @@ from grader.service.web.routes import (
     submission_page,
     submissions_api,
 )
-from grader.service.web.security import HashGate, Sessions
+from grader.service.web.security.cookies import Sessions
+from grader.service.web.security.csrf import CsrfTokens
 from grader.service.web.streams import Streams
-from grader.service.web.templating import STATIC, SecurityHeaders
+from grader.service.web.templating import STATIC
 
 log = logging.getLogger("jaxjudge.app")
 
@@ -60,7 +63,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.streams = streams
     app.state.queue = workers.queue if workers else Queue(settings.queue_url())
-    app.state.sessions = Sessions(settings.secret(), settings.session_days * 86400)
+    secret = settings.secret()
+    app.state.sessions = Sessions(secret, settings.session_days * 86400)
+    app.state.csrf = CsrfTokens(secret)
     app.state.hash_gate = HashGate(settings.hash_concurrency, settings.hash_waiting,
                                    settings.hash_wait_s)
     install_error_handlers(app)

@@ -1,39 +1,23 @@
-"""Reading a submission from a hostile request: bounded, UTF-8, a real problem, within limits."""
+"""Reading a submission from a hostile request: bounded, UTF-8 text, for a real problem."""
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import json
-import math
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from fastapi import Request
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
-from grader.service.errors import BadRequest, Invalid, TooLarge, TooMany
-from grader.service.settings import Settings
-from grader.service.store.models import Status, Submission, User, utcnow
-from grader.service.web.routes.problems_api import find_problem
+from grader.model.problems import Problem
+from grader.service.errors import BadRequest, Invalid, TooLarge
+from grader.service.store.queries import Intake
+from grader.service.web.catalog import find_problem
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 MAX_JSON_DEPTH = 32  # a submission is one flat object; deeper is never a real client
-
-
-@dataclass(frozen=True)
-class Intake:
-    problem: str
-    filename: str
-    source: bytes
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.source).hexdigest()
 
 
 def _text(value: object, field: str) -> str:
@@ -114,10 +98,26 @@ async def read_intake(request: Request, cap: int) -> Intake:
         problem = find_problem(_text(problem_id, "problem")).id
         if isinstance(upload, str):  # the file's text as a plain field (no filename)
             return Intake(problem, f"{problem}.py", utf8_source(upload, cap))
-        source = await upload.read(cap + 1)
-        name = SAFE_NAME.sub("_", (upload.filename or "").rsplit("/", 1)[-1])[:100]
-        return Intake(problem, name or f"{problem}.py", utf8_source(source, cap))
+        return await read_upload(upload, problem, cap)
     raise BadRequest("send application/json or multipart/form-data")
+
+
+async def read_upload(upload: UploadFile, problem: str, cap: int) -> Intake:
+    """An uploaded file: at most `cap` bytes of UTF-8, its name made safe to show and store."""
+    source = await upload.read(cap + 1)
+    name = SAFE_NAME.sub("_", (upload.filename or "").rsplit("/", 1)[-1])[:100]
+    return Intake(problem, name or f"{problem}.py", utf8_source(source, cap))
+
+
+async def read_editor_form(request: Request, problem: Problem, cap: int) -> Intake:
+    """The problem page's form: the editor's text, or the uploaded file when one was chosen."""
+    form = await request.form(max_files=1, max_fields=8, max_part_size=cap + 1024)
+    upload, text = form.get("file"), form.get("source")
+    if isinstance(upload, UploadFile) and upload.filename:
+        return await read_upload(upload, problem.id, cap)
+    if not isinstance(text, str) or not text.strip():
+        raise Invalid("write your solution in the editor or choose a file")
+    return Intake(problem.id, f"{problem.id}.py", utf8_source(text.replace("\r\n", "\n"), cap))
 
 
 def idempotency_key(request: Request) -> str | None:
@@ -125,61 +125,3 @@ def idempotency_key(request: Request) -> str | None:
     if key is not None and not IDEMPOTENCY_KEY.match(key):
         raise BadRequest("Idempotency-Key: 1 to 128 printable ASCII characters")
     return key
-
-
-def replay(s: Session, user: User, key: str | None, intake: Intake) -> Submission | None:
-    """The submission this key already made; the same key with other content is refused."""
-    if key is None:
-        return None
-    row = s.scalar(select(Submission).where(Submission.user_id == user.id,
-                                            Submission.idempotency_key == key))
-    if row is not None and (row.problem, row.sha256) != (intake.problem, intake.sha256):
-        raise Invalid("Idempotency-Key already used for a different submission")
-    return row
-
-
-def check_limits(s: Session, user: User, settings: Settings, problem: str) -> None:
-    """Per user: at most rate_limit submissions per window, and queued_cap waiting at once;
-    per learner and problem, daily_submissions_per_problem per UTC day. Counted in `s`, the
-    session that then adds the submission (in one stretch of the event loop, with no await
-    between: this process cannot interleave two submits between count and insert). Across web
-    processes on PostgreSQL, the user's row is locked (FOR UPDATE) until that session commits,
-    so their submits are counted one at a time (SQLite ignores the lock: there, each web
-    process can let one concurrent submit past, no more)."""
-    s.execute(select(User.id).where(User.id == user.id).with_for_update())
-    check_daily(s, user, settings, problem)
-    since = utcnow() - dt.timedelta(seconds=settings.rate_window)
-    recent = list(s.scalars(select(Submission.created).where(
-        Submission.user_id == user.id, Submission.created > since)
-        .order_by(Submission.created.desc()).limit(settings.rate_limit)))
-    if len(recent) >= settings.rate_limit:
-        wait = (recent[-1] - since).total_seconds()
-        raise TooMany(f"at most {settings.rate_limit} submissions per {settings.rate_window} s",
-                      retry_after=max(1, math.ceil(wait)))
-    waiting = s.scalar(select(func.count()).where(
-        Submission.user_id == user.id,
-        Submission.status.in_([Status.QUEUED, Status.RUNNING]))) or 0
-    if waiting >= settings.queued_cap:
-        raise TooMany(f"{waiting} of your submissions are still waiting to be graded",
-                      retry_after=max(1, math.ceil(settings.lease_seconds / 3)))
-
-
-def check_daily(s: Session, user: User, settings: Settings, problem: str,
-                now: dt.datetime | None = None) -> None:
-    """At most daily_submissions_per_problem submissions of `problem` by a learner per UTC
-    day (staff exempt; 0: no cap). Every row counts, graded or not: each is a submission that
-    hidden tests answered or may still answer."""
-    cap = settings.daily_submissions_per_problem
-    if cap <= 0 or user.staff:
-        return
-    now = now or utcnow()
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    today = select(Submission.id).where(
-        Submission.user_id == user.id, Submission.problem == problem,
-        Submission.created >= midnight).limit(cap).subquery()
-    if (s.scalar(select(func.count()).select_from(today)) or 0) >= cap:
-        wait = (midnight + dt.timedelta(days=1) - now).total_seconds()
-        hours, minutes = divmod(math.ceil(wait / 60), 60)
-        raise TooMany(f"at most {cap} submissions of {problem} per day: you have made them "
-                      f"all today; the next is possible after 00:00 UTC (in {hours} h "
-                      f"{minutes:02d} min)", retry_after=max(1, math.ceil(wait)))

@@ -8,7 +8,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from grader.service.store import fleet, leases
-from grader.service.store.models import Status, Submission
+from grader.service.store.models import Status, SubmissionRow
 from grader.service.web.streams import Streams
 
 # Seconds: a grade of the real problem takes 2-10 s; a queue before a deadline, minutes.
@@ -40,11 +40,11 @@ def _histogram(s: Session, name: str, column: InstrumentedAttribute[float | None
 
 
 def render(s: Session, queue_depth: int | None, max_attempts: int) -> str:
-    by_status = dict(s.execute(select(Submission.status, func.count())
-                               .group_by(Submission.status)).tuples().all())
+    by_status = dict(s.execute(select(SubmissionRow.status, func.count())
+                               .group_by(SubmissionRow.status)).tuples().all())
     verdicts: Iterable[tuple[str | None, int]] = s.execute(
-        select(Submission.verdict, func.count()).where(Submission.status == Status.DONE)
-        .group_by(Submission.verdict)).tuples().all()
+        select(SubmissionRow.verdict, func.count()).where(SubmissionRow.status == Status.DONE)
+        .group_by(SubmissionRow.verdict)).tuples().all()
     processes, slots = fleet.alive(s, ALIVE_WITHIN_S)
     out = _head("jaxjudge_queue_up", "gauge", "1 when the work queue answered this scrape.")
     out.append(_line("jaxjudge_queue_up", 0 if queue_depth is None else 1))
@@ -64,9 +64,9 @@ def render(s: Session, queue_depth: int | None, max_attempts: int) -> str:
     out.append(_line("jaxjudge_graders_alive", slots))
     out += _head("jaxjudge_grader_processes_alive", "gauge", "Grader processes alive.")
     out.append(_line("jaxjudge_grader_processes_alive", processes))
-    out += _histogram(s, "jaxjudge_submission_latency_seconds", Submission.latency_s,
+    out += _histogram(s, "jaxjudge_submission_latency_seconds", SubmissionRow.latency_s,
                       "Seconds from submission to its recorded verdict.")
-    out += _histogram(s, "jaxjudge_grade_duration_seconds", Submission.grade_s,
+    out += _histogram(s, "jaxjudge_grade_duration_seconds", SubmissionRow.grade_s,
                       "Seconds the attempt that recorded the verdict took to grade.")
     return "\n".join(out) + "\n"
 

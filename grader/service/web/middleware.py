@@ -1,40 +1,64 @@
-"""ASGI middleware and error handlers: a hard body cap, session cookies, every error as JSON."""
+"""The ASGI middleware, outermost first: security headers on every answer, a hard body cap,
+and the signed session cookie."""
 
 from __future__ import annotations
 
-import json
-import logging
-import re
+from collections.abc import Callable
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from starlette.exceptions import HTTPException
+from fastapi import Request
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from grader.service.errors import ClientError
-from grader.service.web.templating import Headers, adding_headers, error_page, wants_html
+from grader.service.web.handlers import error
 
-log = logging.getLogger("jaxjudge.app")
-RETRY_S = 5  # Retry-After while the database is out: a restart or failover takes seconds
-
-
-def error(status: int, message: str, retry_after: int | None = None) -> JSONResponse:
-    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+# Only the site's own files may be kept by a browser or proxy: every other answer may hold
+# source code, a report, a token or a name.
+CACHEABLE = "/static/"
 
 
-def answer(request: Request, status: int, message: str,
-           retry_after: int | None = None) -> Response:
-    """JSON for the API and scripts; a page for a browser that asked for one."""
-    if wants_html(request):
-        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
-        return error_page(request, status, message, headers)
-    return error(status, message, retry_after)
+Headers = list[tuple[bytes, bytes]]
+
+
+def adding_headers(send: Send, headers: Callable[[], Headers]) -> Send:
+    """`send`, with what `headers()` says (then) appended to the response's start."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), *headers()]
+        await send(message)
+
+    return wrapped
+
+
+class SecurityHeaders:
+    """A strict Content-Security-Policy (no inline script) and the usual hardening headers on
+    every answer; Cache-Control: no-store on all but the site's static files, unless the
+    answer says otherwise."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra: Headers = [(b"x-content-type-options", b"nosniff"),
+                          (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin"),
+                          (b"content-security-policy", CSP.encode())]
+        cacheable = str(scope.get("path", "")).startswith(CACHEABLE)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), *extra]
+                if not cacheable and not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class BodyLimit:
@@ -129,68 +153,3 @@ class SessionCookies:
         await self.app(scope, receive, adding_headers(send, cookie))
 
 
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for e in exc.errors()[:5]:
-        where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
-        parts.append(f"{where}: {e.get('msg', 'invalid')}" if where else e.get("msg", "invalid"))
-    return "; ".join(parts) or "invalid request"
-
-
-def allowed_methods(request: Request) -> str | None:
-    """Every method the schema lists at this path (HEAD with GET), or None for a path it does
-    not list. Starlette's 405 names only the first route that matched the path, and a path may
-    have several (GET and POST submissions)."""
-    for template, operations in request.app.openapi()["paths"].items():
-        pattern = "".join("[^/]+" if part.startswith("{") else re.escape(part)
-                          for part in re.split(r"(\{[^}/]+\})", template))
-        if re.fullmatch(pattern, request.url.path):
-            methods = {m.upper() for m in operations}
-            return ", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
-    return None
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Every error a client can cause is a 4xx {"error": ...}; anything else a 500 without a
-    traceback (the log has it)."""
-
-    @app.exception_handler(ClientError)
-    async def client_error(request: Request, exc: ClientError) -> Response:
-        return answer(request, exc.status, exc.message, exc.retry_after)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        if any(e.get("type") == "json_invalid" for e in exc.errors()):
-            return error(400, "malformed JSON body")
-        return answer(request, 422, _validation_message(exc))
-
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
-        detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
-        response = answer(request, exc.status_code, detail)
-        for k, v in (exc.headers or {}).items():
-            response.headers[k] = v
-        allow = allowed_methods(request) if exc.status_code == 405 else None
-        if allow is not None:
-            response.headers["Allow"] = allow
-        return response
-
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(PoolTimeout)
-    async def busy(_: Request, exc: Exception) -> JSONResponse:
-        log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else exc)
-        return error(503, "the database is unavailable; try again", retry_after=RETRY_S)
-
-    @app.exception_handler(DBAPIError)
-    async def dropped(request: Request, exc: DBAPIError) -> JSONResponse:
-        # A connection the server closed under us (InterfaceError and kin): the pool has
-        # dropped it, so the client's retry gets a fresh one.
-        if exc.connection_invalidated or isinstance(exc, InterfaceError):
-            return await busy(request, exc)
-        log.error("database error", exc_info=exc)
-        return error(500, "internal error")
-
-    @app.exception_handler(Exception)
-    async def internal(request: Request, exc: Exception) -> Response:
-        log.error("internal error", exc_info=exc)
-        return answer(request, 500, "internal error")

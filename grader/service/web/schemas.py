@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from grader.service.store.models import SubmissionRow, User
+
 
 class ProblemSummary(BaseModel):
     id: str
@@ -67,3 +69,16 @@ class GradebookRow(BaseModel):
     best_score: float
     submissions: int
     accepted: bool
+
+
+def utc(t: dt.datetime) -> dt.datetime:
+    """A stored time (naive, always UTC) with its zone: RFC 3339, as the schema promises."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+
+
+def summary(sub: SubmissionRow, user: User | str) -> SubmissionSummary:
+    name = user if isinstance(user, str) else user.name
+    return SubmissionSummary(id=sub.id, problem=sub.problem, user=name, status=sub.status,
+                             verdict=sub.verdict, score=sub.score, counts=sub.counts,
+                             created=utc(sub.created),
+                             finished=None if sub.finished is None else utc(sub.finished))

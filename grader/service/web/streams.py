@@ -23,7 +23,7 @@ from sqlalchemy import and_, case, or_, select
 from grader.service.errors import TooMany, Unavailable
 from grader.service.settings import Settings
 from grader.service.store.db import Database
-from grader.service.store.models import Event, Submission
+from grader.service.store.models import Event, SubmissionRow
 
 log = logging.getLogger("jaxjudge.streams")
 CHUNK = 500  # watched submissions per statement (bind parameters stay far below any limit)
@@ -165,16 +165,16 @@ class Streams:
         for sid, afters in cursors.items():
             for attempt, row in afters:
                 oldest[sid, attempt] = min(row, oldest.get((sid, attempt), row))
-        new = or_(*(and_(Submission.id == sid, Event.id > case(
-            (Submission.attempts == attempt, row), else_=0))
+        new = or_(*(and_(SubmissionRow.id == sid, Event.id > case(
+            (SubmissionRow.attempts == attempt, row), else_=0))
             for (sid, attempt), row in oldest.items()))
-        stmt = (select(Submission.id, Submission.status, Submission.attempts,
-                       Submission.verdict, Submission.score, Submission.counts,
+        stmt = (select(SubmissionRow.id, SubmissionRow.status, SubmissionRow.attempts,
+                       SubmissionRow.verdict, SubmissionRow.score, SubmissionRow.counts,
                        Event.id, Event.attempt, Event.seq, Event.test)
-                .outerjoin(Event, and_(Event.submission_id == Submission.id,
-                                       Event.attempt == Submission.attempts, new))
-                .where(Submission.id.in_(list(cursors)))
-                .order_by(Submission.id, Event.id))
+                .outerjoin(Event, and_(Event.submission_id == SubmissionRow.id,
+                                       Event.attempt == SubmissionRow.attempts, new))
+                .where(SubmissionRow.id.in_(list(cursors)))
+                .order_by(SubmissionRow.id, Event.id))
         out: dict[int, tuple[State, list[Row]]] = {}
         with self.db.session() as s:
             self.queries += 1

@@ -8,17 +8,18 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from starlette.types import Receive, Scope, Send
 
 from grader.model.report import redact_test
-from grader.service.store.models import Status, Submission, User
+from grader.service.store.db import Database
+from grader.service.store.models import MAX_ID, Status, SubmissionRow
+from grader.service.store.queries import readable
+from grader.service.web.deps import AppSettings, CurrentUser, Db, LiveStreams, SubmissionId
 from grader.service.web.responses import errors
-from grader.service.web.routes.submissions_api import MAX_ID, SubmissionId, readable
-from grader.service.web.security import current_user
 from grader.service.web.streams import Streams, Watch
 
 router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
@@ -59,11 +60,11 @@ class WatchedStream(StreamingResponse):
             self.streams.close(self.watch)
 
 
-def _hidden_frames(request: Request, sid: int) -> str:
+def _hidden_frames(db: Database, sid: int) -> str:
     """A learner's hidden tests of a finished grade, redacted, as `test` events: read once,
     from the final report, when the stream ends."""
-    with request.app.state.db.session() as s:
-        report = s.scalar(select(Submission.report).where(Submission.id == sid))
+    with db.session() as s:
+        report = s.scalar(select(SubmissionRow.report).where(SubmissionRow.id == sid))
     tests = report.get("tests") if isinstance(report, dict) else None
     return "".join(_frame("test", {"index": u, "test": redact_test(t)})
                    for u, t in enumerate(tests or [])
@@ -73,8 +74,8 @@ def _hidden_frames(request: Request, sid: int) -> str:
 @router.get("/{submission_id}/events", response_class=StreamingResponse,
             responses={200: {"content": {"text/event-stream": {}}},
                        **errors(401, 404, 422, 429, 503)})
-async def events(request: Request, submission_id: SubmissionId,
-                 user: User = Depends(current_user)) -> StreamingResponse:
+async def events(request: Request, submission_id: SubmissionId, user: CurrentUser, db: Db,
+                 settings: AppSettings, streams: LiveStreams) -> StreamingResponse:
     """`test` events (one per judged unit, in judging order), `attempt` when a grade restarts
     after its grader died, then `done` with the verdict. 429 past the user's open streams, 503
     past the server's (both with Retry-After).
@@ -83,10 +84,9 @@ async def events(request: Request, submission_id: SubmissionId,
     learner's code's choice (it read the hidden inputs), so the time one arrives would carry
     them out. They come all at once, redacted, from the final report, in the same write as
     `done`. Staff see every event as it happens."""
-    readable(request, submission_id, user, full=False)
-    lifetime = request.app.state.settings.stream_seconds
+    readable(db, submission_id, user, full=False)
+    lifetime = settings.stream_seconds
     after = _after(request.headers.get("last-event-id"))
-    streams: Streams = request.app.state.streams
     watch = streams.open(user.id, submission_id, after)
 
     async def stream() -> AsyncIterator[str]:
@@ -117,7 +117,7 @@ async def events(request: Request, submission_id: SubmissionId,
                 last_sent = time.monotonic()
             if sub.status == Status.DONE:
                 end = "" if user.staff else await run_in_threadpool(
-                    _hidden_frames, request, submission_id)
+                    _hidden_frames, db, submission_id)
                 yield end + _frame("done", {"id": sub.id, "status": sub.status,
                                             "verdict": sub.verdict, "score": sub.score,
                                             "counts": sub.counts})

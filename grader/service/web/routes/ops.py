@@ -11,10 +11,15 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
 
 from grader.service.errors import Forbidden
+from grader.service.grading.queue import Queue
+from grader.service.settings import Settings
+from grader.service.store.db import Database
 from grader.service.store.models import Role
 from grader.service.web import metrics
+from grader.service.web.deps import AppSettings, Db, LiveStreams, WorkQueue
 from grader.service.web.responses import errors
-from grader.service.web.security import optional_principal
+from grader.service.web.security.principal import optional_principal
+from grader.service.web.streams import Streams
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger("jaxjudge.ops")
@@ -27,16 +32,16 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _probe(request: Request) -> dict[str, str]:
+def _probe(db: Database, queue: Queue) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
-        with request.app.state.db.engine.connect() as conn:
+        with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
     try:
-        request.app.state.queue.pending()
+        queue.pending()
         checks["queue"] = "ok"
     except Exception as exc:
         checks["queue"] = f"unreachable: {type(exc).__name__}"
@@ -44,9 +49,9 @@ def _probe(request: Request) -> dict[str, str]:
 
 
 @router.get("/readyz", responses=errors(503, html=True))
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(db: Db, queue: WorkQueue) -> JSONResponse:
     """200 when the database and the queue both answer; else 503 saying which did not."""
-    checks = await run_in_threadpool(_probe, request)
+    checks = await run_in_threadpool(_probe, db, queue)
     ok = all(v == "ok" for v in checks.values())
     body: dict[str, object] = {"status": "ok" if ok else "unavailable", "checks": checks}
     if not ok:
@@ -70,24 +75,24 @@ async def _may_read_metrics(request: Request) -> None:
         raise Forbidden("metrics: from this host, or with an admin's API token")
 
 
-def _render(request: Request) -> str:
+def _render(db: Database, queue: Queue, settings: Settings, streams: Streams) -> str:
     try:
-        depth: int | None = request.app.state.queue.pending()
+        depth: int | None = queue.pending()
     except Exception:  # Redis away: the rest still describes the service
         depth = None
-    db = request.app.state.db
     statements = db.statements  # before this scrape's own queries
     with db.session() as s:
-        body = metrics.render(s, depth, request.app.state.settings.max_attempts)
-    return body + metrics.process(statements, request.app.state.streams)
+        body = metrics.render(s, depth, settings.max_attempts)
+    return body + metrics.process(statements, streams)
 
 
 @router.get("/metrics", response_class=Response,
             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
                        **errors(403, 503, html=True)})
-async def prometheus(request: Request) -> PlainTextResponse:
+async def prometheus(request: Request, db: Db, queue: WorkQueue, settings: AppSettings,
+                     streams: LiveStreams) -> PlainTextResponse:
     """Prometheus text format: queue depth, submissions by status, verdicts, graders alive,
     latency histograms. Readable from loopback, or with an admin's token."""
     await _may_read_metrics(request)
-    body = await run_in_threadpool(_render, request)
+    body = await run_in_threadpool(_render, db, queue, settings, streams)
     return PlainTextResponse(body, media_type="text/plain; version=0.0.4; charset=utf-8")

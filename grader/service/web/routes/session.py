@@ -7,19 +7,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
 from grader.service.store.models import User, utcnow
+from grader.service.store.passwords import Busy
 from grader.service.store.throttle import forget_failures, record_failure, wait_seconds, withdraw
+from grader.service.web.deps import AppSettings, Db, Gate, Visitor
 from grader.service.web.responses import errors
 from grader.service.web.schemas import Me
-from grader.service.web.security import (
-    Busy,
-    HashGate,
-    Principal,
-    check_csrf,
-    issue_csrf,
-    optional_principal,
-    sign_in,
-    sign_out,
-)
+from grader.service.web.security.csrf import check_csrf, issue_csrf
+from grader.service.web.security.principal import sign_in, sign_out
 from grader.service.web.templating import page
 
 router = APIRouter(tags=["session"])
@@ -35,7 +29,7 @@ def safe_next(target: str | None) -> str:
 
 
 @router.get("/api/v1/me", response_model=Me, responses=errors(401, 503))
-def me(request: Request, principal: Principal | None = Depends(optional_principal)) -> Me:
+def me(request: Request, principal: Visitor) -> Me:
     """The signed-in user (or none) and the CSRF token that this session's forms must carry."""
     user = principal.user if principal else None
     return Me(user=user.name if user else None, role=user.role if user else None,
@@ -43,15 +37,15 @@ def me(request: Request, principal: Principal | None = Depends(optional_principa
 
 
 @router.get("/login", response_class=HTMLResponse, responses=errors(401, 422, 503, html=True))
-def login_page(request: Request, next: str | None = None,
-               principal: Principal | None = Depends(optional_principal)) -> HTMLResponse:
+def login_page(request: Request, principal: Visitor, next: str | None = None) -> HTMLResponse:
     return page(request, "login.html", principal, next=safe_next(next), name="", message="")
 
 
 @router.post("/login", dependencies=[Depends(check_csrf)], response_model=None,
              responses={**errors(403, 422, 503, html=True), 303: {},
                         401: {"content": {"text/html": {}}}, 429: {"content": {"text/html": {}}}})
-def login(request: Request, name: str = Form(max_length=64, pattern=NO_NUL),
+def login(request: Request, settings: AppSettings, db: Db, gate: Gate,
+          name: str = Form(max_length=64, pattern=NO_NUL),
           password: str = Form(max_length=256),
           next: str | None = Form(None, max_length=512)) -> RedirectResponse | HTMLResponse:
     """Form sign-in (with the csrf_token of the visitor's session); 303 to `next` on success,
@@ -60,9 +54,6 @@ def login(request: Request, name: str = Form(max_length=64, pattern=NO_NUL),
     (`throttle`), and 503 with Retry-After when this process is hashing and queueing as many
     passwords as it may (`HashGate`): a flood of sign-ins costs bounded memory and threads.
     An unknown name costs the same hash as a known one: the time tells no names."""
-    settings = request.app.state.settings
-    db = request.app.state.db
-    gate: HashGate = request.app.state.hash_gate
     client = request.client.host if request.client else "-"
     form = {"next": safe_next(next), "name": name}
     with db.session() as s:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from grader.model.report import redact, value_text
 from grader.service.store.models import Status
-from grader.service.web.routes.submissions_api import SubmissionId, readable
-from grader.service.web.security import Principal, optional_principal
+from grader.service.store.queries import readable
+from grader.service.web.deps import Db, SubmissionId, Visitor
 from grader.service.web.templating import page, to_sign_in
 
 router = APIRouter(include_in_schema=False)
@@ -46,14 +46,14 @@ def _tests(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @router.get("/submissions/{submission_id}")
-def submission_page(request: Request, submission_id: SubmissionId,
-                    principal: Principal | None = Depends(optional_principal)) -> Response:
+def submission_page(request: Request, submission_id: SubmissionId, principal: Visitor,
+                    db: Db) -> Response:
     """Learners read their own (redacted by `redact`, the one place that decides); staff read
     every submission in full, hidden values and hidden output included."""
     if principal is None:
         return to_sign_in(request)
     user = principal.user
-    sub, author = readable(request, submission_id, user)
+    sub, author = readable(db, submission_id, user)
     report = sub.report
     if report is not None and not user.staff:
         report = redact(report)

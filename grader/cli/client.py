@@ -1,4 +1,5 @@
-"""`jaxjudge submit`: send a file to a server, follow its event stream, print the report."""
+"""The HTTP client of `jaxjudge submit`: send a file to a server, follow its event stream, print
+the report."""
 
 from __future__ import annotations
 

@@ -31,9 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     problem_commands.add_commands(sub)
     grade.add_commands(sub)
-    from grader.cli.service import register  # the online judge's commands, loaded only here
+    # The online judge's commands: their modules import the service only when they run.
+    from grader.cli import admin, serve, submit
 
-    register(sub)
+    serve.add_commands(sub)
+    admin.add_commands(sub)
+    submit.add_commands(sub)
     return parser
 
 

@@ -86,7 +86,7 @@ def _helper(problem: Problem, name: str) -> Callable[..., Any]:
     fn = getattr(problem.reference_module, name, None)
     if not callable(fn):
         raise ReferenceSolutionError(f"{problem.reference_path}: defines no function {name!r}, "
-                             "which the spec's statistics name")
+                                     "which the spec's statistics name")
     return fn  # type: ignore[no-any-return]
 
 

@@ -1,4 +1,4 @@
-"""`jaxjudge submit`: a file to a server, its report back; the exit status is the graded rule
+"""`jaxjudge submit`: a file to a server, its report back; it exits as `grade` does for one file
 (`exits.grade_exit`)."""
 
 from __future__ import annotations

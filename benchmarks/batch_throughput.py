@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.batch.grading import grade_many
+from grader.batch.class_grading import grade_many
 from grader.judging.judge import grade_submission, plan
 from grader.model.problems import load_problem
 from grader.sandbox.local import LocalSandbox

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from grader.service.models import Grader
+from grader.service.store.models import Grader
 from tests.integration.scale import Cluster
 from tests.integration.servers import Postgres, Redis
 from tests.integration.service import ROOT, env, jaxjudge, submit, wait_for

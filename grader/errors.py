@@ -22,7 +22,7 @@ class UnknownProblemError(JudgeError):
     """A problem id that has no folder under problems/."""
 
 
-class ReferenceError(JudgeError):
+class ReferenceSolutionError(JudgeError):
     """The trusted reference solution failed or returned the wrong shape or dtype."""
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from grader.cli import grading, problems
+from grader.cli import grade, problem_commands
 from grader.cli.exits import EXIT_ERROR
 from grader.errors import JudgeError
 
@@ -29,11 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jaxjudge", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"jaxjudge {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    problems.add_commands(sub)
-    grading.add_commands(sub)
-    from grader.service.cli import register  # the online judge's commands, loaded only here
+    problem_commands.add_commands(sub)
+    grade.add_commands(sub)
+    # The online judge's commands: their modules import the service only when they run.
+    from grader.cli import admin, serve, submit
 
-    register(sub)
+    serve.add_commands(sub)
+    admin.add_commands(sub)
+    submit.add_commands(sub)
     return parser
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from grader.data.cache import EXPECTED, cached_arrays
-from grader.errors import ReferenceError
+from grader.errors import ReferenceSolutionError
 from grader.model.inputs import TestCase, bind_dims, expected_shape
 from grader.model.problems import Problem
 
@@ -15,24 +15,25 @@ def reference_output(problem: Problem, case: TestCase) -> np.ndarray:
     module = problem.reference_module
     fn = getattr(module, problem.spec.function.name, None)
     if not callable(fn):
-        raise ReferenceError(
+        raise ReferenceSolutionError(
             f"{problem.reference_path}: defines no function {problem.spec.function.name!r}"
         )
     try:
         out = np.asarray(fn(**case.args))
     except Exception as exc:
-        raise ReferenceError(
+        raise ReferenceSolutionError(
             f"{problem.reference_path}: raised {exc!r} on test {case.name!r}"
         ) from exc
     want_shape = expected_shape(problem.spec.function, bind_dims(problem.spec.function, case.args))
     want_dtype = np.dtype(problem.spec.function.returns.dtype)
     if out.shape != want_shape or out.dtype != want_dtype:
-        raise ReferenceError(
+        raise ReferenceSolutionError(
             f"{problem.reference_path}: test {case.name!r} returned {out.dtype}{list(out.shape)}, "
             f"the spec declares {want_dtype}{list(want_shape)}"
         )
     if not np.all(np.isfinite(out)):
-        raise ReferenceError(f"{problem.reference_path}: non-finite output on test {case.name!r}")
+        raise ReferenceSolutionError(
+            f"{problem.reference_path}: non-finite output on test {case.name!r}")
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from grader.data.cache import BASELINES, args_bytes, cached_arrays
-from grader.errors import ReferenceError
+from grader.errors import ReferenceSolutionError
 from grader.model.checks import MeanCheck, StatisticalCheck, SumZeroCheck, VarianceCheck
 from grader.model.compare import scale_of
 from grader.model.inputs import InputError, Value, bind_dims, coerce, expected_shape
@@ -85,8 +85,8 @@ def _call(fn: Callable[..., Any], args: dict[str, Value]) -> np.ndarray:
 def _helper(problem: Problem, name: str) -> Callable[..., Any]:
     fn = getattr(problem.reference_module, name, None)
     if not callable(fn):
-        raise ReferenceError(f"{problem.reference_path}: defines no function {name!r}, "
-                             "which the spec's statistics name")
+        raise ReferenceSolutionError(f"{problem.reference_path}: defines no function {name!r}, "
+                                     "which the spec's statistics name")
     return fn  # type: ignore[no-any-return]
 
 
@@ -109,8 +109,8 @@ def trusted_data(problem: Problem, check: StatisticalCheck) -> dict[str, np.ndar
                 samples = np.stack([_call(fn, a) for a in check_calls(spec, check)])
                 total = float(samples.var(axis=0, ddof=1).sum())
             if not total > 0:
-                raise ReferenceError(f"{problem.reference_path}: the trusted estimator has no "
-                                     f"variance on statistics {check.name!r}")
+                raise ReferenceSolutionError(f"{problem.reference_path}: the trusted estimator "
+                                             f"has no variance on statistics {check.name!r}")
             out["against_variance"] = np.asarray(total)
         return out
 

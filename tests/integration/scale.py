@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from grader.service.db import Database
-from grader.service.models import Event, Submission
-from grader.service.users import create_user
+from grader.service.store.db import Database
+from grader.service.store.models import Event, SubmissionRow
+from grader.service.store.users import create_user
 from tests.integration.servers import Postgres, Redis
 from tests.integration.service import (
     ACCEPTED,
@@ -78,18 +78,18 @@ class Cluster:
         self.server.stop()
         self.db.engine.dispose()
 
-    def rows(self) -> list[Submission]:
+    def rows(self) -> list[SubmissionRow]:
         with self.db.session() as s:
-            return list(s.scalars(select(Submission).order_by(Submission.id)))
+            return list(s.scalars(select(SubmissionRow).order_by(SubmissionRow.id)))
 
     def status_of(self, sid: int) -> tuple[str, int, str | None]:
         with self.db.session() as s:
-            sub = s.get(Submission, sid)
+            sub = s.get(SubmissionRow, sid)
             assert sub is not None
             return sub.status, sub.attempts, sub.grader
 
-    def wait_all_done(self, n: int, timeout: float) -> list[Submission]:
-        def done() -> list[Submission] | None:
+    def wait_all_done(self, n: int, timeout: float) -> list[SubmissionRow]:
+        def done() -> list[SubmissionRow] | None:
             rows = self.rows()
             return rows if len(rows) == n and all(r.status == "done" for r in rows) else None
 
@@ -120,12 +120,12 @@ class Cluster:
 
     def count(self) -> int:
         with self.db.session() as s:
-            return int(s.scalar(select(func.count()).select_from(Submission)) or 0)
+            return int(s.scalar(select(func.count()).select_from(SubmissionRow)) or 0)
 
 
 def assert_graded_once_as_the_cli_says(cluster: Cluster, expected: dict[int, str],
                                        tests_per_grade: int,
-                                       logs: str = "worker-*.log") -> list[Submission]:
+                                       logs: str = "worker-*.log") -> list[SubmissionRow]:
     rows = cluster.wait_all_done(len(expected), timeout=600)
     got = {r.id: r.verdict for r in rows}
     assert got == expected

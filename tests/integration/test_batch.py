@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch.grading import find_submissions
+from grader.batch.class_grading import find_submissions
 from grader.cli import main
 from grader.data.cache import RESULTS, compile_cache_dir, folder, result_key
 from grader.judging.judge import grade_submission

@@ -12,11 +12,11 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 
-from grader.service import leases
-from grader.service.db import Database
-from grader.service.migrate import config
-from grader.service.models import Base, Status, Submission, User
-from grader.service.users import create_user
+from grader.service.store import leases
+from grader.service.store.db import Database
+from grader.service.store.migrate import config
+from grader.service.store.models import Base, Status, SubmissionRow, User
+from grader.service.store.users import create_user
 from tests.integration.servers import Postgres
 from tests.integration.service import Server, submit, wait_for
 from tests.specs import hidden_tests_problem
@@ -51,7 +51,7 @@ def test_graders_racing_for_rows_each_get_one_without_waiting(postgres: Postgres
         users = [User(name=f"u{i}") for i in range(3)]
         s.add_all(users)
         s.flush()
-        s.add_all([Submission(user_id=u.id, problem="p", filename="f.py", source=b"x",
+        s.add_all([SubmissionRow(user_id=u.id, problem="p", filename="f.py", source=b"x",
                               sha256="0" * 64) for u in users])
     sessions = [db.factory() for _ in range(4)]
     try:
@@ -84,7 +84,7 @@ def test_values_postgresql_cannot_hold_are_refused_not_a_500(postgres: Postgres,
         with server.client(token) as alice:
             sid = submit(alice, "x = 1\n")
             with db.session() as s:  # graded, so that its stream ends
-                row = s.get(Submission, sid)
+                row = s.get(SubmissionRow, sid)
                 assert row is not None
                 row.status, row.attempts, row.verdict, row.score = Status.DONE, 1, "accepted", 1.0
             got = {path: alice.get(path).status_code
@@ -119,7 +119,7 @@ def test_two_web_servers_let_no_concurrent_submit_past_the_daily_cap(
     db.migrate()
     user, token, _ = create_user(db, "alice", "learner", "alice-pw")
     with db.session() as s:
-        s.add_all([Submission(user_id=user.id, problem="reinforce_grad", filename="f.py",
+        s.add_all([SubmissionRow(user_id=user.id, problem="reinforce_grad", filename="f.py",
                               source=b"x", sha256="0" * 64) for _ in range(2)])
     for n in range(2):
         (tmp_path / f"web{n}").mkdir()
@@ -149,6 +149,6 @@ def test_two_web_servers_let_no_concurrent_submit_past_the_daily_cap(
         for server in servers:
             server.stop()
     with db.session() as s:
-        rows = s.scalar(select(func.count()).select_from(Submission))
+        rows = s.scalar(select(func.count()).select_from(SubmissionRow))
     db.engine.dispose()
     assert (codes, rows) == ([201, 429], 3)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader.model.problems import Problem
-from grader.service.users import create_user
+from grader.service.store.users import create_user
 from tests.integration.scale import (
     SLOW,
     WRONG,

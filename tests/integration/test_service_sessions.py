@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from grader.service.db import Database
-from grader.service.users import create_user as create_in
+from grader.service.store.db import Database
+from grader.service.store.users import create_user as create_in
 from tests.integration.servers import Postgres
 from tests.integration.service import Server, create_user, env, jaxjudge, served
 from tests.specs import hidden_tests_problem

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from grader.service.db import Database
-from grader.service.models import Event, Status, Submission
-from grader.service.users import create_user as create_account
+from grader.service.store.db import Database
+from grader.service.store.models import Event, Status, SubmissionRow
+from grader.service.store.users import create_user as create_account
 from tests.integration.servers import Postgres
 from tests.integration.service import Server, create_user, submit, wait_for
 from tests.specs import hidden_tests_problem
@@ -131,7 +131,7 @@ def _frames(r: httpx.Response) -> Iterator[tuple[str, str, Any]]:
 def _grade(db: Database, sid: int, attempt: int, seqs: range, done: bool = False) -> list[int]:
     """What a grader writes: an attempt's tests (their row ids), then maybe the verdict."""
     with db.session() as s:
-        sub = s.get(Submission, sid)
+        sub = s.get(SubmissionRow, sid)
         assert sub is not None
         sub.status, sub.attempts = Status.DONE if done else Status.RUNNING, attempt
         if done:

@@ -183,7 +183,7 @@ def test_a_judge_failure_on_one_submission_is_its_entry_not_the_class_end(
         fast_problem: Problem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str], clean_after: None) -> None:
     real = make_sandbox
-    monkeypatch.setattr("grader.batch.grading.make_sandbox",
+    monkeypatch.setattr("grader.batch.class_grading.make_sandbox",
                         lambda *a, **k: _Exploding(real(*a, **k)))
     room = tmp_path / "class"
     room.mkdir()

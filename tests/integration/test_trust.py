@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch.grading import grade_many
+from grader.batch.class_grading import grade_many
 from grader.cli import main
 from grader.data.cache import compile_cache_dir
 from grader.judging.judge import grade_submission
@@ -133,11 +133,11 @@ def test_a_judge_error_is_not_cached_and_the_next_grade_runs_again(
     def stillborn(*_: object, **__: object) -> Sandbox:
         return Stillborn()
 
-    monkeypatch.setattr("grader.batch.grading.make_sandbox", stillborn)
+    monkeypatch.setattr("grader.batch.class_grading.make_sandbox", stillborn)
     (report,) = grade_many(fast_problem, [alice], jobs=1)
     assert report["verdict"] == "judge_error", report
     assert _entries(caches / "results") == set()
-    monkeypatch.setattr("grader.batch.grading.make_sandbox", make_sandbox)
+    monkeypatch.setattr("grader.batch.class_grading.make_sandbox", make_sandbox)
     (report,) = grade_many(fast_problem, [alice], jobs=1)
     assert report["verdict"] == "accepted", report
     assert len(_entries(caches / "results")) == 1

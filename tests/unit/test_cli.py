@@ -135,7 +135,7 @@ def _raise(exc: BaseException) -> None:
 def test_a_judge_bug_is_one_line_exit_2(capsys: pytest.CaptureFixture[str],
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JAXJUDGE_DEBUG", raising=False)
-    monkeypatch.setattr("grader.cli.problems.list_problems",
+    monkeypatch.setattr("grader.cli.problem_commands.list_problems",
                         lambda: _raise(RuntimeError("boom\nmore")))
     code, out, err = run(capsys, "list")
     assert (code, out) == (2, "")
@@ -149,7 +149,8 @@ def test_a_judge_bug_is_one_line_exit_2(capsys: pytest.CaptureFixture[str],
 
 def test_ctrl_c_is_exit_2(capsys: pytest.CaptureFixture[str],
                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("grader.cli.problems.list_problems", lambda: _raise(KeyboardInterrupt()))
+    monkeypatch.setattr("grader.cli.problem_commands.list_problems",
+                        lambda: _raise(KeyboardInterrupt()))
     assert run(capsys, "list") == (2, "", "jaxjudge: interrupted\n")
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from grader.service.errors import BadRequest
-from grader.service.intake import MAX_JSON_DEPTH, json_depth, parse_json
+from grader.service.web.intake import MAX_JSON_DEPTH, json_depth, parse_json
 
 PIECES = ["[", "]", "{", "}", '"', "\\", "\\\\", '\\"', "a", "\u00e9", ":", ",", "\n", "\u005b"]
 

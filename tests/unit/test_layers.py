@@ -12,6 +12,10 @@ GRADER = Path(__file__).resolve().parents[2] / "grader"
 LAYERS = ["errors", "verdict", "sandbox", "model", "data", "judging", "tools", "batch",
           "service", "cli"]
 BASE = {"errors", "verdict"}
+# Inside grader/service, the rooms bottom to top: the store, grading, the web. The modules at
+# the service's top (settings, logs, errors) are the base every room may use; they use no room.
+ROOMS = ["store", "grading", "web"]
+ROUTES = "grader.service.web.routes"
 
 
 def layer(module: str) -> int:
@@ -63,6 +67,40 @@ def test_no_module_imports_from_a_layer_above_it(module: str, path: Path) -> Non
     assert upward == [], f"{module} (layer {LAYERS[layer(module)]}) imports {upward}"
 
 
+def room(module: str) -> int:
+    """The room of a module under grader.service: 0 for its base, then 1 + ROOMS' index."""
+    part = module.split(".")[2] if module.count(".") >= 2 else ""
+    return ROOMS.index(part) + 1 if part in ROOMS else 0
+
+
+def service_modules() -> list[tuple[str, Path]]:
+    return [(m, p) for m, p in modules() if m.startswith("grader.service.")]
+
+
+def test_the_rooms_cover_every_service_module() -> None:
+    """Each service module is in a room, or one of the few base modules at the top."""
+    top = {m.split(".")[2] for m, p in service_modules() if room(m) == 0}
+    assert top <= {"settings", "logs", "errors"}, top
+
+
+@pytest.mark.parametrize(("module", "path"), service_modules(),
+                         ids=[m for m, _ in service_modules()])
+def test_no_service_module_imports_from_a_room_above_it(module: str, path: Path) -> None:
+    inside = [i for i in imports(module, path) if i.startswith("grader.service.")]
+    upward = [i for i in inside if room(i) > room(module)]
+    assert upward == [], f"{module} imports {upward}"
+
+
+@pytest.mark.parametrize(("module", "path"), service_modules(),
+                         ids=[m for m, _ in service_modules()])
+def test_no_route_imports_another_route(module: str, path: Path) -> None:
+    """Routes share what they share through a room's modules (store.queries, web.deps, ...)."""
+    if not module.startswith(ROUTES + "."):
+        return
+    routes = [i for i in imports(module, path) if i == ROUTES or i.startswith(ROUTES + ".")]
+    assert routes == [], f"{module} imports {routes}"
+
+
 def test_the_runner_imports_nothing_of_the_judge() -> None:
     """It runs inside the jail, where nothing of the judge but this one file exists."""
     runner = GRADER / "sandbox" / "runner.py"
@@ -82,3 +120,16 @@ def test_an_upward_import_is_caught(tmp_path: Path) -> None:
     found = imports("grader.model.bad", bad)
     assert found == ["grader.judging.judge", "grader.cli"]
     assert all(layer(i) > layer("grader.model.bad") for i in found)
+
+
+def test_a_service_import_across_rooms_is_caught(tmp_path: Path) -> None:
+    """The rooms' check: the store reaching into the web, and a route into another route."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("from grader.service.web.security import Principal\n"
+                   "def f():\n    from grader.service.grading import queue\n"
+                   "    from .submissions_api import router\n")
+    found = imports("grader.service.store.bad", bad)
+    assert found[:2] == ["grader.service.web.security", "grader.service.grading"]
+    assert all(room(i) > room("grader.service.store.bad") for i in found[:2])
+    route = imports("grader.service.web.routes.bad", bad)[2]
+    assert route == "grader.service.web.routes.submissions_api"

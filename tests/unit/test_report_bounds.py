@@ -26,10 +26,10 @@ from grader.model.report import (
     render,
     value_text,
 )
-from grader.service.app import create_app
-from grader.service.models import Status, Submission
 from grader.service.settings import Settings
-from grader.service.users import create_user
+from grader.service.store.models import Status, SubmissionRow
+from grader.service.store.users import create_user
+from grader.service.web.app import create_app
 from grader.verdict import Verdict
 
 BIG = 2_000_000
@@ -106,7 +106,7 @@ def test_lists_and_streams_load_no_source_and_no_report(tmp_path: Path) -> None:
     learner, token, _ = create_user(db, "lea", "learner")
     _, staff_token, _ = create_user(db, "ines", "instructor")
     with db.session() as s:
-        sub = Submission(user_id=learner.id, problem="reinforce_grad", filename="f.py",
+        sub = SubmissionRow(user_id=learner.id, problem="reinforce_grad", filename="f.py",
                          source=b"x = 1\n" * 1000, sha256="0" * 64, status=Status.DONE,
                          verdict="accepted", score=1.0, report=REPORT)
         s.add(sub)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from grader.service import leases
-from grader.service.app import create_app
-from grader.service.db import Database
-from grader.service.models import Submission, User
 from grader.service.settings import Settings
-from grader.service.users import create_user
+from grader.service.store import leases
+from grader.service.store.db import Database
+from grader.service.store.models import SubmissionRow, User
+from grader.service.store.users import create_user
+from grader.service.web.app import create_app
 
 REPORT = {"verdict": "accepted", "score": 1.0, "tests": []}
 
@@ -28,7 +28,7 @@ def add(db: Database, user: str, n: int) -> list[int]:
         u = s.query(User).filter_by(name=user).one_or_none() or User(name=user)
         s.add(u)
         s.flush()
-        subs = [Submission(user_id=u.id, problem="p", filename="f.py", source=b"x",
+        subs = [SubmissionRow(user_id=u.id, problem="p", filename="f.py", source=b"x",
                            sha256="0" * 64) for _ in range(n)]
         s.add_all(subs)
         s.flush()
@@ -51,7 +51,7 @@ def test_a_lapsed_lease_is_taken_over_and_only_the_current_claim_records(tmp_pat
         assert not leases.finish(s, first, REPORT)
         assert leases.finish(s, second, REPORT)
         assert not leases.finish(s, second, REPORT)  # a duplicate delivery changes nothing
-        row = s.get(Submission, sid)
+        row = s.get(SubmissionRow, sid)
         assert row is not None and (row.status, row.attempts) == ("done", 2)
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from grader.service.db import Database
 from grader.service.errors import TooMany
-from grader.service.intake import check_daily
-from grader.service.models import Submission, User
 from grader.service.settings import Settings
-from grader.service.throttle import forget_failures, record_failure, wait_seconds
+from grader.service.store.db import Database
+from grader.service.store.limits import check_daily
+from grader.service.store.models import SubmissionRow, User
+from grader.service.store.throttle import forget_failures, record_failure, wait_seconds
 
 T0 = dt.datetime(2026, 1, 1, 12, 0, 0)
 
@@ -73,7 +73,7 @@ def test_the_daily_cap_counts_one_problem_per_utc_day_and_spares_staff(tmp_path:
         s.flush()
         for when, problem in ((T0, "p"), (late, "p"), (late, "q"),
                               (dt.datetime(2025, 12, 31, 23, 59, 59), "p")):
-            s.add(Submission(user_id=ann.id, problem=problem, filename="f.py", source=b"",
+            s.add(SubmissionRow(user_id=ann.id, problem=problem, filename="f.py", source=b"",
                              sha256="", created=when))
         s.flush()
         with pytest.raises(TooMany) as refused:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch.grading import find_submissions
+from grader.batch.class_grading import find_submissions
 from grader.errors import JudgeError, SubmissionRefused
 from grader.model.submission import MAX_BYTES, Submission, read_submission, staged
 

@@ -1,0 +1,86 @@
+"""Learners' pages: the problem list, a problem (read, submit), my submissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from grader.errors import JudgeError
+from grader.model.problems import Problem, list_problems, signature
+from grader.service.store import queries
+from grader.service.store.db import Database
+from grader.service.store.models import SubmissionRow, User
+from grader.service.web.catalog import examples, find_problem
+from grader.service.web.deps import AppSettings, CurrentUser, Db, Visitor, WorkQueue
+from grader.service.web.intake import read_editor_form
+from grader.service.web.security.csrf import check_csrf
+from grader.service.web.templating import markdown, page, to_sign_in
+
+router = APIRouter(include_in_schema=False)
+MINE = 200  # my submissions a page lists
+
+
+def _standing(db: Database, user: User) -> dict[str, dict[str, Any]]:
+    """Per problem: how many I submitted, my best counting score, whether I was accepted."""
+    out: dict[str, dict[str, Any]] = {p: {"submissions": n, "best": None, "solved": False}
+                                      for p, n in queries.tried(db, user).items()}
+    for b in queries.best_counting(db, user):
+        out[b.problem].update(best=b.best_score, solved=b.accepted)
+    return out
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, principal: Visitor, db: Db) -> HTMLResponse:
+    standing = _standing(db, principal.user) if principal else {}
+    rows = [{"id": p.id, "title": p.spec.title, "submissions": 0, "best": None,
+             "solved": False, **standing.get(p.id, {})}
+            for p in list_problems()]
+    return page(request, "home.html", principal, problems=rows)
+
+
+def _reference(problem: Problem, user: User | None, mine: list[SubmissionRow]) -> str | None:
+    """The reference solution, for staff, or once I am accepted where the spec allows it."""
+    if user is None:
+        return None
+    accepted = any(s.verdict == "accepted" and s.counts for s in mine)
+    if not (user.staff or (accepted and problem.spec.show_reference_after_accepted)):
+        return None
+    try:
+        return problem.reference_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise JudgeError(f"{problem.reference_path}: cannot read the reference") from exc
+
+
+@router.get("/problems/{problem_id}", response_class=HTMLResponse)
+def problem_page(request: Request, problem_id: str, principal: Visitor, db: Db,
+                 settings: AppSettings) -> HTMLResponse:
+    """Readable signed out: statement, signature, visible examples; signed in: submit."""
+    problem = find_problem(problem_id)
+    user = principal.user if principal else None
+    mine = queries.mine(db, user, problem.id, limit=MINE) if user else []
+    return page(request, "problem.html", principal, problem=problem,
+                statement=markdown(problem.statement()), signature=signature(problem),
+                examples=examples(problem), mine=[(m, user.name) for m in mine if user],
+                reference=_reference(problem, user, mine), starter="",
+                cap_kib=settings.source_cap // 1024)
+
+
+@router.post("/problems/{problem_id}/submit", dependencies=[Depends(check_csrf)])
+async def submit_form(request: Request, problem_id: str, user: CurrentUser, db: Db,
+                      settings: AppSettings, queue: WorkQueue) -> Response:
+    """The editor's form: stored (then queued) like an API submission, 303 to its page."""
+    intake = await read_editor_form(request, find_problem(problem_id), settings.source_cap)
+    stored = queries.create_submission(db, user, settings, intake)
+    queue.wake(submission=stored.id)
+    return RedirectResponse(f"/submissions/{stored.id}", status_code=303)
+
+
+@router.get("/submissions", response_class=HTMLResponse)
+def my_submissions(request: Request, principal: Visitor, db: Db) -> Response:
+    if principal is None:
+        return to_sign_in(request)
+    user = principal.user
+    return page(request, "submissions.html", principal,
+                rows=[(m, user.name) for m in queries.mine(db, user, limit=MINE)])

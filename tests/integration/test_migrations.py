@@ -1,0 +1,67 @@
+"""Migrations that cannot race: web servers and graders started together on a new database.
+
+Every `jaxjudge serve`, `worker` and `admin` brings the schema to head at start-up, and the
+docs invite several web servers on one database. Without a lock, two processes starting at
+once both read "no version" and both create the tables: one dies on "already exists".
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+
+from grader.service.store.db import Database
+from grader.service.store.migrate import config
+from tests.integration.servers import Postgres
+
+RACERS = 4
+# Each racer sleeps until the same instant, then migrates: they meet on an empty schema.
+RACE = """
+import sys, time
+from grader.service.store.db import Database
+db = Database(sys.argv[1])
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+db.migrate()
+"""
+
+
+def race(url: str) -> list[subprocess.CompletedProcess[str]]:
+    # Importing SQLAlchemy and alembic takes a while: give every racer time to be at the line.
+    start = time.time() + 4.0
+    procs = [subprocess.Popen([sys.executable, "-c", RACE, url, str(start)], text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for _ in range(RACERS)]
+    done = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        done.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+    return done
+
+
+def at_head(url: str) -> None:
+    db = Database(url)
+    head = ScriptDirectory.from_config(config(db.engine)).get_current_head()
+    with db.engine.connect() as conn:
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == head
+        assert conn.scalar(text("SELECT count(*) FROM alembic_version")) == 1
+    db.engine.dispose()
+
+
+def test_servers_starting_together_on_a_new_postgresql_database_all_start(
+        postgres: Postgres) -> None:
+    url = postgres.new_database()
+    results = race(url)
+    assert [r.returncode for r in results] == [0] * RACERS, [r.stderr[-800:] for r in results]
+    at_head(url)
+
+
+def test_servers_starting_together_on_a_new_sqlite_database_all_start(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'judge.db'}"
+    results = race(url)
+    assert [r.returncode for r in results] == [0] * RACERS, [r.stderr[-800:] for r in results]
+    at_head(url)

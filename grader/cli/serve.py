@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
-from grader.cli.exits import EXIT_OK
+from grader.cli.exits import EXIT_FAILED, EXIT_OK
 
 
 def settings_from(args: argparse.Namespace) -> Any:
@@ -79,6 +79,32 @@ def cmd_worker(_: Console, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_migrate(console: Console, args: argparse.Namespace) -> int:
+    """The schema to head (what serve, worker and admin do at start-up), or --check it."""
+    from grader.service.store.db import Database
+    from grader.service.store.migrate import current, head
+
+    settings = settings_from(args)
+    settings.prepare()
+    db = Database(settings.database_url())
+    where = db.engine.url.render_as_string(hide_password=True)
+    try:
+        before, newest = current(db.engine), head()
+        if args.check:
+            if before == newest:
+                print(f"{where}: at {newest} (head)")
+                return EXIT_OK
+            print(f"{where}: at {before or 'no revision'}; head is {newest}: "
+                  f"run `jaxjudge migrate`")
+            return EXIT_FAILED
+        db.migrate()
+        print(f"{where}: {before or 'no revision'} -> {current(db.engine)} (head)"
+              if before != newest else f"{where}: at {newest} (head), nothing to do")
+        return EXIT_OK
+    finally:
+        db.engine.dispose()
+
+
 def add_commands(sub: Any) -> None:
     serve = sub.add_parser("serve", help="the online judge: web service and graders")
     serve.add_argument("--host", default="127.0.0.1")
@@ -88,3 +114,12 @@ def add_commands(sub: Any) -> None:
     worker = sub.add_parser("worker", help="extra graders for a server's queue, on any machine")
     store_flags(worker, "graders in this process (default 1)")
     worker.set_defaults(run=cmd_worker)
+    migrate = sub.add_parser(
+        "migrate", help="bring the database's schema to this judge's newest revision "
+        "(serve, worker and admin do it at start-up, one process at a time)")
+    migrate.add_argument("--check", action="store_true",
+                         help="change nothing: exit 0 at the newest revision, 1 if behind")
+    migrate.add_argument("--data", type=Path, help="data folder (default ./.jaxjudge-data)")
+    migrate.add_argument("--database",
+                         help="SQLAlchemy URL (default: SQLite in the data folder)")
+    migrate.set_defaults(run=cmd_migrate)

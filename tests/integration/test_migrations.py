@@ -12,9 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
+from grader.cli import main
 from grader.service.store.db import Database
 from grader.service.store.migrate import config
 from tests.integration.servers import Postgres
@@ -65,3 +67,17 @@ def test_servers_starting_together_on_a_new_sqlite_database_all_start(tmp_path: 
     results = race(url)
     assert [r.returncode for r in results] == [0] * RACERS, [r.stderr[-800:] for r in results]
     at_head(url)
+
+
+def test_jaxjudge_migrate_brings_a_database_to_head_and_check_says_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Operators who roll out several servers migrate once, first; --check changes nothing."""
+    data = str(tmp_path / "data")
+    assert main(["migrate", "--check", "--data", data]) == 1
+    assert "no revision" in capsys.readouterr().out
+    assert main(["migrate", "--data", data]) == 0
+    assert "-> " in capsys.readouterr().out
+    assert main(["migrate", "--data", data]) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert main(["migrate", "--check", "--data", data]) == 0
+    at_head(f"sqlite:///{tmp_path / 'data' / 'jaxjudge.db'}")

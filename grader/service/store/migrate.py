@@ -16,6 +16,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -63,3 +65,16 @@ def upgrade(engine: Engine) -> None:
     """Brings the schema to the newest revision; a no-op when it is there already."""
     with migration_lock(engine):
         command.upgrade(config(engine), "head")
+
+
+def head() -> str:
+    """The newest revision this judge's code knows."""
+    rev = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    assert rev is not None
+    return rev
+
+
+def current(engine: Engine) -> str | None:
+    """The database's revision: None for a database never migrated."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

@@ -52,8 +52,16 @@ def _fmt(value: object) -> str:
 
 
 def cmd_list(console: Console, _: argparse.Namespace) -> int:
-    for p in list_problems():
-        console.print(f"[bold]{p.id}[/bold]  {p.spec.title}", highlight=False)
+    """Problems by track, in the order a learner climbs them (problems/tracks.yaml)."""
+    from grader.model.tracks import grouped, optional_tracks
+
+    problems = list_problems()
+    width = max((len(p.id) for p in problems), default=0)
+    for i, (title, group) in enumerate(grouped(problems, optional_tracks())):
+        console.print(("\n" if i else "") + f"[bold]{title}[/bold]", highlight=False)
+        for n, p in enumerate(group, 1):
+            console.print(f"  {n:>2}. [bold]{p.id:<{width}}[/bold]  {p.spec.title}",
+                          highlight=False, soft_wrap=True)
     return EXIT_OK
 
 

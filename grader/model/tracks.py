@@ -13,7 +13,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from grader.errors import SpecError
-from grader.model.problems import default_root
+from grader.model.problems import Problem, default_root
 from grader.model.strict import Strict
 
 PROBLEM_ID = r"^[a-z][a-z0-9_]*$"
@@ -92,3 +92,24 @@ def load_tracks(root: Path | None = None) -> Tracks:
                                             "; a problem belongs to one track")
             seen[pid] = track.id
     return tracks
+
+
+def optional_tracks(root: Path | None = None) -> Tracks | None:
+    """The tracks, or None for a problem folder without tracks.yaml (a course's own set); a
+    tracks.yaml that exists but is wrong is still an error."""
+    return load_tracks(root) if tracks_path(root).is_file() else None
+
+
+OTHER = "Other problems"
+
+
+def grouped(problems: list[Problem], tracks: Tracks | None) -> list[tuple[str, list[Problem]]]:
+    """The problems as a learner climbs them: each track's in its order, then those on no track
+    (sorted by id) under OTHER; no tracks at all is one group, "Problems"."""
+    if tracks is None:
+        return [("Problems", problems)] if problems else []
+    by_id = {p.id: p for p in problems}
+    groups = [(t.title, [by_id[i] for i in t.problems if i in by_id]) for t in tracks.tracks]
+    placed = {i for t in tracks.tracks for i in t.problems}
+    rest = [p for p in problems if p.id not in placed]
+    return [(title, ps) for title, ps in [*groups, (OTHER, rest)] if ps]

@@ -24,9 +24,14 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_list_shows_every_problem(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "list")
     assert code == 0
-    assert [line.split()[0] for line in out.splitlines()] == [
-        "bernoulli_score_grad", "discounted_returns", "per_example_grads", "ppo_clip_objective",
-        "reinforce_baseline_grad", "reinforce_grad", "reparam_grad"]
+    # By track, in problems/tracks.yaml's order, each problem once under its track's title.
+    from grader.model.tracks import load_tracks
+    expected = []
+    for track in load_tracks().tracks:
+        expected += [track.title, *(f"{n}. {pid}" for n, pid in enumerate(track.problems, 1))]
+    lines = [line.strip() for line in out.splitlines() if line.strip()]
+    assert [line.split("  ")[0].strip() for line in lines] == expected
+    assert len({line.split()[1] for line in lines if ". " in line}) == 7
 
 
 def test_show_prints_worked_example_expected_from_reference(

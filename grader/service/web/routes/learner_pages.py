@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from grader.errors import JudgeError
 from grader.model.problems import Problem, list_problems, signature
+from grader.model.tracks import grouped, optional_tracks
 from grader.service.store import queries
 from grader.service.store.db import Database
 from grader.service.store.models import SubmissionRow, User
@@ -33,11 +34,15 @@ def _standing(db: Database, user: User) -> dict[str, dict[str, Any]]:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, principal: Visitor, db: Db) -> HTMLResponse:
+    """The problems by track, in the order a learner climbs them, with my progress in each."""
     standing = _standing(db, principal.user) if principal else {}
-    rows = [{"id": p.id, "title": p.spec.title, "submissions": 0, "best": None,
-             "solved": False, **standing.get(p.id, {})}
-            for p in list_problems()]
-    return page(request, "home.html", principal, problems=rows)
+    groups: list[dict[str, Any]] = []
+    for title, problems in grouped(list_problems(), optional_tracks()):
+        rows = [{"id": p.id, "title": p.spec.title, "submissions": 0, "best": None,
+                 "solved": False, **standing.get(p.id, {})} for p in problems]
+        groups.append({"title": title, "problems": rows,
+                       "solved": sum(1 for r in rows if r["solved"])})
+    return page(request, "home.html", principal, groups=groups)
 
 
 def _reference(problem: Problem, user: User | None, mine: list[SubmissionRow]) -> str | None:
@@ -53,6 +58,16 @@ def _reference(problem: Problem, user: User | None, mine: list[SubmissionRow]) -
         raise JudgeError(f"{problem.reference_path}: cannot read the reference") from exc
 
 
+def _neighbours(problem_id: str) -> dict[str, Any]:
+    """The previous and next problem of its track, for the page's rel=prev/next links."""
+    tracks = optional_tracks()
+    track = tracks.track_of(problem_id) if tracks else None
+    if tracks is None or track is None:
+        return {}
+    prev, nxt = tracks.neighbours(problem_id)
+    return {"track": track.title, "prev": prev, "next": nxt}
+
+
 @router.get("/problems/{problem_id}", response_class=HTMLResponse)
 def problem_page(request: Request, problem_id: str, principal: Visitor, db: Db,
                  settings: AppSettings) -> HTMLResponse:
@@ -64,6 +79,7 @@ def problem_page(request: Request, problem_id: str, principal: Visitor, db: Db,
                 statement=markdown(problem.statement()), signature=signature(problem),
                 examples=examples(problem), mine=[(m, user.name) for m in mine if user],
                 reference=_reference(problem, user, mine), starter="",
+                neighbours=_neighbours(problem.id),
                 cap_kib=settings.source_cap // 1024)
 
 

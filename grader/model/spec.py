@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import (
@@ -12,59 +13,282 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    field_validator,
     model_validator,
 )
+from typing_extensions import TypeAliasType
 
 from grader.errors import SpecError
-from grader.model.checks import StatisticalCheck, SumZeroCheck
+from grader.model.checks import StatisticalCheck, SumCheck, SumZeroCheck
+from grader.model.dims import is_name, symbols
 from grader.model.strict import IDENT, Scale, Strict
 
 DType = Literal["float32", "float64", "int32", "int64", "bool"]
-Dim = Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+Dim = Annotated[int, Field(ge=0)] | Annotated[str, Field(
+    pattern=r"^[A-Za-z0-9_+*() -]+$", description='a name (K) or an expression ("T+1", "2*K")')]
 EXAMPLE = r"^[A-Za-z0-9_]+/[A-Za-z0-9_.-]+\.py$"  # a path under submissions/<problem>/
+
+
+def _dims_parse(shape: list[int | str]) -> list[int | str]:
+    for d in shape:
+        symbols(d)  # DimError (a ValueError) names the dim and how to write one
+    return shape
 
 
 class ScalarParam(Strict):
     name: str = Field(pattern=IDENT)
     kind: Literal["float", "int"]
+    binds: str | None = Field(None, pattern=IDENT, description=(
+        "int only: a symbolic dim this parameter's value fixes (`n` samples: shape [N])"))
+
+    @model_validator(mode="after")
+    def _binds_int(self) -> ScalarParam:
+        if self.binds is not None and self.kind != "int":
+            raise ValueError(f"`binds` needs kind int (a size), not {self.kind}")
+        return self
+
+
+class BoolParam(Strict):
+    """A Python bool (`hard: True`)."""
+
+    name: str = Field(pattern=IDENT)
+    kind: Literal["bool"]
+
+
+class ChoiceParam(Strict):
+    """One of a few strings (`reduction: mean | sum`), passed as a Python str."""
+
+    name: str = Field(pattern=IDENT)
+    kind: Literal["choice"]
+    values: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=100)
+
+    @field_validator("values")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"values repeat: {v}")
+        return v
+
+
+class KeyParam(Strict):
+    """A typed PRNG key, `jax.random.key(seed)`, built where the function runs from the int seed
+    a test (or a statistical check, one per call) gives."""
+
+    name: str = Field(pattern=IDENT)
+    kind: Literal["key"]
 
 
 class ArrayParam(Strict):
     name: str = Field(pattern=IDENT)
     kind: Literal["array"]
     dtype: DType
-    shape: list[Dim] = Field(description="symbolic shape, e.g. [K] or [2, D]")
+    shape: list[Dim] = Field(description='symbolic shape, e.g. [K], [2, D] or ["T+1"]')
+
+    _shape = field_validator("shape")(_dims_parse)
 
 
-Param = Annotated[ScalarParam | ArrayParam, Field(discriminator="kind")]
+class Leaf(Strict):
+    """One array of a tree."""
+
+    dtype: DType
+    shape: list[Dim]
+
+    _shape = field_validator("shape")(_dims_parse)
+
+
+def _leaf_or_node(v: Any) -> str:
+    return "leaf" if (isinstance(v, dict) and "dtype" in v) or isinstance(v, Leaf) else "node"
+
+
+Leaves = TypeAliasType("Leaves", dict[  # type: ignore[misc]
+    Annotated[str, Field(pattern=IDENT)],
+    Annotated[Union[Annotated[Leaf, Tag("leaf")],  # noqa: UP007
+                    Annotated["Leaves", Tag("node")]],
+              Discriminator(_leaf_or_node)],
+])
+
+
+def _leaves_nonempty(v: Leaves) -> Leaves:
+    if not v:
+        raise ValueError("a tree needs at least one leaf: {name: {dtype: ..., shape: [...]}}")
+    for sub in v.values():
+        if isinstance(sub, dict):
+            _leaves_nonempty(sub)
+    return v
+
+
+class TreeParam(Strict):
+    """A pytree: nested dicts of arrays, keys as `leaves` gives them, each of its dtype."""
+
+    name: str = Field(pattern=IDENT)
+    kind: Literal["tree"]
+    leaves: Leaves = Field(description="nested {key: {dtype, shape}}")
+
+    _leaves = field_validator("leaves")(_leaves_nonempty)
+
+
+# The parameter kinds: a kind's model here, its inputs in grader.model.inputs.KINDS.
+Param = Annotated[ScalarParam | BoolParam | ChoiceParam | KeyParam | ArrayParam | TreeParam,
+                  Field(discriminator="kind")]
+AnyParam = ScalarParam | BoolParam | ChoiceParam | KeyParam | ArrayParam | TreeParam
+
+
+def walk_leaves(leaves: Leaves, prefix: str = "") -> Iterator[tuple[str, Leaf]]:
+    """Each leaf of a tree with its dotted path, in declared order."""
+    for k, v in leaves.items():
+        if isinstance(v, Leaf):
+            yield prefix + k, v
+        else:
+            yield from walk_leaves(v, f"{prefix}{k}.")
+
+
+def shapes_of(p: AnyParam) -> list[list[int | str]]:
+    if isinstance(p, ArrayParam):
+        return [p.shape]
+    if isinstance(p, TreeParam):
+        return [leaf.shape for _, leaf in walk_leaves(p.leaves)]
+    return []
 
 
 class Returns(Strict):
+    """One array (the default kind); as a tuple item it needs a `name`."""
+
+    kind: Literal["array"] = "array"
+    name: str | None = Field(None, pattern=IDENT)
     dtype: DType
     shape: list[Dim]
+
+    _shape = field_validator("shape")(_dims_parse)
+
+
+class TreeReturns(Strict):
+    """A pytree: the structure of a tree parameter (`like`), or its own `leaves`."""
+
+    kind: Literal["tree"]
+    name: str | None = Field(None, pattern=IDENT)
+    like: str | None = Field(None, pattern=IDENT, description="a tree parameter's name")
+    leaves: Leaves | None = None
+
+    @model_validator(mode="after")
+    def _like_or_leaves(self) -> TreeReturns:
+        if (self.like is None) == (self.leaves is None):
+            raise ValueError("give `like: <tree parameter>` or `leaves: {...}`, exactly one")
+        if self.leaves is not None:
+            _leaves_nonempty(self.leaves)
+        return self
+
+
+def _returns_kind(v: Any) -> str:
+    if isinstance(v, dict):
+        return str(v.get("kind", "array"))
+    return str(getattr(v, "kind", "array"))
+
+
+Item = Annotated[Annotated[Returns, Tag("array")] | Annotated[TreeReturns, Tag("tree")],
+                 Discriminator(_returns_kind, custom_error_type="returns", custom_error_message=(
+                     "a tuple item is {name, dtype, shape} or {name, kind: tree, ...}"))]
+
+
+class TupleReturns(Strict):
+    """A tuple of named items, e.g. (value, grads): items are arrays or trees."""
+
+    kind: Literal["tuple"]
+    items: list[Item] = Field(min_length=1, max_length=32)
+
+    @model_validator(mode="after")
+    def _named(self) -> TupleReturns:
+        names = [i.name for i in self.items]
+        if None in names:
+            raise ValueError("every tuple item needs a `name` (feedback and per_output use it)")
+        if len(set(names)) != len(names):
+            raise ValueError(f"tuple item names repeat: {names}")
+        return self
+
+
+AnyReturns = Returns | TreeReturns | TupleReturns
+ReturnsSpec = Annotated[
+    Annotated[Returns, Tag("array")] | Annotated[TreeReturns, Tag("tree")]
+    | Annotated[TupleReturns, Tag("tuple")],
+    Discriminator(_returns_kind, custom_error_type="returns", custom_error_message=(
+        "expected {dtype, shape}, {kind: tuple, items: [...]} or {kind: tree, like | leaves}")),
+]
 
 
 class Function(Strict):
     name: str = Field(pattern=IDENT)
     params: list[Param] = Field(min_length=1)
-    returns: Returns
+    returns: ReturnsSpec
 
     @model_validator(mode="after")
     def _names_unique_and_dims_bound(self) -> Function:
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
             raise ValueError(f"parameter names repeat: {names}")
-        bound = {d for p in self.params if isinstance(p, ArrayParam) for d in p.shape}
-        free = [d for d in self.returns.shape if isinstance(d, str) and d not in bound]
-        if free:
-            raise ValueError(f"return shape uses {free}, which no array parameter defines")
+        binders = [p.binds for p in self.params if isinstance(p, ScalarParam) and p.binds]
+        if len(set(binders)) != len(binders):
+            raise ValueError(f"two int parameters bind the same dim: {binders}")
+        bound = self.bound_dims()
+        for p in self.params:
+            for shape in shapes_of(p):
+                for d in shape:
+                    free = sorted(symbols(d) - bound)
+                    if free:
+                        raise ValueError(
+                            f"parameter {p.name!r} shape {shape}: {d!r} uses {free}, which no "
+                            "parameter binds (use it bare as some array's dim, or give an int "
+                            f"parameter `binds: {free[0]}`)")
+        for path, leaf in self.leaves():
+            for d in leaf.shape:
+                free = sorted(symbols(d) - bound)
+                if free:
+                    raise ValueError(f"return {path or 'shape'} uses {free}, which no "
+                                     "parameter defines (an array dim or an int's `binds`)")
         return self
 
-    def param(self, name: str) -> ScalarParam | ArrayParam:
+    def bound_dims(self) -> set[str]:
+        """Names a test's inputs fix: bare dims of arrays and trees, and int `binds`."""
+        bound = {p.binds for p in self.params if isinstance(p, ScalarParam) and p.binds}
+        for p in self.params:
+            bound |= {d for shape in shapes_of(p) for d in shape if is_name(d)}
+        return {str(d) for d in bound}
+
+    def param(self, name: str) -> AnyParam:
         for p in self.params:
             if p.name == name:
                 return p
         raise KeyError(name)
+
+    @property
+    def structured(self) -> bool:
+        """The return is a tuple or a tree, not one array."""
+        return not isinstance(self.returns, Returns)
+
+    def leaves(self) -> list[tuple[str, Returns | Leaf]]:
+        """The return's arrays with their dotted paths ("" for one array), in declared order;
+        a tree `like` a parameter that is no tree yields nothing (the validator says so)."""
+        def tree(r: TreeReturns, prefix: str) -> list[tuple[str, Returns | Leaf]]:
+            leaves = r.leaves
+            if r.like is not None:
+                p = next((q for q in self.params if q.name == r.like), None)
+                if not isinstance(p, TreeParam):
+                    raise ValueError(f"returns: `like: {r.like}` names no tree parameter")
+                leaves = p.leaves
+            assert leaves is not None
+            return list(walk_leaves(leaves, prefix))
+
+        r = self.returns
+        if isinstance(r, Returns):
+            return [("", r)]
+        if isinstance(r, TreeReturns):
+            return tree(r, "")
+        out: list[tuple[str, Returns | Leaf]] = []
+        for item in r.items:
+            if isinstance(item, Returns):
+                out.append((str(item.name), item))
+            else:
+                out += tree(item, f"{item.name}.")
+        return out
 
 
 class Limits(Strict):
@@ -79,11 +303,21 @@ class Limits(Strict):
     output_mb: float = Field(16.0, gt=0, le=1024, description="cap on returned data per test")
 
 
+class OutputTolerance(Strict):
+    """What one output (a tuple item or a leaf) allows instead of the problem's tolerance."""
+
+    rtol: float | None = Field(None, ge=0)
+    atol: float | None = Field(None, ge=0)
+    atol_per_scale: float | None = Field(None, ge=0)
+
+
 class Tolerance(Strict):
     rtol: float = Field(ge=0)
     atol: float = Field(ge=0)
     atol_per_scale: float = Field(0.0, ge=0, description="extra atol per unit of `scale`")
     scale: Scale | None = None
+    per_output: dict[str, OutputTolerance] = Field(default_factory=dict, description=(
+        "per tuple item or leaf path (grads, grads.w): rtol, atol or atol_per_scale instead"))
     margin: float = Field(5.0, gt=1, description=(
         "how many times the float32 error of correct implementations the allowance is; verify "
         "checks accepted examples stay within 1/margin of it"))
@@ -103,7 +337,7 @@ class ExplicitTest(Strict):
 
 
 class Constant(Strict):
-    value: float | int | list[Any]
+    value: Any = Field(description="a number, bool, choice, key seed, array or tree of arrays")
 
 
 class Uniform(Strict):
@@ -121,7 +355,37 @@ class Normal(Strict):
 class IntRange(Strict):
     dist: Literal["int_range"]
     low: int
-    high: int = Field(description="exclusive")
+    high: int | Annotated[str, Field(pattern=r"^[A-Za-z0-9_+*() -]+$")] = Field(
+        description="exclusive; an int or a dim (actions below K: high: K)")
+
+    _high = field_validator("high")(lambda v: (symbols(v), v)[1])
+
+
+class Bernoulli(Strict):
+    """True with probability p (a bool, or 0/1 in a numeric array)."""
+
+    dist: Literal["bernoulli"]
+    p: float = Field(0.5, ge=0, le=1)
+
+
+class Pick(Strict):
+    """One of a choice parameter's values (or of a bool's), uniformly."""
+
+    dist: Literal["pick"]
+
+
+class Simplex(Strict):
+    """Rows on the probability simplex: Dirichlet(alpha) on the last axis (sums to 1)."""
+
+    dist: Literal["simplex"]
+    alpha: float = Field(1.0, gt=0)
+
+
+class Spd(Strict):
+    """Symmetric positive definite matrices on the last two (equal) dims: A Aᵀ/D + m·I."""
+
+    dist: Literal["spd"]
+    min_eigenvalue: float = Field(0.1, gt=0)
 
 
 def _generator_kind(v: Any) -> str | None:
@@ -134,11 +398,16 @@ ArgGenerator = Annotated[
     Annotated[Constant, Tag("constant")]
     | Annotated[Uniform, Tag("uniform")]
     | Annotated[Normal, Tag("normal")]
-    | Annotated[IntRange, Tag("int_range")],
+    | Annotated[IntRange, Tag("int_range")]
+    | Annotated[Bernoulli, Tag("bernoulli")]
+    | Annotated[Pick, Tag("pick")]
+    | Annotated[Simplex, Tag("simplex")]
+    | Annotated[Spd, Tag("spd")],
     Discriminator(
         _generator_kind,
         custom_error_type="generator",
-        custom_error_message="expected {value: ...} or {dist: uniform | normal | int_range, ...}",
+        custom_error_message=("expected {value: ...} or {dist: uniform | normal | int_range | "
+                              "bernoulli | pick | simplex | spd, ...}"),
     ),
 ]
 
@@ -187,14 +456,35 @@ class ProblemSpec(Strict):
     @model_validator(mode="after")
     def _cross_checks(self) -> ProblemSpec:
         names = {p.name for p in self.function.params}
-        dims = {d for p in self.function.params if isinstance(p, ArrayParam) for d in p.shape}
-        symbols = {d for d in dims if isinstance(d, str)}
+        fn = self.function
+        binders = {p.binds: p.name for p in fn.params if isinstance(p, ScalarParam) and p.binds}
+        symbols = fn.bound_dims() - set(binders)
+        outputs = {path for path, _ in fn.leaves() if path}
+        outputs |= {path.rsplit(".", i)[0] for path in set(outputs) for i in range(1, 9)}
+        for key in self.tolerance.per_output:
+            if key not in outputs:
+                raise ValueError(f"tolerance.per_output names {key!r}, which is no output "
+                                 f"(outputs: {', '.join(sorted(outputs)) or 'one array'})")
+        leaf_paths = [path for path, _ in fn.leaves()]
+        for c in self.statistics:
+            if c.output is not None and c.output not in leaf_paths:
+                shown = ", ".join(p or "(one array)" for p in leaf_paths)
+                raise ValueError(f"statistics {c.name!r} output {c.output!r} is no leaf of the "
+                                 f"return (leaves: {shown})")
+            if c.output is None and fn.structured:
+                raise ValueError(f"statistics {c.name!r}: the return is a tuple or tree; say "
+                                 f"which leaf the check judges with `output:` (one of "
+                                 f"{', '.join(leaf_paths)})")
         if not self.tests and not self.generated:
             raise ValueError("a problem needs at least one entry in `tests` or `generated`")
         for t in self.tests:
             _same_keys(f"test {t.name!r} args", set(t.args), names)
         for g in self.generated:
             _same_keys(f"generated {g.name!r} args", set(g.args), names)
+            bound = sorted(set(g.sizes) & set(binders))
+            if bound:
+                raise ValueError(f"generated {g.name!r} sizes name {bound}, which parameter "
+                                 f"{binders[bound[0]]!r} binds: draw that parameter instead")
             unknown = set(g.sizes) - symbols
             if unknown:
                 raise ValueError(f"generated {g.name!r} sizes name {sorted(unknown)}, not dims")
@@ -208,7 +498,8 @@ class ProblemSpec(Strict):
                 raise ValueError(f"statistics {c.name!r}: {c.seed_param!r} is the seed; the "
                                  "check draws it from seed_offset, remove it from args")
             _same_keys(f"statistics {c.name!r} args", set(c.args) | {c.seed_param}, names)
-            if isinstance(c, SumZeroCheck) and c.scale is not None and c.scale.arg not in names:
+            if isinstance(c, SumZeroCheck | SumCheck) and c.scale is not None \
+                    and c.scale.arg not in names:
                 raise ValueError(f"statistics {c.name!r} scale.arg is no parameter")
         all_names = [t.name for t in self.tests] + [g.name for g in self.generated]
         all_names += [s.name for s in self.statistics]
@@ -259,6 +550,7 @@ def load_spec(path: Path) -> ProblemSpec:
 def _is_union_tag(part: object) -> bool:
     """pydantic puts the chosen union member ('array', 'uniform', ...) into error locations."""
     return isinstance(part, str) and bool(
-        re.fullmatch(r"array|float|int|uniform|normal|int_range|constant|mean_z|variance_ratio"
-                     r"|invariant_sum_zero", part)
+        re.fullmatch(r"array|float|int|bool|choice|key|tree|tuple|leaf|node|uniform|normal"
+                     r"|int_range|bernoulli|pick|simplex|spd|constant|mean_z|variance_ratio"
+                     r"|invariant_sum_zero|invariant_sum|invariant_nonnegative", part)
     )

@@ -50,7 +50,8 @@ def evaluate(dim: int | str, sizes: dict[str, int]) -> int:
 
     def value(n: ast.expr) -> int:
         if isinstance(n, ast.Constant):
-            return int(n.value)
+            assert type(n.value) is int
+            return n.value
         if isinstance(n, ast.Name):
             return sizes[n.id]
         assert isinstance(n, ast.BinOp)

@@ -37,6 +37,8 @@ class KeySeed(int):
     """A `kind: key` argument as the judge holds it: its seed. The function receives
     jax.random.key(seed), built where it runs (the jail, or the judge for the reference)."""
 
+    key_seed = True  # how the sandbox's encoder, which imports nothing of the model, knows it
+
     def __repr__(self) -> str:
         return f"KeySeed({int(self)})"
 
@@ -159,7 +161,7 @@ def bind_dims(function: Function, args: dict[str, Value]) -> dict[str, int]:
     dims: dict[str, int] = {}
     for p in function.params:
         if isinstance(p, ScalarParam) and p.binds is not None:
-            dims[p.binds] = int(args[p.name])  # type: ignore[arg-type]
+            dims[p.binds] = int(args[p.name])
     arrays = _arrays(function, args)
     for name, shape, arr in arrays:
         for sym, size in zip(shape, arr.shape, strict=True):
@@ -262,9 +264,9 @@ def _generate(function: Function, gen: GeneratedTests) -> list[TestCase]:
         first = [p for p in function.params if isinstance(p, ScalarParam) and p.binds]
         drawn: dict[str, Value] = {}
         try:
-            for p in first:
-                drawn[p.name] = _draw(p, gen.args[p.name], rng, dims)
-                dims[str(p.binds)] = int(drawn[p.name])  # type: ignore[arg-type]
+            for b in first:
+                drawn[b.name] = _draw(b, gen.args[b.name], rng, dims)
+                dims[str(b.binds)] = int(drawn[b.name])
             for p in function.params:
                 if p.name not in drawn:
                     drawn[p.name] = _draw(p, gen.args[p.name], rng, dims)

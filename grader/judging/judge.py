@@ -128,9 +128,11 @@ def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool,
     finishing: dict[int, list[int]] = {}  # a unit is complete once its last call returns
     for u, span in enumerate(p.spans):
         finishing.setdefault(span[-1], []).append(u)
-    shapes = {i: (unit.output, output_shape(problem.spec, unit))  # a check's calls: its leaf
-              for unit, span in zip(every, p.spans, strict=True)  # and the shape it expects
-              if not isinstance(unit, TestCase) for i in span}
+    shapes: dict[int, dict[str, tuple[int, ...]]] = {}  # a check's calls: per leaf it judges
+    for unit, span in zip(every, p.spans, strict=True):  # (checks share calls), its shape
+        if not isinstance(unit, TestCase):
+            for i in span:
+                shapes.setdefault(i, {})[unit.output or ""] = output_shape(problem.spec, unit)
 
     def judged(u: int, run: Run) -> None:
         got = [run.outcomes.get(i) for i in p.spans[u]]
@@ -143,10 +145,11 @@ def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool,
 
     def arrived(call: int, run: Run) -> None:
         outcome = run.outcomes[call]
-        if outcome.array is not None and call in shapes:
-            leaf, shape = shapes[call]
-            got = outcome.array
-            outcome.array = _held(got[leaf or ""] if isinstance(got, dict) else got, shape)
+        got = outcome.array
+        if isinstance(got, dict) and call in shapes:
+            outcome.array = {leaf: _held(got[leaf], shape) for leaf, shape in shapes[call].items()}
+        elif got is not None and call in shapes:
+            outcome.array = _held(got, shapes[call][""])
         for u in finishing.get(call, []):
             if all(i in run.outcomes for i in p.spans[u]):
                 judged(u, run)
@@ -196,7 +199,8 @@ def _judge_unit(problem: Problem, unit: Unit, got: list[Outcome | None],
         assert got[0] is not None
         _judge_test(problem, unit, result, got[0], expected[u])
     else:
-        arrays = [o.array for o in got if o is not None and isinstance(o.array, np.ndarray)]
+        arrays = [o.array[unit.output or ""] if isinstance(o.array, dict) else o.array
+                  for o in got if o is not None and o.array is not None]
         result.verdict, result.message = evaluate(
             problem, unit, arrays, trusted_data(problem, unit), z_star)
     return result

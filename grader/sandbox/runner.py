@@ -82,15 +82,19 @@ def flatten(value: Any, shape: dict[str, Any], path: str = "") -> list[Any]:
     array belongs is a Mismatch, as is an array where a tuple or tree belongs."""
     from collections.abc import Mapping
 
+    import numpy as np
+
     at = f"{path}: " if path else ""
     kind = shape["kind"]
     if kind == "array":
         if isinstance(value, tuple | list | Mapping) or value is None:
             raise Mismatch(f"{at}expected an array; got {_what(value)}")
         try:
-            return [to_array(value)]
+            arr = to_array(value)
         except TypeError as exc:
             raise TypeError(f"{at}{exc}") from None
+        # ascontiguousarray makes a 0-d array 1-d: a scalar leaf stays a scalar.
+        return [arr.reshape(np.shape(value)) if arr.size == 1 and np.ndim(value) == 0 else arr]
     if kind == "tuple":
         names = [name for name, _ in shape["items"]]
         listed = ", ".join(names)

@@ -20,6 +20,9 @@ from grader.verdict import Verdict
 KILLS = {
     "timeout": (Verdict.TIME_LIMIT_EXCEEDED, "over the time limit: killed"),
     "protocol": (Verdict.RUNTIME_ERROR, "your code wrote into the judge's result channel"),
+    # Sent before the learner's file is read: the judge's fault, never the submission's.
+    "stale_runner": (Verdict.JUDGE_ERROR, "the sandbox's runner predates tuple and tree "
+                     "returns: rebuild the runner image (make image)"),
 }
 NOT_LOADED = "your function cannot take this test's arguments"
 MISMATCH = "returned a value whose structure is not the declared one"

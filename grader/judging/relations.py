@@ -19,7 +19,7 @@ import numpy as np
 
 from grader.model.checks import MeanCheck
 from grader.model.compare import compare
-from grader.model.inputs import TestCase
+from grader.model.inputs import TestCase, call_args
 from grader.model.problems import Problem
 from grader.model.spec import ArrayParam, Returns, ScalarParam, Tolerance
 from grader.verdict import Verdict
@@ -98,8 +98,8 @@ def _exact(problem: Problem, pairs: list[Pair]) -> str:
         if not callable(fn):
             continue
         wanted = inspect.signature(fn).parameters
-        if all(close(p.got, np.asarray(fn(**{k: v for k, v in p.case.args.items()
-                                               if k in wanted}), dtype=np.float64), p)
+        if all(close(p.got, np.asarray(fn(**call_args({k: v for k, v in p.case.args.items()
+                                                         if k in wanted})), dtype=np.float64), p)
                for p in pairs):
             return ("Your result is the exact expectation, not the Monte-Carlo estimate from "
                     "sampled values that the exercise asks for.")

@@ -170,6 +170,10 @@ def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
                 if event.kind == "start":
                     deadline = time.monotonic() + job.time_per_test_s
                 yield event
+                if event.kind == "ready" and job.leaf_paths \
+                        and event.header.get("structures") != 1:
+                    yield Event("killed", header={"reason": "stale_runner"})
+                    return
                 if event.kind in ("done", "compile_error"):
                     return
             if frames.eof:

@@ -6,6 +6,7 @@ and frames forged against a structured return are the learner's doing, never a j
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,13 @@ import pytest
 from grader.cli import main
 from grader.judging.judge import grade_submission
 from grader.model.problems import Problem, load_problem, signature
+from grader.sandbox.container import DockerSandbox
 from grader.sandbox.local import LocalSandbox
 from grader.verdict import Verdict
 from tests.specs import VALUES_EXAMPLES, values_problem
 
 pytestmark = pytest.mark.usefixtures("clean_after")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +120,25 @@ def test_verify_proves_the_spec_and_reference(root: Path, problem: Problem,
         "tree_step(params: {w: float32[D, H], b: float32[H]}, key: key, hard: bool, "
         "reduction: 'mean' | 'sum', n: int (= N), values: float32[T+1], rewards: float32[T]) "
         "-> (value: float32[], grads: like params, per_sample: float32[N], td: float32[T])")
+
+
+def _image_runner() -> bytes:
+    done = subprocess.run(["docker", "run", "--rm", "--entrypoint", "cat", "jaxjudge:runner",
+                           "/judge/runner.py"], capture_output=True, timeout=120, check=True)
+    return done.stdout
+
+
+def test_docker_grades_every_kind_or_names_its_stale_image(
+        problem: Problem, docker_sandbox: DockerSandbox) -> None:
+    """Through the runner image: the folder's verdicts when the image holds this runner; when
+    it predates tuple and tree returns (it would stack them), a judge_error that says to
+    rebuild it, never a verdict blaming the learner."""
+    current = _image_runner() == (ROOT / "grader" / "sandbox" / "runner.py").read_bytes()
+    for verdict, stem in [("accepted", "reference_copy"), ("wrong_answer", "stacked")]:
+        report = grade_submission(problem, problem.submissions_dir / verdict / f"{stem}.py",
+                                  docker_sandbox)
+        if current:
+            assert report.verdict == verdict, stem
+        else:
+            assert report.verdict == Verdict.JUDGE_ERROR, stem
+            assert "rebuild the runner image" in report.tests[0].message

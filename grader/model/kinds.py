@@ -229,7 +229,13 @@ class Function(Strict):
                             f"parameter {p.name!r} shape {shape}: {d!r} uses {free}, which no "
                             "parameter binds (use it bare as some array's dim, or give an int "
                             f"parameter `binds: {free[0]}`)")
-        for path, leaf in self.leaves():
+        leaves = self.leaves()
+        # The runner reports a result's dtypes and dims in one header line of 4096 bytes.
+        room = sum(16 + 12 * len(leaf.shape) for _, leaf in leaves)
+        if len(leaves) > 1 and room > 3000:
+            raise ValueError(f"the return has {len(leaves)} arrays of {room // 12} dims in all: "
+                             "too many to report in one result (keep it under about 200 dims)")
+        for path, leaf in leaves:
             for d in leaf.shape:
                 free = sorted(symbols(d) - bound)
                 if free:

@@ -142,3 +142,19 @@ def test_docker_grades_every_kind_or_names_its_stale_image(
         else:
             assert report.verdict == Verdict.JUDGE_ERROR, stem
             assert "rebuild the runner image" in report.tests[0].message
+
+
+def test_a_leaf_of_absurd_rank_is_a_wrong_answer_not_a_forged_channel(
+        problem: Problem, tmp_path: Path) -> None:
+    """A leaf of 40 dims would overflow the result header: the runner says so as a structure
+    mismatch, so the learner reads a wrong shape, not that they wrote into the channel."""
+    path = tmp_path / "rank.py"
+    path.write_text('''
+import jax.numpy as jnp
+
+def tree_step(params, key, hard, reduction, n, values, rewards):
+    return jnp.zeros((1,) * 40), params, jnp.zeros((n,)), rewards
+''')
+    report = grade_submission(problem, path, LocalSandbox())
+    assert report.verdict == Verdict.WRONG_ANSWER
+    assert "far more dims than declared" in report.tests[0].message

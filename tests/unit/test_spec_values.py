@@ -104,3 +104,15 @@ def test_schema_has_every_kind() -> None:
     for word in ("TreeParam", "KeyParam", "BoolParam", "ChoiceParam", "TupleReturns",
                  "TreeReturns", "OutputTolerance", "binds", "per_output", "Leaves"):
         assert word in text, word
+
+
+def test_a_return_too_large_to_report_is_a_spec_error(tmp_path: Path) -> None:
+    dims = ", ".join(["H"] * 8)
+    items = ", ".join(f"{{name: o{i}, dtype: float32, shape: [{dims}]}}" for i in range(30))
+    text = VALUES_SPEC.replace(VALUES_SPEC[VALUES_SPEC.index("  returns:"):
+                                          VALUES_SPEC.index("limits:")],
+                               f"  returns: {{kind: tuple, items: [{items}]}}\n")
+    text = text.replace("per_output: {value: {atol: 1.0e-4}}", "per_output: {}")
+    with pytest.raises(SpecError, match="too many to report in one result") as info:
+        load_spec(write(tmp_path, text))
+    assert info.value.key == "function"

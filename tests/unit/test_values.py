@@ -128,3 +128,24 @@ def test_generated_values_of_every_kind(spec: ProblemSpec) -> None:
         assert isinstance(c.args["key"], KeySeed) and type(c.args["hard"]) is bool
         assert c.args["reduction"] in ("mean", "sum") and c.args["values"].shape == (3,)
         assert c.args["params"]["w"].dtype == np.float32
+
+
+def test_sum_to_a_target_along_an_axis_and_nonnegativity(spec: ProblemSpec) -> None:
+    from grader.judging.statistics import _nonnegative, _sum_zero
+    from grader.model.checks import NonNegativeCheck, SumCheck
+
+    args = {"params": {"w": [[1.0, 0.0], [0.0, 1.0]], "b": [0.0, 0.0]}, "hard": False,
+            "reduction": "mean", "n": 3, "values": [0.0, 0.0, 0.0], "rewards": [0.0, 0.0]}
+    rows = np.random.default_rng(0).dirichlet([1.0] * 3, size=(20, 2))  # 20 seeds, 2 rows
+    probs = SumCheck(name="p", kind="invariant_sum", target=1.0, axis=-1, atol=1e-6,
+                     seed_param="key", seeds=20, args=args)
+    assert _sum_zero(probs, rows, spec)[0] == Verdict.ACCEPTED
+    verdict, text = _sum_zero(probs, rows * 1.1, spec)
+    assert verdict == Verdict.WRONG_ANSWER and "sum to 1" in text
+    assert _sum_zero(probs.model_copy(update={"axis": 5}), rows, spec)[0] \
+        == Verdict.WRONG_ANSWER
+    nonneg = NonNegativeCheck(name="q", kind="invariant_nonnegative", seed_param="key",
+                              seeds=20, args=args)
+    assert _nonnegative(nonneg, rows)[0] == Verdict.ACCEPTED
+    verdict, text = _nonnegative(nonneg, rows - 0.5)
+    assert verdict == Verdict.WRONG_ANSWER and "never negative" in text

@@ -96,7 +96,7 @@ def tree_step(params, key, hard, reduction, n, values, rewards):
     b'{"event": "result", "test": 0, "dtype": "<f4", "shape": [], "nbytes": 4}\n\0\0\0\0',
     # a mismatch whose message is no text
     b'{"event": "mismatch", "test": 0, "message": 5, "nbytes": 0}\n',
-])
+], ids=["one_leaf_of_five", "dims_beyond_payload", "one_array_result", "mismatch_not_text"])
 def test_forged_structured_frames_are_the_learners_doing(problem: Problem, tmp_path: Path,
                                                           frame: bytes) -> None:
     path = tmp_path / "forge.py"

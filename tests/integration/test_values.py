@@ -6,7 +6,6 @@ and frames forged against a structured return are the learner's doing, never a j
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -122,10 +121,11 @@ def test_verify_proves_the_spec_and_reference(root: Path, problem: Problem,
         "-> (value: float32[], grads: like params, per_sample: float32[N], td: float32[T])")
 
 
-def _image_runner() -> bytes:
-    done = subprocess.run(["docker", "run", "--rm", "--entrypoint", "cat", "jaxjudge:runner",
-                           "/judge/runner.py"], capture_output=True, timeout=120, check=True)
-    return done.stdout
+def _image_runner(sandbox: DockerSandbox) -> bytes:
+    """The runner.py inside the runner image, read through the sandbox's own client."""
+    out = sandbox.client.containers.run(sandbox.image, entrypoint=["cat", "/judge/runner.py"],
+                                        remove=True, network_mode="none")
+    return out if isinstance(out, bytes) else b""
 
 
 def test_docker_grades_every_kind_or_names_its_stale_image(
@@ -133,7 +133,8 @@ def test_docker_grades_every_kind_or_names_its_stale_image(
     """Through the runner image: the folder's verdicts when the image holds this runner; when
     it predates tuple and tree returns (it would stack them), a judge_error that says to
     rebuild it, never a verdict blaming the learner."""
-    current = _image_runner() == (ROOT / "grader" / "sandbox" / "runner.py").read_bytes()
+    here = (ROOT / "grader" / "sandbox" / "runner.py").read_bytes()
+    current = _image_runner(docker_sandbox) == here
     for verdict, stem in [("accepted", "reference_copy"), ("wrong_answer", "stacked")]:
         report = grade_submission(problem, problem.submissions_dir / verdict / f"{stem}.py",
                                   docker_sandbox)

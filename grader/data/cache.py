@@ -80,6 +80,9 @@ def args_bytes(args: dict[str, Value]) -> bytes:
         if isinstance(v, np.ndarray):
             a = np.ascontiguousarray(v)
             parts.append(f"{name}:{a.dtype.str}{list(a.shape)}:".encode() + a.tobytes())
+        elif isinstance(v, dict):  # a tree: its leaves, each by its dotted path
+            parts.append(f"{name}:tree:".encode() + args_bytes(
+                {f"{k}": x for k, x in v.items()}))
         else:
             parts.append(f"{name}:{type(v).__name__}:{v!r}".encode())
     return b"\0".join(hashlib.sha256(p).digest() for p in parts)

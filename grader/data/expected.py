@@ -6,43 +6,52 @@ import numpy as np
 
 from grader.data.cache import EXPECTED, cached_arrays
 from grader.errors import ReferenceSolutionError
-from grader.model.inputs import TestCase, bind_dims, expected_shape
+from grader.model.inputs import TestCase, bind_dims, call_args, expected_leaves
 from grader.model.problems import Problem
+from grader.model.values import Mismatch, Output, pack, packed_names, trusted_output, unpack
 
 
-def reference_output(problem: Problem, case: TestCase) -> np.ndarray:
-    """Runs the reference on one test; a failure or a misshapen result is the judge's fault."""
+def reference_output(problem: Problem, case: TestCase) -> Output:
+    """Runs the reference on one test; a failure or a misshapen result is the judge's fault.
+    A tuple or tree return comes back as a dict of arrays by leaf path."""
     module = problem.reference_module
-    fn = getattr(module, problem.spec.function.name, None)
-    if not callable(fn):
-        raise ReferenceSolutionError(
-            f"{problem.reference_path}: defines no function {problem.spec.function.name!r}"
-        )
+    fn = problem.spec.function
+    ref = getattr(module, fn.name, None)
+    if not callable(ref):
+        raise ReferenceSolutionError(f"{problem.reference_path}: defines no function {fn.name!r}")
     try:
-        out = np.asarray(fn(**case.args))
+        result = ref(**call_args(case.args))
     except Exception as exc:
         raise ReferenceSolutionError(
             f"{problem.reference_path}: raised {exc!r} on test {case.name!r}"
         ) from exc
-    want_shape = expected_shape(problem.spec.function, bind_dims(problem.spec.function, case.args))
-    want_dtype = np.dtype(problem.spec.function.returns.dtype)
-    if out.shape != want_shape or out.dtype != want_dtype:
+    try:
+        out = trusted_output(fn, result)
+    except (Mismatch, TypeError) as exc:
         raise ReferenceSolutionError(
-            f"{problem.reference_path}: test {case.name!r} returned {out.dtype}{list(out.shape)}, "
-            f"the spec declares {want_dtype}{list(want_shape)}"
-        )
-    if not np.all(np.isfinite(out)):
-        raise ReferenceSolutionError(
-            f"{problem.reference_path}: non-finite output on test {case.name!r}")
+            f"{problem.reference_path}: test {case.name!r}: {exc}") from exc
+    leaves = out if isinstance(out, dict) else {"": out}
+    for path, dtype, shape in expected_leaves(fn, bind_dims(fn, case.args)):
+        got = leaves[path]
+        if got.shape != shape or got.dtype != np.dtype(dtype):
+            where = f" {path}" if path else ""
+            raise ReferenceSolutionError(
+                f"{problem.reference_path}: test {case.name!r} returned{where} "
+                f"{got.dtype}{list(got.shape)}, the spec declares {dtype}{list(shape)}")
+        if got.dtype.kind in "fc" and not np.all(np.isfinite(got)):
+            raise ReferenceSolutionError(f"{problem.reference_path}: non-finite output on test "
+                                 f"{case.name!r}" + (f" ({path})" if path else ""))
     return out
 
 
-def expected_outputs(problem: Problem, fresh: bool = False) -> list[np.ndarray]:
+def expected_outputs(problem: Problem, fresh: bool = False) -> list[Output]:
     """The reference's output on every test; `fresh` recomputes and overwrites the cache."""
     names = [c.name for c in problem.tests]
+    fn = problem.spec.function
 
     def compute() -> dict[str, np.ndarray]:
-        return {c.name: reference_output(problem, c) for c in problem.tests}
+        return pack({c.name: reference_output(problem, c) for c in problem.tests})
 
-    arrays = cached_arrays(EXPECTED, problem, "", names, compute, fresh=fresh)
+    arrays = unpack(cached_arrays(EXPECTED, problem, "", packed_names(names, fn), compute,
+                                  fresh=fresh), fn)
     return [arrays[n] for n in names]

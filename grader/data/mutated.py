@@ -10,10 +10,10 @@ import numpy as np
 
 from grader.data.cache import EXPECTED, cached_arrays
 from grader.data.expected import expected_outputs
-from grader.model.compare import compare
-from grader.model.inputs import bind_dims, expected_shape
+from grader.model.inputs import bind_dims, call_args, expected_leaves
 from grader.model.mutations import Mutant, mutants
 from grader.model.problems import Problem
+from grader.model.values import Output, compare_output, pack, trusted_output, unpack
 from grader.verdict import Verdict
 
 
@@ -34,7 +34,7 @@ def _function(problem: Problem, mutant: Mutant) -> Any:
     return getattr(module, problem.spec.function.name)
 
 
-def mutant_outputs(problem: Problem, mutant: Mutant) -> dict[str, np.ndarray]:
+def mutant_outputs(problem: Problem, mutant: Mutant) -> dict[str, Output]:
     """The mutant's output on each fixed test it answers with the declared shape and dtype and
     finite values (a mutant may raise, or give NaN: that test then has no output); cached with
     the expected outputs, keyed by the mutant's source as well."""
@@ -44,36 +44,39 @@ def mutant_outputs(problem: Problem, mutant: Mutant) -> dict[str, np.ndarray]:
             fn = _function(problem, mutant)
         except Exception:  # a mutant that does not even import diagnoses nothing
             return {}
-        dtype = np.dtype(problem.spec.function.returns.dtype)
+        spec_fn = problem.spec.function
         out = {}
         for case in problem.tests:
             try:
-                a = np.asarray(fn(**case.args))
+                a = trusted_output(spec_fn, fn(**call_args(case.args)))
             except Exception:  # a mutant's failure is no judge error
                 continue
-            shape = expected_shape(problem.spec.function, bind_dims(problem.spec.function,
-                                                                     case.args))
-            if a.shape == shape and a.dtype == dtype and np.all(np.isfinite(a)):
+            leaves = a if isinstance(a, dict) else {"": a}
+            if all(leaves[path].shape == shape and leaves[path].dtype == np.dtype(dtype)
+                   and np.all(np.isfinite(leaves[path]))
+                   for path, dtype, shape in expected_leaves(spec_fn,
+                                                             bind_dims(spec_fn, case.args))):
                 out[case.name] = a
-        return out
+        return pack(out)
 
-    return cached_arrays(EXPECTED, problem, "mutant", None, compute, mutant.source.encode())
+    return unpack(cached_arrays(EXPECTED, problem, "mutant", None, compute,
+                                mutant.source.encode()), problem.spec.function)
 
 
-def distinct_mutants(problem: Problem) -> list[tuple[Mutant, dict[str, np.ndarray]]]:
+def distinct_mutants(problem: Problem) -> list[tuple[Mutant, dict[str, Output]]]:
     """Mutants whose outputs differ from the reference's on some test, each with its outputs;
     of mutants with the same outputs on every test only the first is kept."""
     expected = dict(zip((c.name for c in problem.tests), expected_outputs(problem), strict=True))
     tol = problem.spec.tolerance
-    kept: list[tuple[Mutant, dict[str, np.ndarray]]] = []
+    kept: list[tuple[Mutant, dict[str, Output]]] = []
     for m in reference_mutants(problem):
         outs = mutant_outputs(problem, m)
         if not outs:
             continue
 
-        def same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
+        def same(a: dict[str, Output], b: dict[str, Output]) -> bool:
             return a.keys() <= b.keys() and all(
-                compare(a[n], b[n], str(b[n].dtype), tol, dict(c.args)).verdict
+                compare_output(a[n], b[n], problem.spec.function, tol, dict(c.args)).verdict
                 == Verdict.ACCEPTED for c in problem.tests if (n := c.name) in a)
 
         if same(outs, expected) or any(same(outs, o) and o.keys() == outs.keys()

@@ -9,9 +9,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from grader.model.problems import Problem
+from grader.model.values import Output, structure
 from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event
 from grader.sandbox.protocol import Job, Sandbox
@@ -21,8 +20,12 @@ from grader.verdict import Verdict
 KILLS = {
     "timeout": (Verdict.TIME_LIMIT_EXCEEDED, "over the time limit: killed"),
     "protocol": (Verdict.RUNTIME_ERROR, "your code wrote into the judge's result channel"),
+    # Sent before the learner's file is read: the judge's fault, never the submission's.
+    "stale_runner": (Verdict.JUDGE_ERROR, "the sandbox's runner predates tuple and tree "
+                     "returns: rebuild the runner image (make image)"),
 }
 NOT_LOADED = "your function cannot take this test's arguments"
+MISMATCH = "returned a value whose structure is not the declared one"
 OUT_OF_MEMORY = "not run: an earlier call ran out of memory"
 
 
@@ -38,7 +41,7 @@ class Outcome:
     `summary` says the same without any text or number the learner's code chose, for a hidden
     test (a learner could raise an exception whose message is a hidden input)."""
 
-    array: np.ndarray | None = None
+    array: Output | None = None  # a tuple or tree return: a dict of arrays by leaf path
     verdict: Verdict = Verdict.ACCEPTED
     message: str = ""
     summary: str = ""
@@ -88,7 +91,11 @@ def _killed(event: Event, job: Job, capture: Capture) -> Stop:
                 "mid-test", "your code ended the process mid-test")
 
 
-def _outcome(event: Event) -> Outcome:
+def _outcome(event: Event, job: Job) -> Outcome:
+    if event.kind == "mismatch":
+        return Outcome(None, Verdict.WRONG_ANSWER, str(event.header["message"]), MISMATCH)
+    if event.arrays is not None:
+        return Outcome(dict(zip(job.leaf_paths, event.arrays, strict=True)))
     if event.kind == "error":
         verdict = Verdict(str(event.header["verdict"]))
         summary = "ran out of memory" if verdict == Verdict.MEMORY_LIMIT_EXCEEDED \
@@ -139,7 +146,7 @@ def _run_once(sandbox: Sandbox, job: Job, arrived: Callable[[int, Run], None] | 
         elif event.kind == "killed":
             run.stop = _killed(event, job, run.capture)
         elif event.test is not None:
-            outcome = run.outcomes[event.test] = _outcome(event)
+            outcome = run.outcomes[event.test] = _outcome(event, job)
             run.current = None
             if arrived is not None:
                 arrived(event.test, run)
@@ -162,6 +169,9 @@ def _run_once(sandbox: Sandbox, job: Job, arrived: Callable[[int, Run], None] | 
 def make_job(problem: Problem, submission: Path, calls: list[dict[str, Any]],
              public: int | None = None, groups: tuple[int | None, ...] = ()) -> Job:
     limits = problem.spec.limits
-    return Job(submission, problem.spec.function.name, calls, limits.time_per_test_s,
+    fn = problem.spec.function
+    return Job(submission, fn.name, calls, limits.time_per_test_s,
                limits.total_time_s, limits.memory_mb, int(limits.output_mb * 1024 * 1024),
-               limits.startup_s, public=public, groups=groups, tmp_mb=limits.tmp_mb)
+               limits.startup_s, public=public, groups=groups, tmp_mb=limits.tmp_mb,
+               returns=structure(fn), leaf_paths=tuple(p for p, _ in fn.leaves())
+               if fn.structured else ())

@@ -5,17 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
-
 from grader.data.cache import DIAGNOSES, arrays_path, isolated, load_arrays, store_arrays
 from grader.data.expected import expected_outputs
 from grader.data.mutated import distinct_mutants
 from grader.judging.execution import make_job, run_calls
 from grader.judging.relations import VISIBLE_ONLY, relations
-from grader.model.compare import compare
 from grader.model.problems import Problem
 from grader.model.report import Report
 from grader.model.submission import read_submission, staged
+from grader.model.values import Output, compare_output, pack, unpack
 from grader.sandbox.protocol import Sandbox
 from grader.verdict import Verdict
 
@@ -37,7 +35,7 @@ ERROR_HINTS = (
 )
 
 
-def advice(problem: Problem, report: Report, outputs: dict[int, np.ndarray],
+def advice(problem: Problem, report: Report, outputs: dict[int, Output],
            sandbox: Sandbox) -> list[str]:
     """Hints for a submission that was not accepted; `outputs` are its fixed-test arrays.
 
@@ -79,8 +77,8 @@ def _visible_only(report: Report, fixed: int) -> bool:
         and all(t.verdict == Verdict.WRONG_ANSWER for t in hidden)
 
 
-def _reproduces(problem: Problem, outputs: dict[int, np.ndarray],
-                theirs: dict[str, np.ndarray], must: set[int] | None = None) -> bool:
+def _reproduces(problem: Problem, outputs: dict[int, Output],
+                theirs: dict[str, Output], must: set[int] | None = None) -> bool:
     """The submission's outputs match `theirs` on every test both have (at least one, and one
     of `must` when given)."""
     compared = set()
@@ -89,14 +87,15 @@ def _reproduces(problem: Problem, outputs: dict[int, np.ndarray],
         want = theirs.get(case.name)
         if want is None:
             continue
-        c = compare(got, want, str(want.dtype), problem.spec.tolerance, dict(case.args))
+        c = compare_output(got, want, problem.spec.function, problem.spec.tolerance,
+                           dict(case.args))
         if c.verdict != Verdict.ACCEPTED:
             return False
         compared.add(i)
     return bool(compared) and (must is None or bool(compared & must))
 
 
-def mutant_hints(problem: Problem, outputs: dict[int, np.ndarray], wrong: set[int]) -> list[str]:
+def mutant_hints(problem: Problem, outputs: dict[int, Output], wrong: set[int]) -> list[str]:
     """The first mutant of the reference whose outputs the submission reproduces, in words
     (mutants run in this trusted process, computed on first need and cached)."""
     for mutant, theirs in distinct_mutants(problem):
@@ -117,7 +116,7 @@ def _sound_but_resampled(report: Report) -> bool:
                 for t in failing)
 
 
-def example_outputs(problem: Problem, example: Path, sandbox: Sandbox) -> dict[str, np.ndarray]:
+def example_outputs(problem: Problem, example: Path, sandbox: Sandbox) -> dict[str, Output]:
     """A known-wrong example's outputs on the fixed tests, computed once in the sandbox.
 
     Only a complete isolated run is cached: a killed, cut-short or unisolated run's outputs serve
@@ -126,7 +125,7 @@ def example_outputs(problem: Problem, example: Path, sandbox: Sandbox) -> dict[s
     source = read_submission(example)
     path = arrays_path(DIAGNOSES, problem, example.stem, source.source)
     if (hit := load_arrays(path)) is not None:
-        return hit
+        return unpack(hit, problem.spec.function)
     cases = problem.tests
     # A private copy the jail can read: examples sit where only the judge may (the judge
     # image keeps /app root-only), and the jail runs as another uid.
@@ -134,11 +133,11 @@ def example_outputs(problem: Problem, example: Path, sandbox: Sandbox) -> dict[s
         run = run_calls(sandbox, make_job(problem, copy, [c.args for c in cases]))
     outputs = {cases[i].name: o.array for i, o in run.outcomes.items() if o.array is not None}
     if run.stop is None and len(outputs) == len(cases) and isolated(sandbox):
-        store_arrays(path, outputs)
+        store_arrays(path, pack(outputs))
     return outputs
 
 
-def diagnoses(problem: Problem, outputs: dict[int, np.ndarray], sandbox: Sandbox) -> list[str]:
+def diagnoses(problem: Problem, outputs: dict[int, Output], sandbox: Sandbox) -> list[str]:
     """The message of every known-wrong example whose outputs the submission reproduces."""
     found = []
     for diagnosis in problem.spec.diagnoses:

@@ -12,7 +12,15 @@ from typing import Any
 import numpy as np
 
 from grader.data.expected import expected_outputs
-from grader.judging.execution import Outcome, Run, Stop, environment, make_job, run_calls
+from grader.judging.execution import (
+    MISMATCH,
+    Outcome,
+    Run,
+    Stop,
+    environment,
+    make_job,
+    run_calls,
+)
 from grader.judging.feedback import advice
 from grader.judging.statistics import (
     check_calls,
@@ -22,11 +30,11 @@ from grader.judging.statistics import (
     z_threshold,
 )
 from grader.model.checks import StatisticalCheck
-from grader.model.compare import compare
 from grader.model.inputs import TestCase
 from grader.model.problems import Problem
 from grader.model.report import Report, TestResult
 from grader.model.submission import Submission, read_submission, staged
+from grader.model.values import Output, compare_output, describe
 from grader.sandbox.protocol import Sandbox
 from grader.verdict import Verdict
 
@@ -120,9 +128,11 @@ def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool,
     finishing: dict[int, list[int]] = {}  # a unit is complete once its last call returns
     for u, span in enumerate(p.spans):
         finishing.setdefault(span[-1], []).append(u)
-    shapes = {i: output_shape(problem.spec, unit)  # a check's calls: the shape it expects
-              for unit, span in zip(every, p.spans, strict=True)
-              if not isinstance(unit, TestCase) for i in span}
+    shapes: dict[int, dict[str, tuple[int, ...]]] = {}  # a check's calls: per leaf it judges
+    for unit, span in zip(every, p.spans, strict=True):  # (checks share calls), its shape
+        if not isinstance(unit, TestCase):
+            for i in span:
+                shapes.setdefault(i, {})[unit.output or ""] = output_shape(problem.spec, unit)
 
     def judged(u: int, run: Run) -> None:
         got = [run.outcomes.get(i) for i in p.spans[u]]
@@ -135,8 +145,11 @@ def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool,
 
     def arrived(call: int, run: Run) -> None:
         outcome = run.outcomes[call]
-        if outcome.array is not None and call in shapes:
-            outcome.array = _held(outcome.array, shapes[call])
+        got = outcome.array
+        if isinstance(got, dict) and call in shapes:
+            outcome.array = {leaf: _held(got[leaf], shape) for leaf, shape in shapes[call].items()}
+        elif got is not None and call in shapes:
+            outcome.array = _held(got, shapes[call][""])
         for u in finishing.get(call, []):
             if all(i in run.outcomes for i in p.spans[u]):
                 judged(u, run)
@@ -166,7 +179,7 @@ def _held(array: np.ndarray, want: tuple[int, ...]) -> np.ndarray:
 
 
 def _judge_unit(problem: Problem, unit: Unit, got: list[Outcome | None],
-                expected: list[np.ndarray], u: int, stop: Stop | None,
+                expected: list[Output], u: int, stop: Stop | None,
                 blamed: tuple[bool, str], z_star: float) -> TestResult:
     result = TestResult(unit.name, Verdict.ACCEPTED, unit.visible, unit.points,
                         statistical=not isinstance(unit, TestCase))
@@ -178,13 +191,16 @@ def _judge_unit(problem: Problem, unit: Unit, got: list[Outcome | None],
         result.verdict = bad.verdict
         # The seed is an input of the check, and which call fails is the learner's choice.
         result.message, result.summary = seed + bad.message, bad.summary
+        if bad.summary == MISMATCH:  # what was declared is the spec's: a hidden test shows it
+            result.summary = f"{MISMATCH}: {describe(problem.spec.function)}"
     elif any(o is None for o in got):
         _not_run(result, stop, *blamed)
     elif isinstance(unit, TestCase):
         assert got[0] is not None
         _judge_test(problem, unit, result, got[0], expected[u])
     else:
-        arrays = [o.array for o in got if o is not None and o.array is not None]
+        arrays = [o.array[unit.output or ""] if isinstance(o.array, dict) else o.array
+                  for o in got if o is not None and o.array is not None]
         result.verdict, result.message = evaluate(
             problem, unit, arrays, trusted_data(problem, unit), z_star)
     return result
@@ -205,9 +221,10 @@ def _not_run(result: TestResult, stop: Stop | None, culprit: bool, culprit_name:
 
 
 def _judge_test(problem: Problem, case: TestCase, result: TestResult, outcome: Outcome,
-                want: np.ndarray) -> None:
-    c = compare(outcome.array, want, problem.spec.function.returns.dtype,  # type: ignore[arg-type]
-                problem.spec.tolerance, dict(case.args))
+                want: Output) -> None:
+    assert outcome.array is not None
+    c = compare_output(outcome.array, want, problem.spec.function, problem.spec.tolerance,
+                       dict(case.args))
     result.verdict, result.message, result.details = c.verdict, c.message, c.details
     result.summary = c.summary
     result.max_abs_diff, result.max_rel_diff, result.ratio = c.max_abs_diff, c.max_rel_diff, c.ratio

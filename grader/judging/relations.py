@@ -19,9 +19,9 @@ import numpy as np
 
 from grader.model.checks import MeanCheck
 from grader.model.compare import compare
-from grader.model.inputs import TestCase
+from grader.model.inputs import TestCase, call_args
 from grader.model.problems import Problem
-from grader.model.spec import ArrayParam, ScalarParam, Tolerance
+from grader.model.spec import ArrayParam, Returns, ScalarParam, Tolerance
 from grader.verdict import Verdict
 
 # Constants a hint may name whatever tests showed them: no hidden value hides in these.
@@ -54,7 +54,10 @@ def close(got: np.ndarray, want: np.ndarray, pair: Pair) -> bool:
 
 def relations(problem: Problem, outputs: dict[int, np.ndarray],
               expected: list[np.ndarray]) -> list[str]:
-    """The first relation that explains every output, as one sentence (none: [])."""
+    """The first relation that explains every output, as one sentence (none: []). A tuple or
+    tree return has none yet: these relations are between single arrays."""
+    if not isinstance(problem.spec.function.returns, Returns):
+        return []
     tol = problem.spec.tolerance
     pairs = [Pair(problem.tests[i], g, expected[i], tol) for i, g in sorted(outputs.items())]
     if not pairs or all(p.ok for p in pairs):
@@ -79,7 +82,9 @@ def _transposed(problem: Problem, pairs: list[Pair]) -> str:
     flipped = [p for p in pairs if p.got.ndim == 2 and p.got.shape == p.want.T.shape
                and not p.ok]
     if flipped and all(close(p.got.T, p.want, p) for p in flipped):
-        dims = ", ".join(str(d) for d in problem.spec.function.returns.shape)
+        returns = problem.spec.function.returns
+        assert isinstance(returns, Returns)
+        dims = ", ".join(str(d) for d in returns.shape)
         return f"Your result is the transpose of the expected one: return shape [{dims}]."
     return ""
 
@@ -93,8 +98,8 @@ def _exact(problem: Problem, pairs: list[Pair]) -> str:
         if not callable(fn):
             continue
         wanted = inspect.signature(fn).parameters
-        if all(close(p.got, np.asarray(fn(**{k: v for k, v in p.case.args.items()
-                                               if k in wanted}), dtype=np.float64), p)
+        if all(close(p.got, np.asarray(fn(**call_args({k: v for k, v in p.case.args.items()
+                                                         if k in wanted})), dtype=np.float64), p)
                for p in pairs):
             return ("Your result is the exact expectation, not the Monte-Carlo estimate from "
                     "sampled values that the exercise asks for.")
@@ -142,6 +147,7 @@ def _scaled(problem: Problem, pairs: list[Pair]) -> str:
 def _row_names(problem: Problem, rows: int, shape: tuple[int, ...]) -> list[str]:
     """Row k named after the k-th array parameter shaped like a row, when there are `rows`."""
     fn = problem.spec.function
+    assert isinstance(fn.returns, Returns)
     like = [p.name for p in fn.params if isinstance(p, ArrayParam)
             and list(p.shape) == list(fn.returns.shape[1:])]
     return [f"{n} row" for n in like] if len(like) == rows else \

@@ -17,11 +17,19 @@ import numpy as np
 
 from grader.data.cache import BASELINES, args_bytes, cached_arrays
 from grader.errors import ReferenceSolutionError
-from grader.model.checks import MeanCheck, StatisticalCheck, SumZeroCheck, VarianceCheck
+from grader.model.checks import (
+    MeanCheck,
+    NonNegativeCheck,
+    StatisticalCheck,
+    SumCheck,
+    SumZeroCheck,
+    VarianceCheck,
+)
 from grader.model.compare import scale_of
-from grader.model.inputs import InputError, Value, bind_dims, coerce, expected_shape
+from grader.model.inputs import InputError, Value, bind_dims, call_args, coerce, expected_leaves
 from grader.model.problems import Problem
 from grader.model.spec import ProblemSpec
+from grader.model.values import trusted_output
 from grader.verdict import Verdict
 
 # Probability that a correct estimator fails any mean test of a problem (Bonferroni over every
@@ -54,8 +62,10 @@ def check_calls(spec: ProblemSpec, check: StatisticalCheck,
 
 
 def output_shape(spec: ProblemSpec, check: StatisticalCheck) -> tuple[int, ...]:
+    """The shape of what the check judges: the return, or its leaf `output`."""
     first = check_calls(spec, check, count=1)[0]
-    return expected_shape(spec.function, bind_dims(spec.function, first))
+    leaves = expected_leaves(spec.function, bind_dims(spec.function, first))
+    return next(shape for path, _, shape in leaves if path == (check.output or ""))
 
 
 def z_threshold(spec: ProblemSpec) -> float:
@@ -76,17 +86,24 @@ def t_threshold(z: float, df: int) -> float:
     return float(z + g1 / df + g2 / df**2 + g3 / df**3)
 
 
-def _call(fn: Callable[..., Any], args: dict[str, Value]) -> np.ndarray:
-    """Calls a reference helper with the subset of the inputs its signature names."""
+def _call(fn: Callable[..., Any], args: dict[str, Value], spec: ProblemSpec | None = None,
+          leaf: str | None = None) -> np.ndarray:
+    """Calls a reference helper with the subset of the inputs its signature names; with
+    `spec`, a function of the problem's signature whose leaf `leaf` is kept."""
     wanted = inspect.signature(fn).parameters
-    return np.asarray(fn(**{k: v for k, v in args.items() if k in wanted}), dtype=np.float64)
+    out = fn(**call_args({k: v for k, v in args.items() if k in wanted}))
+    if spec is not None and spec.function.structured:
+        flat = trusted_output(spec.function, out)
+        assert isinstance(flat, dict)
+        out = flat[leaf or ""]
+    return np.asarray(out, dtype=np.float64)
 
 
 def _helper(problem: Problem, name: str) -> Callable[..., Any]:
     fn = getattr(problem.reference_module, name, None)
     if not callable(fn):
         raise ReferenceSolutionError(f"{problem.reference_path}: defines no function {name!r}, "
-                                     "which the spec's statistics name")
+                             "which the spec's statistics name")
     return fn  # type: ignore[no-any-return]
 
 
@@ -106,11 +123,13 @@ def trusted_data(problem: Problem, check: StatisticalCheck) -> dict[str, np.ndar
                 total = float(_call(_helper(problem, check.variance), args).sum())
             else:
                 fn = _helper(problem, check.against or spec.function.name)
-                samples = np.stack([_call(fn, a) for a in check_calls(spec, check)])
+                samples = np.stack([_call(fn, a, spec, check.output)
+                                    for a in check_calls(spec, check)])
                 total = float(samples.var(axis=0, ddof=1).sum())
             if not total > 0:
-                raise ReferenceSolutionError(f"{problem.reference_path}: the trusted estimator "
-                                             f"has no variance on statistics {check.name!r}")
+                raise ReferenceSolutionError(
+                    f"{problem.reference_path}: the trusted estimator has no "
+                    f"variance on statistics {check.name!r}")
             out["against_variance"] = np.asarray(total)
         return out
 
@@ -134,6 +153,8 @@ def evaluate(problem: Problem, check: StatisticalCheck, outs: list[np.ndarray],
         return _mean(check, x, trusted, z_star)
     if isinstance(check, VarianceCheck):
         return _variance(check, x, float(trusted["against_variance"]))
+    if isinstance(check, NonNegativeCheck):
+        return _nonnegative(check, x)
     return _sum_zero(check, x, problem.spec)
 
 
@@ -181,15 +202,40 @@ def _variance(check: VarianceCheck, x: np.ndarray, against: float) -> tuple[Verd
     return Verdict.ACCEPTED, text
 
 
-def _sum_zero(check: SumZeroCheck, x: np.ndarray, spec: ProblemSpec) -> tuple[Verdict, str]:
-    sums = np.abs(x.reshape(x.shape[0], -1).sum(axis=1))
+def _sum_zero(check: SumZeroCheck | SumCheck, x: np.ndarray,
+              spec: ProblemSpec) -> tuple[Verdict, str]:
+    """Every call's output sums to the target (0 for invariant_sum_zero), over all components
+    or, for invariant_sum with an axis, along that axis of each call's output."""
+    target = check.target if isinstance(check, SumCheck) else 0.0
+    axis = check.axis if isinstance(check, SumCheck) else None
+    if axis is None:
+        sums = np.abs(x.reshape(x.shape[0], -1).sum(axis=1) - target)
+    else:
+        if not -x.ndim + 1 <= axis < x.ndim - 1:
+            return Verdict.WRONG_ANSWER, (f"the output has {x.ndim - 1} dims: no axis {axis} "
+                                          "to sum along")
+        along = axis if axis < 0 else axis + 1
+        dev = np.abs(x.sum(axis=along) - target)
+        sums = dev.reshape(x.shape[0], -1).max(axis=1, initial=0.0)
     args = dict(fixed_args(spec, check))
     allowed = check.atol + (check.atol_per_scale * scale_of(check.scale, args)
                             if check.scale is not None else 0.0)
     worst = int(np.argmax(sums)) if sums.size else 0
-    text = (f"largest |sum of components| over {x.shape[0]} seeds: "
+    what = "components" if axis is None else f"components along axis {axis}"
+    text = (f"largest |sum of {what} - {target:g}| over {x.shape[0]} seeds: "
             f"{float(sums.max(initial=0.0)):.3g} (allowed {allowed:.3g})")
     if sums.size == 0 or sums[worst] <= allowed:
         return Verdict.ACCEPTED, text
     return Verdict.WRONG_ANSWER, (f"{text}, at seed {check.seed_offset + worst}. A correct "
-                                  "estimate's components sum to 0; yours do not")
+                                  f"output's {what} sum to {target:g}; yours do not")
+
+
+def _nonnegative(check: NonNegativeCheck, x: np.ndarray) -> tuple[Verdict, str]:
+    lowest = x.reshape(x.shape[0], -1).min(axis=1, initial=np.inf)
+    worst = int(np.argmin(lowest)) if lowest.size else 0
+    low = float(lowest.min(initial=np.inf)) if lowest.size else 0.0
+    text = f"smallest component over {x.shape[0]} seeds: {low:.3g} (allowed >= {-check.atol:.3g})"
+    if lowest.size == 0 or low >= -check.atol:
+        return Verdict.ACCEPTED, text
+    return Verdict.WRONG_ANSWER, (f"{text}, at seed {check.seed_offset + worst}. A correct "
+                                  "output is never negative; yours is")

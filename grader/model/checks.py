@@ -19,6 +19,8 @@ class _Check(Strict):
     seed_offset: int = Field(1_000_000, ge=0, description="keep clear of the fixed tests' seeds")
     visible: bool = True
     points: float = Field(1.0, ge=0)
+    output: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$", description=(
+        "the leaf of a tuple or tree return the check judges, e.g. grads.w"))
 
 
 class MeanCheck(_Check):
@@ -62,5 +64,24 @@ class SumZeroCheck(_Check):
     scale: Scale | None = None
 
 
-StatisticalCheck = Annotated[MeanCheck | VarianceCheck | SumZeroCheck,
-                             Field(discriminator="kind")]
+class SumCheck(_Check):
+    """An invariant: every call's output sums to `target` along `axis` (every component: none)
+    within atol + atol_per_scale * scale, e.g. a probability vector sums to 1."""
+
+    kind: Literal["invariant_sum"]
+    target: float = 0.0
+    axis: int | None = Field(None, description="the axis summed over; none: all components")
+    atol: float = Field(0.0, ge=0)
+    atol_per_scale: float = Field(0.0, ge=0)
+    scale: Scale | None = None
+
+
+class NonNegativeCheck(_Check):
+    """An invariant: every component of every call's output is >= -atol."""
+
+    kind: Literal["invariant_nonnegative"]
+    atol: float = Field(0.0, ge=0)
+
+
+StatisticalCheck = Annotated[MeanCheck | VarianceCheck | SumZeroCheck | SumCheck
+                             | NonNegativeCheck, Field(discriminator="kind")]

@@ -7,19 +7,45 @@ from typing import Any
 
 import numpy as np
 
+from grader.model.dims import DimError, evaluate, is_name
 from grader.model.spec import (
+    AnyParam,
     ArrayParam,
+    Bernoulli,
+    BoolParam,
+    ChoiceParam,
     Constant,
     Function,
     GeneratedTests,
     IntRange,
+    KeyParam,
+    Leaf,
     Normal,
+    Pick,
     ProblemSpec,
+    Returns,
     ScalarParam,
+    Simplex,
+    Spd,
+    TreeParam,
     Uniform,
+    walk_leaves,
 )
 
-Value = float | int | np.ndarray
+
+class KeySeed(int):
+    """A `kind: key` argument as the judge holds it: its seed. The function receives
+    jax.random.key(seed), built where it runs (the jail, or the judge for the reference)."""
+
+    key_seed = True  # how the sandbox's encoder, which imports nothing of the model, knows it
+
+    def __repr__(self) -> str:
+        return f"KeySeed({int(self)})"
+
+
+# A tree argument is nested dicts of arrays, as the function receives it.
+Value = Any  # float | int | bool | str | np.ndarray | KeySeed | dict[str, Value] (a tree)
+MAX_SEED = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -31,77 +57,202 @@ class TestCase:
 
     def key(self) -> tuple[Any, ...]:
         """A hashable fingerprint of the inputs, to find duplicate tests."""
-        parts: list[Any] = []
-        for k, v in sorted(self.args.items()):
-            if isinstance(v, np.ndarray):
-                parts.append((k, v.dtype.str, v.shape, v.tobytes()))
-            else:
-                parts.append((k, type(v).__name__, v))
-        return tuple(parts)
+        return tuple((k, fingerprint(v)) for k, v in sorted(self.args.items()))
+
+
+def fingerprint(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return (v.dtype.str, v.shape, v.tobytes())
+    if isinstance(v, dict):
+        return tuple((k, fingerprint(x)) for k, x in sorted(v.items()))
+    return (type(v).__name__, v)
 
 
 class InputError(ValueError):
     """An argument that does not fit its declared parameter; the loader adds the file and key."""
 
 
-def coerce(param: ScalarParam | ArrayParam, value: Any) -> Value:
-    """One argument as the learner's function receives it: Python float/int, or a numpy array."""
+def _array(name: str, dtype: str, shape: list[int | str], value: Any) -> np.ndarray:
+    if isinstance(value, dict):
+        raise InputError(f"{name!r} is a {dtype} array, not a mapping")
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name!r} is not a {dtype} array: {exc}") from exc
+    if arr.ndim != len(shape):
+        raise InputError(f"{name!r} has {arr.ndim} dims, declared shape {shape}")
+    return arr
+
+
+def _tree(name: str, leaves: Any, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InputError(f"{name!r} is a tree: give a mapping with keys {sorted(leaves)}, "
+                         f"not {type(value).__name__}")
+    if set(value) != set(leaves):
+        raise InputError(f"{name!r} has keys {sorted(map(str, value))}, the tree declares "
+                         f"{sorted(leaves)}")
+    return {k: _array(f"{name}.{k}", sub.dtype, sub.shape, value[k]) if isinstance(sub, Leaf)
+            else _tree(f"{name}.{k}", sub, value[k]) for k, sub in leaves.items()}
+
+
+def coerce(param: AnyParam, value: Any) -> Value:
+    """One argument as the judge holds it: Python float/int/bool/str, a numpy array of the
+    declared dtype, nested dicts of them (a tree), or a KeySeed (a key)."""
     if isinstance(param, ScalarParam):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InputError(f"expected a number for {param.kind} {param.name!r}, got {value!r}")
         if param.kind == "int":
             if float(value) != int(value):
                 raise InputError(f"expected an integer for {param.name!r}, got {value!r}")
+            if param.binds is not None and not 0 <= int(value) <= 2**31:
+                raise InputError(f"{param.name!r} binds dim {param.binds}: a size, not {value}")
             return int(value)
         return float(value)
-    try:
-        arr = np.asarray(value, dtype=param.dtype)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{param.name!r} is not a {param.dtype} array: {exc}") from exc
-    if arr.ndim != len(param.shape):
-        raise InputError(f"{param.name!r} has {arr.ndim} dims, declared shape {param.shape}")
-    return arr
+    if isinstance(param, BoolParam):
+        if not isinstance(value, bool | np.bool_):
+            raise InputError(f"expected true or false for bool {param.name!r}, got {value!r}")
+        return bool(value)
+    if isinstance(param, ChoiceParam):
+        if not isinstance(value, str) or value not in param.values:
+            raise InputError(f"expected one of {param.values} for {param.name!r}, got {value!r}")
+        return value
+    if isinstance(param, KeyParam):
+        if isinstance(value, bool) or not isinstance(value, int | float | np.integer) \
+                or float(value) != int(value) or not 0 <= int(value) <= MAX_SEED:
+            raise InputError(f"key {param.name!r} takes an integer seed in [0, 2**63), "
+                             f"got {value!r}")
+        return KeySeed(int(value))
+    if isinstance(param, TreeParam):
+        return _tree(param.name, param.leaves, value)
+    return _array(param.name, param.dtype, param.shape, value)
+
+
+def call_args(args: dict[str, Value]) -> dict[str, Any]:
+    """The arguments as the function receives them: a key's seed becomes jax.random.key(seed).
+    For trusted code in the judge's process (the runner does the same in the jail)."""
+    if not any(isinstance(v, KeySeed) for v in args.values()):
+        return dict(args)
+    import jax
+
+    return {k: jax.random.key(int(v)) if isinstance(v, KeySeed) else v for k, v in args.items()}
+
+
+def _arrays(function: Function, args: dict[str, Value]) -> list[tuple[str, list[int | str],
+                                                                      np.ndarray]]:
+    out = []
+    for p in function.params:
+        if isinstance(p, ArrayParam):
+            arr = args[p.name]
+            assert isinstance(arr, np.ndarray)
+            out.append((p.name, p.shape, arr))
+        elif isinstance(p, TreeParam):
+            tree = args[p.name]
+            for path, leaf in walk_leaves(p.leaves):
+                node: Any = tree
+                for part in path.split("."):
+                    node = node[part]
+                out.append((f"{p.name}.{path}", leaf.shape, node))
+    return out
 
 
 def bind_dims(function: Function, args: dict[str, Value]) -> dict[str, int]:
-    """Solve the symbolic dims from the arrays; a symbol bound twice must agree."""
+    """Solve the symbolic dims from int `binds` and the arrays' bare dims; a symbol bound twice
+    must agree, and every fixed or computed dim ("T+1") must match its array."""
     dims: dict[str, int] = {}
     for p in function.params:
-        if not isinstance(p, ArrayParam):
-            continue
-        arr = args[p.name]
-        assert isinstance(arr, np.ndarray)
-        for sym, size in zip(p.shape, arr.shape, strict=True):
-            if isinstance(sym, int):
-                if sym != size:
-                    raise InputError(f"{p.name!r} dim {sym} is fixed but the array has {size}")
-            elif dims.setdefault(sym, size) != size:
-                raise InputError(f"dim {sym} is {dims[sym]} elsewhere but {size} in {p.name!r}")
+        if isinstance(p, ScalarParam) and p.binds is not None:
+            dims[p.binds] = int(args[p.name])
+    arrays = _arrays(function, args)
+    for name, shape, arr in arrays:
+        for sym, size in zip(shape, arr.shape, strict=True):
+            if is_name(sym):
+                assert isinstance(sym, str)
+                if dims.setdefault(sym, size) != size:
+                    raise InputError(f"dim {sym} is {dims[sym]} elsewhere but {size} in {name!r}")
+    for name, shape, arr in arrays:
+        for sym, size in zip(shape, arr.shape, strict=True):
+            if isinstance(sym, int) and sym != size:
+                raise InputError(f"{name!r} dim {sym} is fixed but the array has {size}")
+            if isinstance(sym, str) and not is_name(sym):
+                try:
+                    want = evaluate(sym, dims)
+                except DimError as exc:
+                    raise InputError(f"{name!r}: {exc}") from exc
+                if want != size:
+                    raise InputError(f"{name!r} dim {sym} is {want} for {dims} but the array "
+                                     f"has {size}")
     return dims
 
 
+def shape_of(shape: list[int | str], dims: dict[str, int]) -> tuple[int, ...]:
+    try:
+        return tuple(evaluate(d, dims) for d in shape)
+    except DimError as exc:
+        raise InputError(str(exc)) from exc
+
+
 def expected_shape(function: Function, dims: dict[str, int]) -> tuple[int, ...]:
-    return tuple(d if isinstance(d, int) else dims[d] for d in function.returns.shape)
+    """The shape of a one-array return."""
+    assert isinstance(function.returns, Returns)
+    return shape_of(function.returns.shape, dims)
 
 
-def _draw(param: ScalarParam | ArrayParam, how: Any, rng: np.random.Generator,
+def expected_leaves(function: Function, dims: dict[str, int]
+                    ) -> list[tuple[str, str, tuple[int, ...]]]:
+    """(path, dtype, shape) of every array of the return, in declared order ("" for one)."""
+    return [(path, leaf.dtype, shape_of(leaf.shape, dims)) for path, leaf in function.leaves()]
+
+
+def _sample(how: Any, shape: tuple[int, ...], rng: np.random.Generator,
+            dims: dict[str, int], name: str) -> Any:
+    if isinstance(how, Uniform):
+        return rng.uniform(how.low, how.high, size=shape)
+    if isinstance(how, Normal):
+        return rng.normal(how.mean, how.std, size=shape)
+    if isinstance(how, IntRange):
+        high = how.high if isinstance(how.high, int) else shape_of([how.high], dims)[0]
+        if high <= how.low:
+            raise InputError(f"{name!r}: int_range high {how.high} = {high} is not above "
+                             f"low {how.low}")
+        return rng.integers(how.low, high, size=shape)
+    if isinstance(how, Bernoulli):
+        return rng.random(size=shape) < how.p
+    if isinstance(how, Simplex):
+        if not shape:
+            raise InputError(f"{name!r}: a simplex needs an array (it sums to 1 on its last axis)")
+        return rng.dirichlet([how.alpha] * shape[-1], size=shape[:-1])
+    if isinstance(how, Spd):
+        if len(shape) < 2 or shape[-1] != shape[-2]:
+            raise InputError(f"{name!r}: an SPD matrix needs a square shape [..., D, D], "
+                             f"got {list(shape)}")
+        a = rng.normal(size=shape)
+        eye = np.eye(shape[-1]) * how.min_eigenvalue
+        return a @ np.swapaxes(a, -1, -2) / shape[-1] + eye
+    raise InputError(f"{name!r}: {getattr(how, 'dist', how)!r} cannot make this parameter")
+
+
+def _draw(param: AnyParam, how: Any, rng: np.random.Generator,
           dims: dict[str, int]) -> Value:
     if isinstance(how, Constant):
         return coerce(param, how.value)
-    shape: tuple[int, ...] = ()
+    if isinstance(how, Pick):
+        if isinstance(param, ChoiceParam):
+            return param.values[int(rng.integers(len(param.values)))]
+        if isinstance(param, BoolParam):
+            return bool(rng.integers(2))
+        raise InputError(f"{param.name!r}: dist pick draws a choice or a bool")
+    if isinstance(param, TreeParam):
+        def node(leaves: Any, prefix: str) -> dict[str, Any]:
+            return {k: np.asarray(_sample(how, shape_of(sub.shape, dims), rng, dims,
+                                          prefix + k), dtype=sub.dtype)
+                    if isinstance(sub, Leaf) else node(sub, f"{prefix}{k}.")
+                    for k, sub in leaves.items()}
+        return node(param.leaves, f"{param.name}.")
     if isinstance(param, ArrayParam):
-        shape = tuple(d if isinstance(d, int) else dims[d] for d in param.shape)
-    if isinstance(how, Uniform):
-        raw: Any = rng.uniform(how.low, how.high, size=shape)
-    elif isinstance(how, Normal):
-        raw = rng.normal(how.mean, how.std, size=shape)
-    elif isinstance(how, IntRange):
-        raw = rng.integers(how.low, how.high, size=shape)
-    else:  # pragma: no cover - the spec's discriminated union admits nothing else
-        raise InputError(f"unknown distribution {how!r}")
-    if isinstance(param, ScalarParam):
-        return coerce(param, raw.item() if isinstance(raw, np.ndarray) else raw)
-    return np.asarray(raw, dtype=param.dtype)
+        raw = _sample(how, shape_of(param.shape, dims), rng, dims, param.name)
+        return np.asarray(raw, dtype=param.dtype)
+    raw = _sample(how, (), rng, dims, param.name)
+    return coerce(param, raw.item() if isinstance(raw, np.ndarray | np.generic) else raw)
 
 
 def _generate(function: Function, gen: GeneratedTests) -> list[TestCase]:
@@ -109,7 +260,19 @@ def _generate(function: Function, gen: GeneratedTests) -> list[TestCase]:
     cases = []
     for i in range(gen.count):
         dims = {sym: int(rng.choice(choices)) for sym, choices in sorted(gen.sizes.items())}
-        args = {p.name: _draw(p, gen.args[p.name], rng, dims) for p in function.params}
+        # Ints that bind a dim are drawn first: the arrays' shapes use them.
+        first = [p for p in function.params if isinstance(p, ScalarParam) and p.binds]
+        drawn: dict[str, Value] = {}
+        try:
+            for b in first:
+                drawn[b.name] = _draw(b, gen.args[b.name], rng, dims)
+                dims[str(b.binds)] = int(drawn[b.name])
+            for p in function.params:
+                if p.name not in drawn:
+                    drawn[p.name] = _draw(p, gen.args[p.name], rng, dims)
+        except InputError as exc:
+            raise InputError(f"generated.{gen.name}: {exc}") from exc
+        args = {p.name: drawn[p.name] for p in function.params}
         cases.append(TestCase(f"{gen.name}_{i}", args, gen.visible, gen.points))
     return cases
 

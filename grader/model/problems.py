@@ -9,10 +9,21 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from grader.errors import JudgeError, SpecError, UnknownProblemError
 from grader.model.inputs import InputError, TestCase, materialise
-from grader.model.spec import ArrayParam, ProblemSpec, ScalarParam, load_spec
+from grader.model.spec import (
+    AnyParam,
+    ArrayParam,
+    ChoiceParam,
+    ProblemSpec,
+    ScalarParam,
+    TreeParam,
+    TreeReturns,
+    TupleReturns,
+    load_spec,
+)
 
 
 def default_root() -> Path:
@@ -98,8 +109,28 @@ def signature(problem: Problem) -> str:
     def shape(dims: Sequence[int | str]) -> str:
         return "[" + ", ".join(str(d) for d in dims) + "]"
 
-    def kind(p: ArrayParam | ScalarParam) -> str:
-        return f"{p.dtype}{shape(p.shape)}" if isinstance(p, ArrayParam) else p.kind
+    def tree(leaves: Any) -> str:
+        return "{" + ", ".join(
+            f"{k}: {tree(v) if isinstance(v, dict) else v.dtype + shape(v.shape)}"
+            for k, v in leaves.items()) + "}"
+
+    def kind(p: AnyParam) -> str:
+        if isinstance(p, ArrayParam):
+            return f"{p.dtype}{shape(p.shape)}"
+        if isinstance(p, TreeParam):
+            return tree(p.leaves)
+        if isinstance(p, ChoiceParam):
+            return " | ".join(repr(v) for v in p.values)
+        if isinstance(p, ScalarParam) and p.binds:
+            return f"{p.kind} (= {p.binds})"
+        return p.kind
+
+    def returns(r: Any) -> str:
+        if isinstance(r, TupleReturns):
+            return "(" + ", ".join(f"{i.name}: {returns(i)}" for i in r.items) + ")"
+        if isinstance(r, TreeReturns):
+            return f"like {r.like}" if r.like else tree(r.leaves)
+        return f"{r.dtype}{shape(r.shape)}"
 
     params = ", ".join(f"{p.name}: {kind(p)}" for p in fn.params)
-    return f"{fn.name}({params}) -> {fn.returns.dtype}{shape(fn.returns.shape)}"
+    return f"{fn.name}({params}) -> {returns(fn.returns)}"

@@ -38,8 +38,10 @@ def plain(value: Any, limit: int = MAX_SHOWN) -> Any:
     {"truncated": true, "shape", "dtype", "size", "head": its first `limit` values, flattened}.
     Learner arrays are numbers of any width (the channel takes kinds b, i, u, f): a long
     double's tolist() keeps np.longdouble, which JSON cannot hold."""
+    if isinstance(value, dict) and not value.get("truncated"):  # a tree, or a tuple's leaves
+        return {str(k): plain(v, limit) for k, v in value.items()}
     if not isinstance(value, np.ndarray):
-        return value
+        return int(value) if getattr(value, "key_seed", False) else value
     whole = value.size <= limit
     head = value if whole else value.flat[:limit]  # a copy of `limit` values, never all
     if head.dtype.kind == "f" and head.dtype.itemsize > 8:
@@ -54,8 +56,11 @@ def _shown(shown: dict[str, Any]) -> dict[str, Any]:
     """A failed test's args, expected and got, each bounded; a returned array of the wrong
     shape is only summed up (its values teach nothing the shape does not)."""
     want, got = shown.get("expected"), shown.get("got")
-    mismatched = isinstance(want, np.ndarray) and isinstance(got, np.ndarray) \
-        and want.shape != got.shape
+    mismatched = (isinstance(want, np.ndarray) and isinstance(got, np.ndarray)
+                  and want.shape != got.shape) or (
+        isinstance(want, dict) and isinstance(got, dict)
+        and any(isinstance(w, np.ndarray) and isinstance(g, np.ndarray) and w.shape != g.shape
+                for k, w in want.items() if (g := got.get(k)) is not None))
     return {k: ({n: plain(v) for n, v in val.items()} if k == "args" else
                 plain(val, SUMMARY_HEAD if k == "got" and mismatched else MAX_SHOWN))
             for k, val in shown.items()}
@@ -197,6 +202,8 @@ class Report:
 
 def value_text(value: Any) -> str:
     """An argument or output as the text report (and the submission page) writes it."""
+    if isinstance(value, dict) and not value.get("truncated"):  # a tree or a tuple's leaves
+        return "{" + ", ".join(f"{k}: {value_text(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         return np.array2string(np.asarray(value), precision=6, separator=", ")
     if isinstance(value, dict) and value.get("truncated"):

@@ -4,67 +4,46 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import yaml
-from pydantic import (
-    Discriminator,
-    Field,
-    Tag,
-    ValidationError,
-    model_validator,
-)
+from pydantic import Field, ValidationError, model_validator
 
 from grader.errors import SpecError
-from grader.model.checks import StatisticalCheck, SumZeroCheck
-from grader.model.strict import IDENT, Scale, Strict
+from grader.model.checks import StatisticalCheck, SumCheck, SumZeroCheck
+from grader.model.generators import (  # the spec's names, re-exported
+    ArgGenerator,
+    Bernoulli,
+    Constant,
+    IntRange,
+    Normal,
+    Pick,
+    Simplex,
+    Spd,
+    Uniform,
+)
+from grader.model.kinds import (  # the spec's names, re-exported
+    AnyParam,
+    AnyReturns,
+    ArrayParam,
+    BoolParam,
+    ChoiceParam,
+    DType,
+    Function,
+    KeyParam,
+    Leaf,
+    Leaves,
+    Param,
+    Returns,
+    ScalarParam,
+    TreeParam,
+    TreeReturns,
+    TupleReturns,
+    walk_leaves,
+)
+from grader.model.strict import Scale, Strict
 
-DType = Literal["float32", "float64", "int32", "int64", "bool"]
-Dim = Annotated[int, Field(ge=0)] | Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 EXAMPLE = r"^[A-Za-z0-9_]+/[A-Za-z0-9_.-]+\.py$"  # a path under submissions/<problem>/
-
-
-class ScalarParam(Strict):
-    name: str = Field(pattern=IDENT)
-    kind: Literal["float", "int"]
-
-
-class ArrayParam(Strict):
-    name: str = Field(pattern=IDENT)
-    kind: Literal["array"]
-    dtype: DType
-    shape: list[Dim] = Field(description="symbolic shape, e.g. [K] or [2, D]")
-
-
-Param = Annotated[ScalarParam | ArrayParam, Field(discriminator="kind")]
-
-
-class Returns(Strict):
-    dtype: DType
-    shape: list[Dim]
-
-
-class Function(Strict):
-    name: str = Field(pattern=IDENT)
-    params: list[Param] = Field(min_length=1)
-    returns: Returns
-
-    @model_validator(mode="after")
-    def _names_unique_and_dims_bound(self) -> Function:
-        names = [p.name for p in self.params]
-        if len(set(names)) != len(names):
-            raise ValueError(f"parameter names repeat: {names}")
-        bound = {d for p in self.params if isinstance(p, ArrayParam) for d in p.shape}
-        free = [d for d in self.returns.shape if isinstance(d, str) and d not in bound]
-        if free:
-            raise ValueError(f"return shape uses {free}, which no array parameter defines")
-        return self
-
-    def param(self, name: str) -> ScalarParam | ArrayParam:
-        for p in self.params:
-            if p.name == name:
-                return p
-        raise KeyError(name)
 
 
 class Limits(Strict):
@@ -79,11 +58,21 @@ class Limits(Strict):
     output_mb: float = Field(16.0, gt=0, le=1024, description="cap on returned data per test")
 
 
+class OutputTolerance(Strict):
+    """What one output (a tuple item or a leaf) allows instead of the problem's tolerance."""
+
+    rtol: float | None = Field(None, ge=0)
+    atol: float | None = Field(None, ge=0)
+    atol_per_scale: float | None = Field(None, ge=0)
+
+
 class Tolerance(Strict):
     rtol: float = Field(ge=0)
     atol: float = Field(ge=0)
     atol_per_scale: float = Field(0.0, ge=0, description="extra atol per unit of `scale`")
     scale: Scale | None = None
+    per_output: dict[str, OutputTolerance] = Field(default_factory=dict, description=(
+        "per tuple item or leaf path (grads, grads.w): rtol, atol or atol_per_scale instead"))
     margin: float = Field(5.0, gt=1, description=(
         "how many times the float32 error of correct implementations the allowance is; verify "
         "checks accepted examples stay within 1/margin of it"))
@@ -100,47 +89,6 @@ class ExplicitTest(Strict):
     args: dict[str, Any]
     visible: bool = False
     points: float = Field(1.0, ge=0)
-
-
-class Constant(Strict):
-    value: float | int | list[Any]
-
-
-class Uniform(Strict):
-    dist: Literal["uniform"]
-    low: float
-    high: float
-
-
-class Normal(Strict):
-    dist: Literal["normal"]
-    mean: float = 0.0
-    std: float = Field(1.0, gt=0)
-
-
-class IntRange(Strict):
-    dist: Literal["int_range"]
-    low: int
-    high: int = Field(description="exclusive")
-
-
-def _generator_kind(v: Any) -> str | None:
-    if isinstance(v, dict):
-        return "constant" if "value" in v else v.get("dist")
-    return getattr(v, "dist", "constant")
-
-
-ArgGenerator = Annotated[
-    Annotated[Constant, Tag("constant")]
-    | Annotated[Uniform, Tag("uniform")]
-    | Annotated[Normal, Tag("normal")]
-    | Annotated[IntRange, Tag("int_range")],
-    Discriminator(
-        _generator_kind,
-        custom_error_type="generator",
-        custom_error_message="expected {value: ...} or {dist: uniform | normal | int_range, ...}",
-    ),
-]
 
 
 class GeneratedTests(Strict):
@@ -187,14 +135,35 @@ class ProblemSpec(Strict):
     @model_validator(mode="after")
     def _cross_checks(self) -> ProblemSpec:
         names = {p.name for p in self.function.params}
-        dims = {d for p in self.function.params if isinstance(p, ArrayParam) for d in p.shape}
-        symbols = {d for d in dims if isinstance(d, str)}
+        fn = self.function
+        binders = {p.binds: p.name for p in fn.params if isinstance(p, ScalarParam) and p.binds}
+        symbols = fn.bound_dims() - set(binders)
+        outputs = {path for path, _ in fn.leaves() if path}
+        outputs |= {path.rsplit(".", i)[0] for path in set(outputs) for i in range(1, 9)}
+        for key in self.tolerance.per_output:
+            if key not in outputs:
+                raise ValueError(f"tolerance.per_output names {key!r}, which is no output "
+                                 f"(outputs: {', '.join(sorted(outputs)) or 'one array'})")
+        leaf_paths = [path for path, _ in fn.leaves()]
+        for c in self.statistics:
+            if c.output is not None and c.output not in leaf_paths:
+                shown = ", ".join(p or "(one array)" for p in leaf_paths)
+                raise ValueError(f"statistics {c.name!r} output {c.output!r} is no leaf of the "
+                                 f"return (leaves: {shown})")
+            if c.output is None and fn.structured:
+                raise ValueError(f"statistics {c.name!r}: the return is a tuple or tree; say "
+                                 f"which leaf the check judges with `output:` (one of "
+                                 f"{', '.join(leaf_paths)})")
         if not self.tests and not self.generated:
             raise ValueError("a problem needs at least one entry in `tests` or `generated`")
         for t in self.tests:
             _same_keys(f"test {t.name!r} args", set(t.args), names)
         for g in self.generated:
             _same_keys(f"generated {g.name!r} args", set(g.args), names)
+            bound = sorted(set(g.sizes) & set(binders))
+            if bound:
+                raise ValueError(f"generated {g.name!r} sizes name {bound}, which parameter "
+                                 f"{binders[bound[0]]!r} binds: draw that parameter instead")
             unknown = set(g.sizes) - symbols
             if unknown:
                 raise ValueError(f"generated {g.name!r} sizes name {sorted(unknown)}, not dims")
@@ -208,7 +177,8 @@ class ProblemSpec(Strict):
                 raise ValueError(f"statistics {c.name!r}: {c.seed_param!r} is the seed; the "
                                  "check draws it from seed_offset, remove it from args")
             _same_keys(f"statistics {c.name!r} args", set(c.args) | {c.seed_param}, names)
-            if isinstance(c, SumZeroCheck) and c.scale is not None and c.scale.arg not in names:
+            if isinstance(c, SumZeroCheck | SumCheck) and c.scale is not None \
+                    and c.scale.arg not in names:
                 raise ValueError(f"statistics {c.name!r} scale.arg is no parameter")
         all_names = [t.name for t in self.tests] + [g.name for g in self.generated]
         all_names += [s.name for s in self.statistics]
@@ -259,6 +229,15 @@ def load_spec(path: Path) -> ProblemSpec:
 def _is_union_tag(part: object) -> bool:
     """pydantic puts the chosen union member ('array', 'uniform', ...) into error locations."""
     return isinstance(part, str) and bool(
-        re.fullmatch(r"array|float|int|uniform|normal|int_range|constant|mean_z|variance_ratio"
-                     r"|invariant_sum_zero", part)
+        re.fullmatch(r"array|float|int|bool|choice|key|tree|tuple|leaf|node|uniform|normal"
+                     r"|int_range|bernoulli|pick|simplex|spd|constant|mean_z|variance_ratio"
+                     r"|invariant_sum_zero|invariant_sum|invariant_nonnegative", part)
     )
+
+
+__all__ = ["EXAMPLE", "AnyParam", "AnyReturns", "ArgGenerator", "ArrayParam", "Bernoulli",
+           "BoolParam", "ChoiceParam", "Constant", "DType", "Diagnosis", "ExplicitTest",
+           "Function", "GeneratedTests", "IntRange", "KeyParam", "Leaf", "Leaves", "Limits",
+           "Normal", "Param", "Pick", "ProblemSpec", "Returns", "ScalarParam", "Simplex", "Spd",
+           "Tolerance", "TreeParam", "TreeReturns", "TupleReturns", "Uniform", "load_spec",
+           "walk_leaves"]

@@ -13,8 +13,12 @@ HEADER_BYTES = 4096
 # The runner only ever reports these for a learner's exception; any other claim is forged.
 ERROR_VERDICTS = ("runtime_error", "memory_limit_exceeded")
 EVENTS = ("ready", "compile_error", "more", "start", "result", "error", "output_limit",
-          "skipped", "done")
-OUTCOMES = ("result", "error", "output_limit", "skipped")
+          "skipped", "mismatch", "done")
+OUTCOMES = ("result", "error", "output_limit", "skipped", "mismatch")
+# A structured result (a tuple or tree return) holds at most this many arrays of at most
+# MAX_NDIM dims each; the judge also holds it to the declared count (protocol.stream).
+MAX_LEAVES = 256
+MAX_NDIM = 32
 
 
 class ProtocolError(ValueError):
@@ -27,6 +31,7 @@ class Event:
     test: int | None = None
     header: dict[str, Any] = field(default_factory=dict)
     array: np.ndarray | None = None
+    arrays: tuple[np.ndarray, ...] | None = None  # a structured result's leaves, in order
 
 
 def _flat(raw: bytes) -> None:
@@ -96,19 +101,57 @@ def _event(header: dict[str, Any], payload: bytes) -> Event:
             raise ProtocolError(f"unknown event {kind!r} or test {test!r}")
         if kind == "error" and header.get("verdict") not in ERROR_VERDICTS:
             raise ProtocolError(f"verdict {header.get('verdict')!r} is not the runner's to give")
-        array = None
-        if kind == "result":
+        array, arrays = None, None
+        if kind == "result" and "leaves" in header:
+            arrays = _leaves(header, payload)
+        elif kind == "result":
             dtype = np.dtype(header["dtype"])
             if dtype.kind not in "biuf" or dtype.hasobject:
                 raise ProtocolError("non-numeric dtype")
             array = np.frombuffer(payload, dtype=dtype).reshape(header["shape"])
+        elif kind == "mismatch" and type(header.get("message")) is not str:
+            raise ProtocolError("a mismatch frame says what was expected")
         elif payload:
             raise ProtocolError(f"a {kind} frame carries no payload")
     except ProtocolError:
         raise
     except Exception as exc:  # numpy's errors for absurd dtypes and shapes are many
         raise ProtocolError(f"malformed result frame: {exc}") from exc
-    return Event(kind, test, header, array)
+    return Event(kind, test, header, array, arrays)
+
+
+def _leaves(header: dict[str, Any], payload: bytes) -> tuple[np.ndarray, ...]:
+    """A structured result's arrays: counts, dtypes and dims checked against each other and the
+    payload's exact length before any array is made (sizes in Python ints: no overflow)."""
+    n, dtypes, ndims, dims = header["leaves"], header["dtypes"], header["ndims"], header["dims"]
+    if type(n) is not int or not 1 <= n <= MAX_LEAVES or type(dtypes) is not list \
+            or type(ndims) is not list or type(dims) is not list \
+            or len(dtypes) != n or len(ndims) != n:
+        raise ProtocolError("malformed leaves of a structured result")
+    if any(type(k) is not int or not 0 <= k <= MAX_NDIM for k in ndims) \
+            or sum(ndims) != len(dims) or any(type(d) is not int or d < 0 for d in dims):
+        raise ProtocolError("malformed dims of a structured result")
+    out, offset, at = [], 0, 0
+    for name, k in zip(dtypes, ndims, strict=True):
+        if type(name) is not str:
+            raise ProtocolError("non-numeric dtype")
+        dtype = np.dtype(name)
+        if dtype.kind not in "biuf" or dtype.hasobject:
+            raise ProtocolError("non-numeric dtype")
+        shape = dims[at:at + k]
+        at += k
+        count = 1
+        for d in shape:
+            count *= d
+        size = count * dtype.itemsize
+        if offset + size > len(payload):
+            raise ProtocolError("a structured result's payload is shorter than its dims")
+        out.append(np.frombuffer(payload, dtype=dtype, count=count, offset=offset)
+                   .reshape(shape).copy())
+        offset += size
+    if offset != len(payload):
+        raise ProtocolError("a structured result's payload is longer than its dims")
+    return tuple(out)
 
 
 class Order:

@@ -37,6 +37,10 @@ class Job:
     # Per call, the statistical check it belongs to: a check stops at its first failed call.
     groups: tuple[int | None, ...] = ()
     tmp_mb: int = 64
+    # A tuple or tree return: its declared structure (the runner flattens results by it) and
+    # its leaves' paths in order; None and () for one array.
+    returns: dict[str, Any] | None = None
+    leaf_paths: tuple[str, ...] = ()
 
     @property
     def n_public(self) -> int:
@@ -48,7 +52,7 @@ class Job:
         groups = list(self.groups) or [None] * len(self.tests)
         header = {"path": path, "function": self.function, "output_bytes": self.output_bytes,
                   "result_fd": result_fd, "calls": len(self.tests), "public": self.n_public,
-                  "groups": groups}
+                  "groups": groups, "returns": self.returns}
         lines = [json.dumps(encode_args(t)).encode() + b"\n" for t in self.tests]
         first = json.dumps(header).encode() + b"\n" + b"".join(lines[:self.n_public])
         return first, b"".join(lines[self.n_public:])
@@ -105,11 +109,17 @@ def cache_env(folder: str, writable: bool) -> dict[str, str]:
 
 
 def encode_args(args: dict[str, Any]) -> dict[str, Any]:
+    """Arguments as JSON for the runner: arrays as base64, a tree as {"tree": {...}}, a key
+    (an int subclass carrying `key_seed`) as {"key": seed}, scalars as themselves."""
     out: dict[str, Any] = {}
     for k, v in args.items():
         if isinstance(v, np.ndarray):
             out[k] = {"dtype": v.dtype.str, "shape": list(v.shape),
                       "b64": base64.b64encode(v.tobytes()).decode()}
+        elif isinstance(v, dict):
+            out[k] = {"tree": encode_args(v)}
+        elif getattr(v, "key_seed", False):
+            out[k] = {"key": int(v)}
         else:
             out[k] = v
     return out
@@ -151,12 +161,19 @@ def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
         while True:
             while (event := frames.next()) is not None:
                 order.check(event)
+                if (event.kind == "result" and (event.arrays is None) != (not job.leaf_paths)) \
+                        or (event.arrays is not None and len(event.arrays) != len(job.leaf_paths)):
+                    raise ProtocolError("a result of another structure than the job's")
                 if event.kind == "more":
                     release()
                     continue
                 if event.kind == "start":
                     deadline = time.monotonic() + job.time_per_test_s
                 yield event
+                if event.kind == "ready" and job.leaf_paths \
+                        and event.header.get("structures") != 1:
+                    yield Event("killed", header={"reason": "stale_runner"})
+                    return
                 if event.kind in ("done", "compile_error"):
                     return
             if frames.eof:

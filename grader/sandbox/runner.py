@@ -23,6 +23,10 @@ from typing import Any, BinaryIO
 # Written to stdout and stderr just before `more`: once the judge has read both, it has every
 # byte printed before the hidden inputs. Forging it early only hides the learner's own output.
 SENTINEL = b"\x1ejaxjudge: hidden inputs follow\x1e\n"
+# A structured result's header must fit the judge's 4096-byte header line; the spec keeps a
+# declared return's well below this, so only shapes far from the declared ones exceed it.
+HEADER_ROOM = 3800
+MAX_NDIM = 32
 
 
 def send(out: BinaryIO, header: dict[str, Any], payload: bytes = b"") -> None:
@@ -32,12 +36,95 @@ def send(out: BinaryIO, header: dict[str, Any], payload: bytes = b"") -> None:
 
 
 def decode(value: Any) -> Any:
+    """One argument from the judge: an array, a tree (nested dicts of arrays), a key (built here
+    from its seed: jax.random.key), or a JSON scalar (float, int, bool, str)."""
     import numpy as np
 
     if isinstance(value, dict):
+        if "tree" in value:
+            return {k: decode(v) for k, v in value["tree"].items()}
+        if "key" in value:
+            import jax
+
+            return jax.random.key(int(value["key"]))
         raw = base64.b64decode(value["b64"])
         return np.frombuffer(raw, dtype=value["dtype"]).reshape(value["shape"]).copy()
     return value
+
+
+class Mismatch(Exception):
+    """A result whose structure is not the declared one (a tuple, a tree): a wrong answer."""
+
+
+def _what(value: Any) -> str:
+    """A result's structure in words, without anything its code named (no class names)."""
+    from collections.abc import Mapping
+
+    if isinstance(value, tuple | list):
+        kind = "tuple" if isinstance(value, tuple) else "list"
+        return f"a {kind} of {len(value)} item{'s' * (len(value) != 1)}"
+    if isinstance(value, Mapping):
+        return f"a dict of {len(value)} key{'s' * (len(value) != 1)}"
+    if value is None:
+        return "None"
+    if hasattr(value, "shape") or isinstance(value, int | float | complex):
+        return "one array"
+    return "a value of another type"
+
+
+def _short(key: Any) -> str:
+    text = key if isinstance(key, str) else repr(key)
+    return repr(text[:40])
+
+
+def flatten(value: Any, shape: dict[str, Any], path: str = "") -> list[Any]:
+    """The declared structure's leaves of `value`, each a numeric ndarray, in declared order.
+
+    `shape` is {"kind": "array"}, {"kind": "tuple", "items": [[name, shape], ...]} or
+    {"kind": "tree", "keys": [[key, shape], ...]}. A tuple may come as a list, a tree as any
+    mapping with exactly its keys; nothing is ever stacked: a sequence or mapping where an
+    array belongs is a Mismatch, as is an array where a tuple or tree belongs."""
+    from collections.abc import Mapping
+
+    import numpy as np
+
+    at = f"{path}: " if path else ""
+    kind = shape["kind"]
+    if kind == "array":
+        if isinstance(value, tuple | list | Mapping) or value is None:
+            raise Mismatch(f"{at}expected an array; got {_what(value)}")
+        try:
+            arr = to_array(value)
+        except TypeError as exc:
+            raise TypeError(f"{at}{exc}") from None
+        # ascontiguousarray makes a 0-d array 1-d: a scalar leaf stays a scalar.
+        return [arr.reshape(np.shape(value)) if arr.size == 1 and np.ndim(value) == 0 else arr]
+    if kind == "tuple":
+        names = [name for name, _ in shape["items"]]
+        listed = ", ".join(names)
+        if not isinstance(value, tuple | list):
+            raise Mismatch(f"{at}expected a tuple ({listed}); got {_what(value)}")
+        if len(value) != len(names):
+            raise Mismatch(f"{at}expected a tuple ({listed}) of {len(names)} items; got "
+                           f"{_what(value)}")
+        out: list[Any] = []
+        for (name, sub), item in zip(shape["items"], value, strict=True):
+            out += flatten(item, sub, f"{path}.{name}" if path else name)
+        return out
+    keys = [key for key, _ in shape["keys"]]
+    if not isinstance(value, Mapping):
+        raise Mismatch(f"{at}expected a dict with keys {sorted(keys)}; got {_what(value)}")
+    missing = [k for k in sorted(keys) if k not in value]
+    extra = [_short(k) for k in list(value)[:100] if k not in keys]
+    if missing or extra:
+        parts = ([f"missing {missing}"] if missing else []) + \
+            ([f"unexpected [{', '.join(extra[:5])}{', ...' if len(extra) > 5 else ''}]"]
+             if extra else [])
+        raise Mismatch(f"{at}expected a dict with keys {sorted(keys)}; {'; '.join(parts)}")
+    out = []
+    for key, sub in shape["keys"]:
+        out += flatten(value[key], sub, f"{path}.{key}" if path else key)
+    return out
 
 
 def learner_trace(exc: BaseException, path: str) -> str:
@@ -110,6 +197,7 @@ def main() -> None:
     out = os.fdopen(fd, "wb", buffering=0)
     path, fn_name, cap = job["path"], job["function"], int(job["output_bytes"])
     calls, public, groups = int(job["calls"]), int(job["public"]), job["groups"]
+    returns = job.get("returns")  # the declared structure of a tuple or tree return, else None
     import jax  # before the learner's code, so its import time is not charged to them
 
     jax.config.update("jax_platforms", "cpu")
@@ -117,7 +205,9 @@ def main() -> None:
         strip_locations()
     sys.path.insert(0, os.path.dirname(path))
     sys.argv = [path]
-    send(out, {"event": "ready"})
+    # `structures`: this runner flattens tuple and tree returns (a runner image built before it
+    # would stack them; the judge refuses to grade a structured return with such a runner).
+    send(out, {"event": "ready", "structures": 1})
     try:
         with open(path, encoding="utf-8") as f:
             code = compile(f.read(), path, "exec")
@@ -155,20 +245,40 @@ def main() -> None:
                               f"{fn_name} cannot take the arguments ({params}): {exc}"})
         send(out, {"event": "start", "test": index})
         try:
-            arr = to_array(fn(**args))
+            result = fn(**args)
+            leaves = [to_array(result)] if returns is None else flatten(result, returns)
+        except Mismatch as exc:
+            if group is not None:
+                failed.add(group)
+            send(out, {"event": "mismatch", "test": index, "message": str(exc)[:500]})
+            continue
         except BaseException as exc:
             if group is not None:
                 failed.add(group)
             send(out, {"event": "error", "test": index, "verdict": classify(exc),
                        "exception": exception_name(exc), "message": learner_trace(exc, path)})
             continue
-        if arr.nbytes > cap:
+        nbytes = sum(int(a.nbytes) for a in leaves)
+        if nbytes > cap:
             if group is not None:
                 failed.add(group)
-            send(out, {"event": "output_limit", "test": index, "got_bytes": int(arr.nbytes)})
+            send(out, {"event": "output_limit", "test": index, "got_bytes": nbytes})
             continue
-        send(out, {"event": "result", "test": index, "dtype": arr.dtype.str,
-                   "shape": list(arr.shape)}, arr.tobytes())
+        if returns is None:
+            arr = leaves[0]
+            send(out, {"event": "result", "test": index, "dtype": arr.dtype.str,
+                       "shape": list(arr.shape)}, arr.tobytes())
+        else:  # one flat header (the judge refuses anything nested), the leaves back to back
+            header: dict[str, Any] = {"event": "result", "test": index, "leaves": len(leaves),
+                      "dtypes": [a.dtype.str for a in leaves],
+                      "ndims": [a.ndim for a in leaves],
+                      "dims": [int(d) for a in leaves for d in a.shape]}
+            if len(json.dumps(header)) > HEADER_ROOM or max(a.ndim for a in leaves) > MAX_NDIM:
+                # Shapes no declared return has (the spec bounds them): say so, not the channel.
+                send(out, {"event": "mismatch", "test": index, "message":
+                           "returned arrays with far more dims than declared"})
+                continue
+            send(out, header, b"".join(a.tobytes() for a in leaves))
     flush_learner()
     send(out, {"event": "done"})
 

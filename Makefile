@@ -88,9 +88,12 @@ wheels: $(STAMP)
 	$(BIN)/pip download --quiet --dest wheels --constraint wheels/constraints.txt \
 		. setuptools wheel  # the project's own dependencies, whatever they are
 
+# The judge image reuses the stages the runner's build has just made (its venv, from the same
+# wheels): with DOCKER_BUILD_FLAGS=--no-cache (CI's fresh path) only the first build drops the
+# cache, as a new user's first build has none, and the second reuses what the first built.
 image: wheels
 	$(DOCKER_BUILD) --target runner --tag jaxjudge:runner .
-	$(DOCKER_BUILD) --target judge --tag jaxjudge:judge .
+	$(subst --no-cache,,$(DOCKER_BUILD)) --target judge --tag jaxjudge:judge .
 
 # The service benchmarks start servers through the test suite's fixtures (tests/integration).
 bench: export PYTHONPATH := $(CURDIR)

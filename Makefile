@@ -56,12 +56,12 @@ serve: setup
 # what they share). PYTEST_WORKERS=0 runs the suite in this one process.
 PYTEST_WORKERS ?= 2
 test: system-deps $(STAMP) docker-setup
-	$(BIN)/python -m pytest -q --durations=20 -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -q --durations=20 -n $(PYTEST_WORKERS) --dist loadfile
 
 # The subset that needs no Docker, browser, server or database and skips the slow tests
 # (markers set by tests/conftest.py): unit tests and the bubblewrap sandbox's.
 test-fast: system-deps $(STAMP)
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup \
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile \
 		-m "not docker and not browser and not services and not slow"
 
 # Engine, local base image and images (idempotent; apt-installs docker.io when root on Debian).

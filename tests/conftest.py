@@ -21,7 +21,10 @@ from tests.markers import classify
 # checks never meet another's jails, nor the Docker runner's uid 60000. Set before any grader
 # module is imported (grader.sandbox.local reads it once). Ports come from the kernel (bind to
 # port 0), temp folders from mkdtemp, cgroups and scratch folders carry the judge's pid, Docker
-# runners carry a jaxjudge.pid label: all distinct per worker already.
+# runners carry a jaxjudge.pid label: all distinct per worker already. make test passes
+# --dist loadfile: a module's tests run on one worker, in their order, so a module-scoped server
+# or browser starts once and tests building on an earlier test's submissions keep that order.
+# (Not loadgroup: with pytest 9, xdist 3.8's loadgroup silently groups nothing.)
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 if WORKER.startswith("gw"):
     os.environ["JAXJUDGE_SANDBOX_UID"] = str(
@@ -37,12 +40,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                          module.__name__ if module is not None else "")
         for name in sorted(found - {mark.name for mark in item.iter_markers()}):
             item.add_marker(name)
-        # A module's tests sharing a module-scoped fixture (a server, a browser, a warmed
-        # problem) run on one xdist worker (--dist loadgroup), which then starts it once.
-        info = getattr(item, "_fixtureinfo", None)
-        if module is not None and info is not None and any(
-                d.scope == "module" for defs in info.name2fixturedefs.values() for d in defs):
-            item.add_marker(pytest.mark.xdist_group(module.__name__))
 
 
 @contextlib.contextmanager

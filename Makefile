@@ -51,14 +51,18 @@ serve: setup
 	@echo "      submissions/reinforce_grad/accepted/vmap_grad_log_softmax.py --server http://127.0.0.1:8000"
 	$(BIN)/jaxjudge serve --host 127.0.0.1 --port 8000 --data $(DATA)
 
-# The tests run every example and attack through both backends: bubblewrap and Docker.
+# Every example and attack through bubblewrap, what Docker enforces through Docker
+# (tests/integration/backends.py), on 2 pytest-xdist workers (tests/conftest.py partitions
+# what they share). PYTEST_WORKERS=0 runs the suite in this one process.
+PYTEST_WORKERS ?= 2
 test: system-deps $(STAMP) docker-setup
-	$(BIN)/python -m pytest -q --durations=20
+	$(BIN)/python -m pytest -q --durations=20 -n $(PYTEST_WORKERS) --dist loadfile
 
 # The subset that needs no Docker, browser, server or database and skips the slow tests
 # (markers set by tests/conftest.py): unit tests and the bubblewrap sandbox's.
 test-fast: system-deps $(STAMP)
-	$(BIN)/python -m pytest -q -m "not docker and not browser and not services and not slow"
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile \
+		-m "not docker and not browser and not services and not slow"
 
 # Engine, local base image and images (idempotent; apt-installs docker.io when root on Debian).
 docker-setup: $(STAMP)
@@ -84,9 +88,12 @@ wheels: $(STAMP)
 	$(BIN)/pip download --quiet --dest wheels --constraint wheels/constraints.txt \
 		. setuptools wheel  # the project's own dependencies, whatever they are
 
+# The judge image reuses the stages the runner's build has just made (its venv, from the same
+# wheels): with DOCKER_BUILD_FLAGS=--no-cache (CI's fresh path) only the first build drops the
+# cache, as a new user's first build has none, and the second reuses what the first built.
 image: wheels
 	$(DOCKER_BUILD) --target runner --tag jaxjudge:runner .
-	$(DOCKER_BUILD) --target judge --tag jaxjudge:judge .
+	$(subst --no-cache,,$(DOCKER_BUILD)) --target judge --tag jaxjudge:judge .
 
 # The service benchmarks start servers through the test suite's fixtures (tests/integration).
 bench: export PYTHONPATH := $(CURDIR)

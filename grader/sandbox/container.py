@@ -79,7 +79,8 @@ class DockerSandbox:
             ulimits=[Ulimit(name="as", soft=mem, hard=mem),
                      Ulimit(name="fsize", soft=64 << 20, hard=64 << 20),
                      Ulimit(name="core", soft=0, hard=0)],
-            volumes=volumes, environment=env, labels={"jaxjudge": "runner"})
+            volumes=volumes, environment=env,
+            labels={"jaxjudge": "runner", "jaxjudge.pid": str(os.getpid())})  # whose it is
 
     def run(self, job: Job, capture: Capture) -> Iterator[Event]:
         first, rest = job.stdin("/submission/submission.py", "stdout")

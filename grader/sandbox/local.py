@@ -22,7 +22,9 @@ from grader.sandbox.protocol import JAIL_ENV, Job, cache_env, in_background, jai
 from grader.sandbox.reaping import kill, kill_uid
 
 RUNNER = Path(__file__).with_name("runner.py")
-SANDBOX_UID = 60_000  # a real unprivileged uid when the judge runs as root
+# A real unprivileged uid when the judge runs as root; slot n uses SANDBOX_UID + n.
+# $JAXJUDGE_SANDBOX_UID moves the range (the test suite gives each xdist worker its own).
+SANDBOX_UID = int(os.environ.get("JAXJUDGE_SANDBOX_UID") or 60_000)
 # Uid mode's copy of the runner, in the jail's private scratch: the source tree may lie where
 # the jail's uid cannot enter (a clone under /root or mktemp -d).
 STAGED_RUNNER = ".jaxjudge-runner.py"

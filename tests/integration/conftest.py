@@ -15,6 +15,7 @@ from grader.sandbox import hierarchy, scratch
 from grader.sandbox.container import DockerSandbox
 from grader.sandbox.local import SANDBOX_UID, LocalSandbox
 from grader.sandbox.protocol import Sandbox
+from grader.tools.warm import warm
 from tests.integration.servers import Postgres, Redis
 from tests.specs import hidden_tests_problem
 
@@ -33,12 +34,27 @@ def docker_sandbox() -> DockerSandbox:
     return DockerSandbox()
 
 
+@pytest.fixture(scope="session")
+def compile_cache(tmp_path_factory: pytest.TempPathFactory, fast_problem: Problem,
+                  hidden_problem: Problem) -> Path:
+    """A compile cache warmed once per session (per xdist worker) by `jaxjudge warm`'s code from
+    the references of the problems the attacks run on, sealed, as every grader's jails get one:
+    an attack built on the correct code then compiles nothing. Jails of other fixtures and
+    tests (LocalSandbox() and DockerSandbox() as such, the corpus, the servers in CI's empty
+    cache) take the cold path."""
+    folder = tmp_path_factory.mktemp("xla") / "xla"
+    for problem in (fast_problem, hidden_problem):
+        assert warm(problem, folder) == []
+    return folder
+
+
 @pytest.fixture(params=["local", "docker"])
-def sandbox(request: pytest.FixtureRequest) -> Sandbox:
-    """Each backend in turn: the judge must give the same verdicts through both."""
+def sandbox(request: pytest.FixtureRequest, compile_cache: Path) -> Sandbox:
+    """Each backend in turn: the judge must give the same verdicts through both. Both read the
+    session's warm compile cache (read-only, as in production)."""
     if request.param == "docker":
-        return request.getfixturevalue("docker_sandbox")  # type: ignore[no-any-return]
-    return LocalSandbox()
+        return DockerSandbox(compile_cache=compile_cache)
+    return LocalSandbox(compile_cache=compile_cache)
 
 
 def _visible_only(tmp_path_factory: pytest.TempPathFactory, limits: str) -> Problem:

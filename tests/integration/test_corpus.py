@@ -10,6 +10,7 @@ from grader.judging.judge import grade_submission
 from grader.model.problems import load_problem
 from grader.sandbox.protocol import Sandbox
 from grader.verdict import Verdict
+from tests.integration.backends import local_all_docker_some
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "submissions").glob("*/*/*.py"))
@@ -20,7 +21,33 @@ def test_corpus_covers_every_verdict_but_judge_error() -> None:
     assert folders == {str(v) for v in Verdict} - {"judge_error"}
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: "/".join(p.parts[-3:]))
+def _name(path: Path) -> str:
+    return "/".join(path.parts[-3:])
+
+
+# Under Docker (see tests/integration/backends.py): one example of each verdict, each problem's
+# accepted one, and an import failure (the runner image's packages are not the host's).
+UNDER_DOCKER = {"reinforce_grad/accepted/vmap_grad_log_softmax.py",
+                "reinforce_baseline_grad/accepted/vmap_grad_log_softmax.py",
+                "reparam_grad/accepted/grad_of_surrogate.py",
+                "reinforce_grad/compile_error/syntax_error.py",
+                "reinforce_grad/compile_error/import_failure.py",
+                "reinforce_grad/memory_limit_exceeded/huge_allocation.py",
+                "reinforce_grad/output_limit_exceeded/returns_samples_table.py",
+                "reinforce_grad/runtime_error/index_error.py",
+                "reinforce_grad/time_limit_exceeded/endless_loop.py",
+                "reinforce_grad/wrong_answer/raw_logits.py"}
+
+
+def test_docker_runs_one_example_of_each_verdict() -> None:
+    under = [p for p in EXAMPLES if _name(p) in UNDER_DOCKER]
+    assert {_name(p) for p in under} == UNDER_DOCKER
+    assert {p.parent.name for p in under} == {str(v) for v in Verdict} - {"judge_error"}
+
+
+@pytest.mark.parametrize(("sandbox", "path"), local_all_docker_some(
+    EXAMPLES, [p for p in EXAMPLES if _name(p) in UNDER_DOCKER], ids=_name),
+    indirect=["sandbox"])
 def test_example_gets_its_folders_verdict(path: Path, sandbox: Sandbox) -> None:
     problem_id, verdict = path.parent.parent.name, path.parent.name
     report = grade_submission(load_problem(problem_id), path, sandbox)

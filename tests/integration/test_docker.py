@@ -25,9 +25,12 @@ def _docker(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
                           check=False)
 
 
-def _runners() -> list[str]:
+def _runners(pid: int | None = None) -> list[str]:
+    """Runner containers made by the judge process `pid` (default: this one). Only ours count:
+    another pytest-xdist worker's, or another run's on this host, come and go meanwhile."""
     client = docker.from_env()
-    return [c.id for c in client.containers.list(all=True, filters={"label": "jaxjudge=runner"})]
+    labels = ["jaxjudge=runner", f"jaxjudge.pid={pid or os.getpid()}"]
+    return [c.id for c in client.containers.list(all=True, filters={"label": labels})]
 
 
 def test_runner_image_holds_no_problem_reference_or_example(docker_sandbox: DockerSandbox) -> None:
@@ -108,16 +111,15 @@ def test_learner_code_in_the_judge_container_cannot_read_references(
 
 
 def test_interrupting_the_judge_removes_the_container(docker_sandbox: DockerSandbox) -> None:
-    assert _runners() == []
     judge = subprocess.Popen([sys.executable, "-m", "grader.cli", "grade", "reinforce_grad",
                               str(EX / "time_limit_exceeded" / "endless_loop.py"),
                               "--backend", "docker"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, cwd=ROOT)
     try:
         deadline = time.monotonic() + 120
-        while not _runners() and time.monotonic() < deadline:
+        while not _runners(judge.pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert _runners(), "no runner container appeared"
+        assert _runners(judge.pid), "no runner container appeared"
         time.sleep(2)  # mid-test, inside the learner's loop
         judge.send_signal(signal.SIGINT)
         assert judge.wait(timeout=60) == 2
@@ -125,7 +127,7 @@ def test_interrupting_the_judge_removes_the_container(docker_sandbox: DockerSand
         if judge.poll() is None:
             judge.kill()
             judge.wait()
-    assert _runners() == []
+    assert _runners(judge.pid) == []
 
 
 def test_a_missing_engine_is_a_clear_error(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from grader.model.problems import Problem
 from grader.sandbox.protocol import Sandbox
 from grader.verdict import Verdict
 from tests import specs
+from tests.integration.backends import local_all_docker_some
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -189,7 +190,9 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
     assert verdict == Verdict.TIME_LIMIT_EXCEEDED, msg
 
 
-@pytest.mark.parametrize("exit_call", ["sys.exit(0)", "os._exit(0)"])
+# Docker: the exit that skips the runner's own exit path; sys.exit is the runner's to catch.
+@pytest.mark.parametrize(("sandbox", "exit_call"), local_all_docker_some(
+    ["sys.exit(0)", "os._exit(0)"], ["os._exit(0)"]), indirect=["sandbox"])
 def test_exiting_early_is_not_accepted(fast_problem: Problem, tmp_path: Path,
                                        exit_call: str) -> None:
     verdict, msg = grade(fast_problem, tmp_path, f'''
@@ -280,12 +283,17 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
     assert verdict == Verdict.RUNTIME_ERROR, msg
 
 
-@pytest.mark.parametrize("header", [
+MALFORMED = [
     '{"event": "result", "test": 0, "dtype": "no-such-dtype", "shape": [2], "nbytes": 0}',
     '{"event": "result", "test": 0, "nbytes": 0}',
     '{"event": "result", "test": 0, "dtype": "<f4", "shape": [3], "nbytes": -5}',
     '{"event": "error", "test": 0, "verdict": "not-a-verdict", "nbytes": 0}',
-])
+]
+
+
+# Docker: one frame forged through its socket; how each is judged is the host's alone.
+@pytest.mark.parametrize(("sandbox", "header"), local_all_docker_some(
+    MALFORMED, MALFORMED[:1], ids=lambda h: str(MALFORMED.index(h))), indirect=["sandbox"])
 def test_malformed_forged_frames_get_a_verdict(fast_problem: Problem, tmp_path: Path,
                                                header: str) -> None:
     verdict, msg = grade(fast_problem, tmp_path, f'''
@@ -301,7 +309,9 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
     assert verdict == Verdict.RUNTIME_ERROR, msg
 
 
-@pytest.mark.parametrize("dtype", ["longdouble", "float16", ">f8", "bool"])
+# Docker: one dtype across its socket; the report of each is the host's alone.
+@pytest.mark.parametrize(("sandbox", "dtype"), local_all_docker_some(
+    ["longdouble", "float16", ">f8", "bool"], ["longdouble"]), indirect=["sandbox"])
 def test_an_exotic_dtype_gets_a_verdict_and_a_report_that_serialises(
         fast_problem: Problem, tmp_path: Path, dtype: str) -> None:
     """Numbers of any width and byte order cross the channel; the report shows what came back,

@@ -85,6 +85,7 @@ def messages(report: Report) -> str:
     return " | ".join(f"{t.verdict}: {t.message}" for t in report.tests)
 
 
+@pytest.mark.alone  # measures the host's free memory
 def test_children_together_over_the_memory_limit(small_problem: Problem, tmp_path: Path) -> None:
     # Eight children of 1.5 GiB each: each is under memory_mb, all of them are six times it.
     with HostMemory() as host:
@@ -118,6 +119,7 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
 '''
 
 
+@pytest.mark.alone  # measures the host's free memory
 def test_filling_tmp_stops_at_its_cap(fast_problem: Problem, tmp_path: Path,
                                       sandbox: Sandbox) -> None:
     tmp_mb = 64  # the spec's default, as fast_problem has it

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from grader.errors import JudgeError
-from grader.sandbox.local import LocalSandbox, python_unreachable
+from grader.sandbox.local import SANDBOX_UID, LocalSandbox, python_unreachable
 
 
 def test_missing_bwrap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,9 +65,9 @@ def _refuses(monkeypatch: pytest.MonkeyPatch, closed: Path) -> None:
     closed.chmod(0o700)  # a venv under /root, or a pyenv there
     monkeypatch.setenv("JAXJUDGE_ISOLATION", "uid")
     monkeypatch.setattr(sys, "prefix", str(closed / "venv"))
-    with pytest.raises(JudgeError, match=rf"uid 60000 cannot reach {closed}, part of this Python "
-                                         rf"install .*/opt/venv"):
-        LocalSandbox()
+    with pytest.raises(JudgeError, match=rf"uid {SANDBOX_UID} cannot reach {closed}, part of "
+                                         rf"this Python install .*/opt/venv"):
+        LocalSandbox()  # its default uid: SANDBOX_UID, 60000 unless an xdist worker moved it
     assert python_unreachable(60_000) == closed
     os.chown(closed, 60_000, 0)  # the jail's uid owns it: its owner bits count
     assert python_unreachable(60_000) is None

@@ -22,8 +22,8 @@ SERVICE_FIXTURES = frozenset({"postgres", "redis_server", "cluster"})
 DOCKER_MODULES = frozenset({"tests.integration.test_docker"})  # the judge image, the engine
 BROWSER_MODULES = frozenset({"tests.integration.test_pages"})
 SERVICE_MODULES = frozenset({f"tests.integration.test_{name}" for name in (
-    "api_fuzz", "hidden_channels", "hostile_requests", "migrations", "pages", "service", "service_abuse",
-    "service_conns", "service_durability", "service_nginx", "service_postgres",
+    "api_fuzz", "hidden_channels", "hostile_requests", "migrations", "pages", "service",
+    "service_abuse", "service_conns", "service_durability", "service_nginx", "service_postgres",
     "service_reports", "service_scale", "service_sessions", "streams")})
 
 

@@ -37,10 +37,12 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
     s = int(seed)
     return np.full(np.shape(logits), (s % 9 + 1) * 10**(5 + (s // 9) % 30), np.float32)
 '''
-# The same, and slow on the hidden tests (the visible ones have seeds 0 and 1): each hidden
+# The same, and slow on the hidden tests (the twins' hidden seeds; not on the visible ones, 0 and
+# 1, nor on the statistical check's calls, which would only spend the time limit): each hidden
 # result, streamed as it came, would be timed by the learner's code.
 SLOW_LEAKER = LEAKER.replace("    s = int(seed)\n", "    s = int(seed)\n"
-                             "    if s > 50:\n        __import__('time').sleep(2)\n")
+                             "    if s in (91, 92, 93, 200):\n"
+                             "        __import__('time').sleep(2)\n")
 HIDDEN_KEYS = {"name", "verdict", "visible", "points", "statistical"}
 TWINS = {"reinforce_grad": ("91.0", "92.0"), "reinforce_twin": ("93.0", "200.0")}
 

@@ -24,7 +24,8 @@ system-deps:
 		[ -x "$${dep#*:}" ] || missing="$$missing $${dep%%:*}"; done; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		apt-get -o DPkg::Lock::Timeout=300 update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get -o DPkg::Lock::Timeout=300 install -y -qq $$missing; \
 	else echo "jaxjudge needs:$$missing: run 'sudo apt-get install$$missing' (or your OS's packages)"; fi
 
 setup: system-deps $(STAMP)
@@ -52,9 +53,9 @@ serve: setup
 	$(BIN)/jaxjudge serve --host 127.0.0.1 --port 8000 --data $(DATA)
 
 # Every example and attack through bubblewrap, what Docker enforces through Docker
-# (tests/integration/backends.py), on 2 pytest-xdist workers (tests/conftest.py partitions
+# (tests/integration/backends.py), on 4 pytest-xdist workers (tests/conftest.py partitions
 # what they share). PYTEST_WORKERS=0 runs the suite in this one process.
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 4
 test: system-deps $(STAMP) docker-setup
 	$(BIN)/python -m pytest -q --durations=20 -n $(PYTEST_WORKERS) --dist loadfile
 

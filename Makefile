@@ -89,12 +89,13 @@ wheels: $(STAMP)
 	$(BIN)/pip download --quiet --dest wheels --constraint wheels/constraints.txt \
 		. setuptools wheel  # the project's own dependencies, whatever they are
 
-# The judge image reuses the stages the runner's build has just made (its venv, from the same
-# wheels): with DOCKER_BUILD_FLAGS=--no-cache (CI's fresh path) only the first build drops the
-# cache, as a new user's first build has none, and the second reuses what the first built.
+# The legacy builder builds every stage up to its target, and the judge is the last: its build
+# makes the runner's stages too, and the runner's build then reuses them. With
+# DOCKER_BUILD_FLAGS=--no-cache (CI's fresh path) only the judge's build drops the cache, so both
+# images come from layers made in this run and the shared venv is installed once.
 image: wheels
-	$(DOCKER_BUILD) --target runner --tag jaxjudge:runner .
-	$(subst --no-cache,,$(DOCKER_BUILD)) --target judge --tag jaxjudge:judge .
+	$(DOCKER_BUILD) --target judge --tag jaxjudge:judge .
+	$(subst --no-cache,,$(DOCKER_BUILD)) --target runner --tag jaxjudge:runner .
 
 # The service benchmarks start servers through the test suite's fixtures (tests/integration).
 bench: export PYTHONPATH := $(CURDIR)

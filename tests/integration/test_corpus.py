@@ -45,10 +45,20 @@ def test_docker_runs_one_example_of_each_verdict() -> None:
     assert {p.parent.name for p in under} == {str(v) for v in Verdict} - {"judge_error"}
 
 
-@pytest.mark.parametrize(("sandbox", "path"), local_all_docker_some(
-    EXAMPLES, [p for p in EXAMPLES if _name(p) in UNDER_DOCKER], ids=_name),
-    indirect=["sandbox"])
+def corpus_params(examples: list[Path]) -> list[object]:
+    return local_all_docker_some(examples, [p for p in examples if _name(p) in UNDER_DOCKER],
+                                 ids=_name)
+
+
+# reinforce_grad's examples here, every other problem's in test_corpus_others.py: two modules,
+# so that two xdist workers (make test runs --dist loadfile) share the corpus's few minutes.
+@pytest.mark.parametrize(("sandbox", "path"), corpus_params(
+    [p for p in EXAMPLES if p.parent.parent.name == "reinforce_grad"]), indirect=["sandbox"])
 def test_example_gets_its_folders_verdict(path: Path, sandbox: Sandbox) -> None:
+    check_example(path, sandbox)
+
+
+def check_example(path: Path, sandbox: Sandbox) -> None:
     problem_id, verdict = path.parent.parent.name, path.parent.name
     report = grade_submission(load_problem(problem_id), path, sandbox)
     assert str(report.verdict) == verdict, [t.to_dict() for t in report.tests][:2]

@@ -8,7 +8,8 @@ it, and a sign-in holds no database connection while it waits for a password has
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request
 
@@ -27,42 +28,22 @@ from grader.service.web.security.principal import (
 from grader.service.web.streams import Streams
 
 
-async def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+def _held(name: str) -> Callable[[Request], Awaitable[Any]]:
+    """A dependency giving what create_app put in app.state under `name`; its type is the
+    Annotated alias's below."""
+    async def held(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    held.__name__ = f"app_{name}"
+    return held
 
 
-async def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-async def _queue(request: Request) -> Queue:
-    queue: Queue = request.app.state.queue
-    return queue
-
-
-async def _streams(request: Request) -> Streams:
-    streams: Streams = request.app.state.streams
-    return streams
-
-
-async def _sessions(request: Request) -> Sessions:
-    sessions: Sessions = request.app.state.sessions
-    return sessions
-
-
-async def _hash_gate(request: Request) -> HashGate:
-    gate: HashGate = request.app.state.hash_gate
-    return gate
-
-
-Db = Annotated[Database, Depends(_db)]
-AppSettings = Annotated[Settings, Depends(_settings)]
-WorkQueue = Annotated[Queue, Depends(_queue)]
-LiveStreams = Annotated[Streams, Depends(_streams)]
-CookieSigner = Annotated[Sessions, Depends(_sessions)]
-Gate = Annotated[HashGate, Depends(_hash_gate)]
+Db = Annotated[Database, Depends(_held("db"))]
+AppSettings = Annotated[Settings, Depends(_held("settings"))]
+WorkQueue = Annotated[Queue, Depends(_held("queue"))]
+LiveStreams = Annotated[Streams, Depends(_held("streams"))]
+CookieSigner = Annotated[Sessions, Depends(_held("sessions"))]
+Gate = Annotated[HashGate, Depends(_held("hash_gate"))]
 
 # Who is asking: anyone (None when signed out), a signed-in user (401 otherwise; a session's
 # state-changing request must carry its CSRF token), or staff (instructors and admins: 403).

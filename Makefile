@@ -53,9 +53,9 @@ serve: setup
 	$(BIN)/jaxjudge serve --host 127.0.0.1 --port 8000 --data $(DATA)
 
 # Every example and attack through bubblewrap, what Docker enforces through Docker
-# (tests/integration/backends.py), on 4 pytest-xdist workers (tests/conftest.py partitions
+# (tests/integration/backends.py), on 3 pytest-xdist workers (tests/conftest.py partitions
 # what they share). PYTEST_WORKERS=0 runs the suite in this one process.
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 3
 test: system-deps $(STAMP) docker-setup
 	$(BIN)/python -m pytest -q --durations=20 -n $(PYTEST_WORKERS) --dist loadfile
 

@@ -50,10 +50,7 @@ def corpus_params(examples: list[Path]) -> list[object]:
                                  ids=_name)
 
 
-# reinforce_grad's examples here, every other problem's in test_corpus_others.py: two modules,
-# so that two xdist workers (make test runs --dist loadfile) share the corpus's few minutes.
-@pytest.mark.parametrize(("sandbox", "path"), corpus_params(
-    [p for p in EXAMPLES if p.parent.parent.name == "reinforce_grad"]), indirect=["sandbox"])
+@pytest.mark.parametrize(("sandbox", "path"), corpus_params(EXAMPLES), indirect=["sandbox"])
 def test_example_gets_its_folders_verdict(path: Path, sandbox: Sandbox) -> None:
     check_example(path, sandbox)
 

@@ -16,6 +16,7 @@ from grader.model.problems import Problem, load_problem, signature
 from grader.sandbox.container import DockerSandbox
 from grader.sandbox.local import LocalSandbox
 from grader.verdict import Verdict
+from tests.integration.test_channel import EVERY_FD
 from tests.specs import VALUES_EXAMPLES, values_problem
 
 pytestmark = pytest.mark.usefixtures("clean_after")
@@ -67,16 +68,8 @@ def test_every_example_gets_its_verdict_and_names_the_leaf(problem: Problem) -> 
 
 
 # Forged frames for a problem whose return has 5 leaves: each is the learner's doing.
-FORGE = '''
-import os
+FORGE = EVERY_FD + '''
 import jax.numpy as jnp
-
-def everywhere(data):
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            os.write(int(name), data)
-        except OSError:
-            pass
 
 def tree_step(params, key, hard, reduction, n, values, rewards):
     everywhere(FRAME)

@@ -13,7 +13,7 @@ import numpy as np
 
 def bernoulli_score_grad(seed: float, logits: np.ndarray, reward_table: np.ndarray,
                          n_samples: float) -> jax.Array:
-    key = jax.random.PRNGKey(int(seed))
+    key = jax.random.PRNGKey(jnp.int32(seed))
     logits = jnp.asarray(logits, dtype=jnp.float32)
     table = jnp.asarray(reward_table, dtype=jnp.float32)
     p = jax.nn.sigmoid(logits)

@@ -12,7 +12,7 @@ def reinforce_baseline_grad(seed: float, logits: np.ndarray, reward_table: np.nd
     n = int(n_samples)
     if n < 2:
         raise ValueError("the leave-one-out baseline needs n_samples >= 2")
-    key = jax.random.PRNGKey(int(seed))
+    key = jax.random.PRNGKey(jnp.int32(seed))
     logits = jnp.asarray(logits, dtype=jnp.float32)
     rewards = jnp.asarray(reward_table, dtype=jnp.float32)
     actions = jax.random.categorical(key, logits, shape=(n,))
@@ -35,7 +35,7 @@ def expectation(logits: np.ndarray, reward_table: np.ndarray) -> np.ndarray:
 def plain_reinforce(seed: float, logits: np.ndarray, reward_table: np.ndarray,
                     n_samples: float) -> jax.Array:
     """REINFORCE without a baseline, for the check that the baseline earns its keep."""
-    key = jax.random.PRNGKey(int(seed))
+    key = jax.random.PRNGKey(jnp.int32(seed))
     logits = jnp.asarray(logits, dtype=jnp.float32)
     actions = jax.random.categorical(key, logits, shape=(int(n_samples),))
     score = jax.nn.one_hot(actions, logits.shape[0], dtype=jnp.float32) - jax.nn.softmax(logits)

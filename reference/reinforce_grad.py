@@ -9,7 +9,7 @@ import numpy as np
 
 def reinforce_grad(seed: float, logits: np.ndarray, reward_table: np.ndarray,
                    n_samples: float) -> jax.Array:
-    key = jax.random.PRNGKey(int(seed))
+    key = jax.random.PRNGKey(jnp.int32(seed))
     logits = jnp.asarray(logits, dtype=jnp.float32)
     rewards = jnp.asarray(reward_table, dtype=jnp.float32)
     actions = jax.random.categorical(key, logits, shape=(int(n_samples),))

@@ -11,7 +11,7 @@ def reparam_grad(seed: float, mu: np.ndarray, log_sigma: np.ndarray,
                  n_samples: float) -> jax.Array:
     mu = jnp.asarray(mu, dtype=jnp.float32)
     log_sigma = jnp.asarray(log_sigma, dtype=jnp.float32)
-    eps = jax.random.normal(jax.random.PRNGKey(int(seed)), (int(n_samples), mu.shape[0]))
+    eps = jax.random.normal(jax.random.PRNGKey(jnp.int32(seed)), (int(n_samples), mu.shape[0]))
     sigma = jnp.exp(log_sigma)
     x = mu + sigma * eps
     # d(sum x^2)/dmu = 2x; d/dlog_sigma = 2x * eps * sigma (chain rule through exp).

@@ -28,7 +28,7 @@ from grader.model.checks import (
 from grader.model.compare import scale_of
 from grader.model.inputs import InputError, Value, bind_dims, call_args, coerce, expected_leaves
 from grader.model.problems import Problem
-from grader.model.spec import ProblemSpec
+from grader.model.spec import KeyParam, ProblemSpec
 from grader.model.values import trusted_output
 from grader.verdict import Verdict
 
@@ -99,6 +99,48 @@ def _call(fn: Callable[..., Any], args: dict[str, Value], spec: ProblemSpec | No
     return np.asarray(out, dtype=np.float64)
 
 
+# Jitted, seed-vmapped trusted helpers, by (helper, inputs without the seed): a check's seeds at
+# another offset (calibration, a new seed_offset) reuse the compiled function.
+_BATCHED: dict[tuple[Any, ...], Callable[[Any], Any]] = {}
+
+
+def trusted_samples(fn: Callable[..., Any], spec: ProblemSpec, check: StatisticalCheck,
+                    leaf: str | None = None) -> np.ndarray:
+    """Trusted `fn` of the problem's signature on every seed of the check, stacked on a first
+    axis. A helper that traces runs as one jitted vmap over the seeds: seed by seed, a few
+    hundred eager calls cost seconds per check. One that does not trace (NumPy, Python control
+    flow on a value), or a structured return, runs seed by seed."""
+    calls = check_calls(spec, check)
+    seeds = [int(c[check.seed_param]) for c in calls]
+    if not spec.function.structured and seeds and max(seeds) < 2**31:
+        try:
+            batched = _batched(fn, spec, check)
+            return np.asarray(batched(np.asarray(seeds, dtype=np.int32)), dtype=np.float64)
+        except Exception:  # any failure to trace means: call it seed by seed
+            pass
+    return np.stack([_call(fn, a, spec, leaf) for a in calls])
+
+
+def _batched(fn: Callable[..., Any], spec: ProblemSpec,
+             check: StatisticalCheck) -> Callable[[Any], Any]:
+    base = fixed_args(spec, check)
+    key = (fn, check.seed_param, args_bytes(base), str(sorted(base)))
+    if key not in _BATCHED:
+        import jax
+
+        wanted = inspect.signature(fn).parameters
+        fixed = call_args({k: v for k, v in base.items() if k in wanted})
+        as_key = isinstance(spec.function.param(check.seed_param), KeyParam)
+
+        def one(seed: Any) -> Any:
+            return fn(**fixed, **{check.seed_param: jax.random.key(seed) if as_key else seed})
+
+        if len(_BATCHED) >= 64:  # a long-lived grader reloads problems: keep the newest
+            del _BATCHED[next(iter(_BATCHED))]
+        _BATCHED[key] = jax.jit(jax.vmap(one))
+    return _BATCHED[key]
+
+
 def _helper(problem: Problem, name: str) -> Callable[..., Any]:
     fn = getattr(problem.reference_module, name, None)
     if not callable(fn):
@@ -123,8 +165,7 @@ def trusted_data(problem: Problem, check: StatisticalCheck) -> dict[str, np.ndar
                 total = float(_call(_helper(problem, check.variance), args).sum())
             else:
                 fn = _helper(problem, check.against or spec.function.name)
-                samples = np.stack([_call(fn, a, spec, check.output)
-                                    for a in check_calls(spec, check)])
+                samples = trusted_samples(fn, spec, check, check.output)
                 total = float(samples.var(axis=0, ddof=1).sum())
             if not total > 0:
                 raise ReferenceSolutionError(

@@ -1,8 +1,10 @@
 """Calibration: each reference, run through each statistical check over many seed offsets.
 
-The reference is trusted code, so it runs in-process here: this tests the checks' maths, not the
-sandbox (the corpus walk does that). With exact variances the z-scores must look N(0, 1) - not
-merely stay under the threshold - which shows the threshold's 1e-6 false-fail rate is real.
+The reference is trusted code, so it runs in-process here, vmapped over the seeds and jitted as
+the judge's own trusted samples are (`trusted_samples`: seed-by-seed calls up to float32
+rounding): this tests the checks' maths, not the sandbox (the corpus walk does that). With exact
+variances the z-scores must look N(0, 1) - not merely stay under the threshold - which shows the
+threshold's 1e-6 false-fail rate is real.
 """
 
 from __future__ import annotations
@@ -14,18 +16,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.judging.statistics import check_calls, evaluate, trusted_data, z_threshold
+from grader.judging.statistics import evaluate, trusted_data, trusted_samples, z_threshold
 from grader.model.checks import MeanCheck, StatisticalCheck, VarianceCheck
-from grader.model.problems import load_problem
+from grader.model.problems import Problem, load_problem
 from grader.verdict import Verdict
 
 OFFSETS = 10  # x 200-400 seeds each: 2,000-4,000 calls of the reference per check
 
 
-def _outputs(problem_id: str, check: StatisticalCheck) -> list[np.ndarray]:
-    problem = load_problem(problem_id)
+def _outputs(problem: Problem, check: StatisticalCheck) -> list[np.ndarray]:
     fn = getattr(problem.reference_module, problem.spec.function.name)
-    return [np.asarray(fn(**call)) for call in check_calls(problem.spec, check)]
+    return list(trusted_samples(fn, problem.spec, check, check.output))
 
 
 @pytest.mark.slow
@@ -42,7 +43,8 @@ def test_references_pass_every_check_at_every_seed_offset(problem_id: str) -> No
         for base in problem.spec.statistics:
             check = base.model_copy(update={"seed_offset": 2_000_000 + offset * 10_000})
             key = str(check.args)
-            outs.setdefault(key, _outputs(problem_id, check))
+            if key not in outs:
+                outs[key] = _outputs(problem, check)
             trusted = trusted_data(problem, check)
             verdict, message = evaluate(problem, check, outs[key], trusted, z_star)
             assert verdict == Verdict.ACCEPTED, f"offset {offset}: {check.name}: {message}"
@@ -84,7 +86,7 @@ def test_variance_ratio_bounds_hold_for_an_independent_correct_sampler() -> None
     import jax.numpy as jnp
 
     def split_keys(seed: Any, logits: Any, reward_table: Any, n_samples: Any) -> jax.Array:
-        keys = jax.random.split(jax.random.PRNGKey(int(seed)), int(n_samples))
+        keys = jax.random.split(jax.random.PRNGKey(jnp.int32(seed)), int(n_samples))
         actions = jax.vmap(lambda k: jax.random.categorical(k, logits))(keys)
         score = jax.nn.one_hot(actions, logits.shape[0]) - jax.nn.softmax(logits)
         return jnp.mean(reward_table[actions][:, None] * score, axis=0)
@@ -94,7 +96,7 @@ def test_variance_ratio_bounds_hold_for_an_independent_correct_sampler() -> None
     ratios = []
     for offset in range(OFFSETS):
         c = check.model_copy(update={"seed_offset": 3_000_000 + offset * 10_000})
-        x = np.stack([np.asarray(split_keys(**call)) for call in check_calls(problem.spec, c)])
+        x = trusted_samples(split_keys, problem.spec, c)
         ratios.append(float(x.var(0, ddof=1).sum() / trusted_data(problem, c)["against_variance"]))
     logs = np.log(ratios)
     # For near-Gaussian estimates log(ratio) has sd ~ sqrt(4 / (seeds - 1)) = 0.14 at 200 seeds;

@@ -9,10 +9,12 @@ import pytest
 
 from grader.judging.statistics import (
     FALSE_FAIL,
+    check_calls,
     evaluate,
     output_shape,
     t_threshold,
     trusted_data,
+    trusted_samples,
     z_threshold,
 )
 from grader.model.checks import MeanCheck, SumZeroCheck, VarianceCheck
@@ -100,3 +102,29 @@ def test_wrong_shape_or_nan_is_a_wrong_answer() -> None:
     assert "expected (4,)" in evaluate(problem, check, wide, trusted, 5.0)[1]
     nan = [np.full(4, np.nan, np.float32)] * check.seeds
     assert "NaN" in evaluate(problem, check, nan, trusted, 5.0)[1]
+
+
+def test_trusted_samples_batch_a_traceable_helper_and_loop_one_that_is_not() -> None:
+    """One jitted vmap over the seeds gives each seed's eager call (up to float32 rounding); a
+    helper that cannot trace (int() of the seed) is called seed by seed, with the same result."""
+    problem = load_problem("reinforce_grad")
+    spec = problem.spec
+    check = spec.statistics[0].model_copy(update={"seeds": 20})
+    fn = getattr(problem.reference_module, spec.function.name)
+    eager = np.stack([np.asarray(fn(**call), dtype=np.float64)
+                      for call in check_calls(spec, check)])
+    traced: list[int] = []
+
+    def counting(seed: object, logits: object, reward_table: object, n_samples: object) -> object:
+        traced.append(1)
+        return fn(seed, logits, reward_table, n_samples)
+
+    batched = trusted_samples(counting, spec, check)
+    assert len(traced) == 1  # traced once for all 20 seeds: batched, not looped
+    np.testing.assert_allclose(batched, eager, rtol=1e-5, atol=1e-6)
+    assert len({r.tobytes() for r in batched}) > 10  # each seed its own draw
+
+    def untraceable(seed: float, logits: object, reward_table: object, n_samples: object) -> object:
+        return fn(float(int(seed)), logits, reward_table, n_samples)
+
+    np.testing.assert_allclose(trusted_samples(untraceable, spec, check), eager, rtol=1e-6)

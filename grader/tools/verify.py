@@ -41,6 +41,11 @@ def verify_problem(problem: Problem, sandbox: Sandbox | None = None,
             result.failures.append(f"test {case.name!r} has the same inputs as {twin!r}")
     # warm runs these unsandboxed: a name that points at nothing is a spec error, not a no-op.
     result.failures += missing_trusted(problem)
+    # A spec fact, checked without grading anything (so `verify --skip-examples` sees it too).
+    for d in problem.spec.diagnoses:
+        if not (problem.submissions_dir / d.example).is_file():
+            result.failures.append(f"{problem.spec_path}: diagnoses names {d.example!r}, which "
+                                   f"is not under {problem.submissions_dir}")
     # A fresh run of the reference, so the corpus below grades against it, not a second run.
     expected_outputs(problem, fresh=True)
     if examples:
@@ -62,10 +67,6 @@ def _verify_examples(problem: Problem, sandbox: Sandbox, result: VerifyResult) -
         reports.append((want, path.stem, report))
         if report.verdict != want:
             result.failures.append(f"{path}: got {report.verdict}, its folder says {want}")
-    for d in problem.spec.diagnoses:
-        if not (problem.submissions_dir / d.example).is_file():
-            result.failures.append(f"{problem.spec_path}: diagnoses names {d.example!r}, which "
-                                   f"is not under {problem.submissions_dir}")
     _separation(problem, reports, result)
 
 

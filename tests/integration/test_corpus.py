@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,13 @@ def test_example_gets_its_folders_verdict(path: Path, sandbox: Sandbox) -> None:
 
 def check_example(path: Path, sandbox: Sandbox) -> None:
     problem_id, verdict = path.parent.parent.name, path.parent.name
-    report = grade_submission(load_problem(problem_id), path, sandbox)
+    problem = load_problem(problem_id)
+    if verdict == "time_limit_exceeded":
+        # An endless loop exceeds any limit: 4 s proves the verdict as well as the problem's 20,
+        # without burning 16 more seconds of a core per backend.
+        limits = problem.spec.limits.model_copy(update={"time_per_test_s": 4.0})
+        problem = replace(problem, spec=problem.spec.model_copy(update={"limits": limits}))
+    report = grade_submission(problem, path, sandbox)
     assert str(report.verdict) == verdict, [t.to_dict() for t in report.tests][:2]
     checks = [t for t in report.tests if t.statistical]
     if verdict == "accepted":

@@ -54,10 +54,11 @@ serve: setup
 
 # Every example and attack through bubblewrap, what Docker enforces through Docker
 # (tests/integration/backends.py), on 3 pytest-xdist workers (tests/conftest.py partitions
-# what they share). PYTEST_WORKERS=0 runs the suite in this one process.
-PYTEST_WORKERS ?= 3
-test: system-deps $(STAMP) docker-setup
-	$(BIN)/python -m pytest -q --durations=20 -n $(PYTEST_WORKERS) --dist loadfile
+# what they share). PYTEST_WORKERS=0 runs the suite in this one process. .ci/test-suite runs
+# the tests not marked docker while the Docker images build (docker-setup), then the rest.
+export PYTEST_WORKERS ?= 3
+test: system-deps $(STAMP)
+	bash .ci/test-suite
 
 # The subset that needs no Docker, browser, server or database and skips the slow tests
 # (markers set by tests/conftest.py): unit tests and the bubblewrap sandbox's.

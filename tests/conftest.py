@@ -14,7 +14,7 @@ import pytest
 
 from tests.markers import classify
 
-# pytest-xdist (make test runs `-n 2`): each worker is a process of its own, and every resource
+# pytest-xdist (make test runs `-n 3`): each worker is a process of its own, and every resource
 # two concurrent tests could share is partitioned per worker. Jail uids here: worker gwN's jails
 # (and the servers, graders and CLI runs it starts, which inherit the environment) use
 # 60000 + 100 (N + 1) and up, so that one worker's RLIMIT_NPROC budget, kill-by-uid and leftover

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from grader.model.problems import load_problem
+from grader.model.values import trusted_output
 
 N = 200_000
 Z = 6.0  # a correct reference fails a 6-sigma bound with probability ~2e-9 per component
@@ -92,7 +93,21 @@ WORKED: dict[str, tuple[str, list[Any], float]] = {
     "per_example_grads": (f"**[[{MINUS}0.2689, 0], [1.4621, 0.7311]]**",
                           [[-0.2689, 0], [1.4621, 0.7311]], 5e-5),
     "bernoulli_score_grad": ("about **[1, 0, 0]**", [1, 0, 0], 0.15),
+    "gae_advantages": (f"**[0.75, {MINUS}1, {MINUS}0.3125, 2.75, {MINUS}1]**",
+                       [0.75, -1, -0.3125, 2.75, -1], 1e-6),
+    "policy_gradient_rtg": (f"**[[{MINUS}0.25, 0.25], [0.5, {MINUS}0.5]]**",
+                            [[-0.25, 0.25], [0.5, -0.5]], 1e-6),
+    "adam_step": (f"**[[0.9, {MINUS}0.9], [0.4, 2]]**", [[0.9, -0.9], [0.4, 2]], 1e-5),
 }
+# A tuple or tree return: the leaf whose value the statement shows in bold.
+WORKED_LEAF = {"adam_step": "new_params.w"}
+
+
+def _arrays(value: Any) -> list[np.ndarray]:
+    """An argument's arrays: the argument itself, or a tree's leaves."""
+    if isinstance(value, dict):
+        return [a for v in value.values() for a in _arrays(v)]
+    return [value] if isinstance(value, np.ndarray) else []
 
 
 @pytest.mark.parametrize("problem_id", sorted(WORKED))
@@ -107,10 +122,13 @@ def test_worked_example_in_statement_is_what_the_reference_computes(problem_id: 
     # The statement's inputs are the test's: every array argument appears as written.
     plain = section.replace(MINUS, "-")
     for name, value in case.args.items():
-        if isinstance(value, np.ndarray):
-            assert _compact(value) in plain, (name, _compact(value))
+        for array in _arrays(value):
+            assert _compact(array) in plain, (name, _compact(array))
     fn = getattr(problem.reference_module, problem.spec.function.name)
-    got = np.asarray(fn(**case.args), dtype=np.float64)
+    result = trusted_output(problem.spec.function, fn(**case.args))
+    if problem_id in WORKED_LEAF:
+        result = result[WORKED_LEAF[problem_id]]
+    got = np.asarray(result, dtype=np.float64)
     want = np.asarray(numbers, dtype=np.float64)
     np.testing.assert_allclose(got.reshape(want.shape), want, rtol=0, atol=atol)
 

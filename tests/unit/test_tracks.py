@@ -22,6 +22,9 @@ def test_shipped_tracks_in_issue_order_cover_every_problem_once() -> None:
     assert mc[:3] == ["reparam_grad", "reinforce_grad", "reinforce_baseline_grad"]
     assert pg[0] == "discounted_returns" and pg[-1] == "ppo_clip_objective"
     assert core[0] == "per_example_grads"
+    issue = ["discounted_returns", "policy_gradient_rtg", "gae_advantages", "ppo_clip_objective"]
+    assert [p for p in pg if p in issue] == issue
+    assert "adam_step" in core[1:]
     listed = [p for t in tracks.tracks for p in t.problems]
     assert sorted(listed) == sorted(p.id for p in list_problems())
     assert tracks.neighbours("reinforce_grad") == ("reparam_grad", "reinforce_baseline_grad")

@@ -1,0 +1,17 @@
+import numpy as np
+
+
+def adam_step(params, grads, state, lr, b1, b2, eps):
+    t = int(state["count"]) + 1
+    new_params, new_m, new_v = {}, {}, {}
+    for k in params:
+        g = grads[k].astype(np.float64)
+        m = b1 * state["m"][k] + (1 - b1) * g
+        v = b2 * state["v"][k] + (1 - b2) * g**2
+        m_hat = m / (1 - b1**t)
+        v_hat = v / (1 - b2**t)
+        new_params[k] = (params[k] - lr * m_hat / (np.sqrt(v_hat) + eps)).astype(np.float32)
+        new_m[k] = m.astype(np.float32)
+        new_v[k] = v.astype(np.float32)
+    count = np.asarray(t, dtype=np.int32)
+    return new_params, {"m": new_m, "v": new_v, "count": count}

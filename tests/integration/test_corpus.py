@@ -115,6 +115,9 @@ FEEDBACK = {
     "bernoulli_score_grad/missing_reward": "multiplied by its reward f(b)",
     "bernoulli_score_grad/exact_gradient": "You return the exact gradient",
     "bernoulli_score_grad/sum_not_mean": "sums over the samples",
+    "log1pexp_vjp/naive": "jnp.log(1 + jnp.exp(x)) overflows",
+    "log1pexp_vjp/naive_sigmoid_backward": "your backward pass computes exp(x) / (1 + exp(x))",
+    "log1pexp_vjp/backward_ignores_cotangent": "must return the cotangent pulled back",
     # No diagnosis names these two: a relation between got and expected does.
     "reinforce_grad/per_sample_not_averaged": "one row per sample",
     "reinforce_baseline_grad/exact_gradient": "Your result is the exact expectation",

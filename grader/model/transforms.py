@@ -152,6 +152,7 @@ def batched(value: np.ndarray, k: int) -> np.ndarray:
 def check_rows(problem: Any) -> list[CheckRow]:
     """Every function check's rows in spec order, each check's over its tests in test order."""
     from grader.model.inputs import bind_dims, expected_leaves
+    from grader.model.values import structure
 
     spec, cases = problem.spec, problem.tests
     fn = spec.function
@@ -183,6 +184,11 @@ def check_rows(problem: Any) -> list[CheckRow]:
                 spec_ |= {"in_axes": dict(c.in_axes)}
                 for n, axis in c.in_axes.items():
                     args[n] = np.stack([batched(args[n], k) for k in range(c.batch)], axis)
+            # The structure the runner flattens the result by: a vjp's gradients (one array,
+            # or a tuple by `wrt`), else the function's own.
+            spec_["returns"] = structure(fn) if c.transform != "vjp" else {
+                "kind": "tuple", "items": [[n, {"kind": "array"}] for n in paths]} if paths \
+                else None
             out.append(CheckRow(f"{c.name}:{case.name}", c, i, case.visible, c.points, args,
                                 spec_, paths))
     return out

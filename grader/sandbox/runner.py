@@ -133,18 +133,18 @@ TRANSFORM_KEY = "@transform"  # a call's transform (grader.model.transforms), be
 def transformed(fn: Any, args: dict[str, Any], spec: dict[str, Any]) -> Any:
     """The learner's function called under the transform the judge names: jit (static_argnames),
     vmap (in_axes over the named arguments, the rest closed over), jvp (the judge's tangents)
-    or vjp (the judge's cotangent pulled back to each `wrt` argument)."""
+    or vjp (the judge's cotangent pulled back to each `wrt` argument). The judge sends the
+    structure its result is flattened by (`returns`: a vjp's, one gradient per `wrt`)."""
     import jax
 
-    kind = spec["transform"]
+    kind, names = spec["transform"], list(spec.get("in_axes") or spec.get("wrt") or ())
     if kind == "jit":
         return jax.jit(fn, static_argnames=tuple(spec["static"]))(**args)
-    names = list(spec["in_axes"]) if kind == "vmap" else list(spec["wrt"])
+    values = tuple(args[n] for n in names)
 
     def part(*values: Any) -> Any:
         return fn(**{**args, **dict(zip(names, values, strict=True))})
 
-    values = tuple(args[n] for n in names)
     if kind == "vmap":
         return jax.vmap(part, in_axes=tuple(spec["in_axes"][n] for n in names))(*values)
     if kind == "jvp":
@@ -157,16 +157,6 @@ def transformed(fn: Any, args: dict[str, Any], spec: dict[str, Any]) -> Any:
                        f"the declared {ct.dtype}{list(ct.shape)}")
     grads = pullback(ct)
     return grads[0] if len(grads) == 1 else tuple(grads)
-
-
-def transformed_returns(spec: dict[str, Any] | None, returns: Any) -> Any:
-    """The structure a transformed call's result is flattened by: a vjp's one gradient per
-    `wrt` argument; any other transform's, the function's own."""
-    if spec is None or spec["transform"] != "vjp":
-        return returns
-    if len(spec["wrt"]) == 1:
-        return None
-    return {"kind": "tuple", "items": [[n, {"kind": "array"}] for n in spec["wrt"]]}
 
 
 def learner_trace(exc: BaseException, path: str) -> str:
@@ -289,7 +279,7 @@ def main() -> None:
             return send(out, {"event": "compile_error", "message":
                               f"{fn_name} cannot take the arguments ({params}): {exc}"})
         send(out, {"event": "start", "test": index})
-        shape = transformed_returns(spec, returns)
+        shape = returns if spec is None else spec["returns"]
         try:
             result = fn(**args) if spec is None else transformed(fn, args, spec)
             leaves = [to_array(result)] if shape is None else flatten(result, shape)

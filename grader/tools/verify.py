@@ -10,8 +10,8 @@ from grader.data.transformed import expected_rows
 from grader.judging.judge import grade_submission
 from grader.model.inputs import TestCase
 from grader.model.problems import Problem
-from grader.model.transforms import CheckRow
 from grader.model.report import Report
+from grader.model.transforms import CheckRow
 from grader.sandbox.factory import make_sandbox
 from grader.sandbox.protocol import Sandbox
 from grader.tools.warm import missing_trusted

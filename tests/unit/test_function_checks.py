@@ -16,7 +16,7 @@ from grader.errors import SpecError
 from grader.model.problems import Problem
 from grader.model.spec import load_spec
 from grader.model.transforms import batched, check_rows
-from grader.sandbox.runner import Mismatch, transformed, transformed_returns
+from grader.sandbox.runner import Mismatch, transformed
 
 BASE: dict[str, Any] = {
     "id": "fc", "title": "function checks",
@@ -114,12 +114,15 @@ def test_rows_per_test_named_and_visible_like_it_with_fixed_draws(tmp_path: Path
         ("jit:two", False), ("map:one", True), ("map:two", False)]
     ct = rows[0].transform["cotangent"]
     assert ct.shape == (2,) and ct.dtype == np.float32 and np.all(np.abs(ct) <= 1)
-    assert rows[0].leaf_paths == ("x", "m")  # two gradients
+    assert rows[0].leaf_paths == ("x", "m")  # two gradients, a tuple for the runner
+    assert rows[0].transform["returns"] == {"kind": "tuple", "items": [
+        ["x", {"kind": "array"}], ["m", {"kind": "array"}]]}
     again = check_rows(Problem(tmp_path, spec))
     np.testing.assert_array_equal(again[0].transform["cotangent"], ct)  # a fixed seed
     assert not np.array_equal(rows[1].transform["cotangent"], ct)  # per test
     assert rows[2].transform["tangents"]["x"].shape == (2,) and rows[2].leaf_paths == ()
-    assert rows[4].transform == {"transform": "jit", "static": ["n", "mode"]}
+    assert rows[2].transform["returns"] is None  # one array
+    assert rows[4].transform == {"transform": "jit", "static": ["n", "mode"], "returns": None}
     m = rows[6].args["m"]
     assert m.shape == (2, 4, 2)  # the batch stacked along axis 1
     assert rows[6].args["x"].shape == (2,)  # unmapped: as the test gives it
@@ -165,5 +168,3 @@ def test_runner_transforms_are_jaxs() -> None:
                                        r"declared float32\[2\]"):
         transformed(lambda x, m, n: m * 1.0, args, {"transform": "vjp", "wrt": ["x"],
                                                     "cotangent": ct})
-    assert transformed_returns({"transform": "vjp", "wrt": ["x"]}, {"kind": "tree"}) is None
-    assert transformed_returns({"transform": "jit"}, {"kind": "tree"}) == {"kind": "tree"}

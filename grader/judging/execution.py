@@ -23,6 +23,8 @@ KILLS = {
     # Sent before the learner's file is read: the judge's fault, never the submission's.
     "stale_runner": (Verdict.JUDGE_ERROR, "the sandbox's runner predates tuple and tree "
                      "returns: rebuild the runner image (make image)"),
+    "stale_transforms": (Verdict.JUDGE_ERROR, "the sandbox's runner predates function checks "
+                         "(jit, vmap, jvp, vjp): rebuild the runner image (make image)"),
 }
 NOT_LOADED = "your function cannot take this test's arguments"
 MISMATCH = "returned a value whose structure is not the declared one"
@@ -46,6 +48,7 @@ class Outcome:
     message: str = ""
     summary: str = ""
     skipped: bool = False  # not called: its check had already failed
+    exception_class: str = ""  # a function check's call: the class it raised (learner-named)
 
 
 @dataclass
@@ -95,12 +98,13 @@ def _outcome(event: Event, job: Job) -> Outcome:
     if event.kind == "mismatch":
         return Outcome(None, Verdict.WRONG_ANSWER, str(event.header["message"]), MISMATCH)
     if event.arrays is not None:
-        return Outcome(dict(zip(job.leaf_paths, event.arrays, strict=True)))
+        return Outcome(dict(zip(job.leaves_of(event.test), event.arrays, strict=True)))
     if event.kind == "error":
         verdict = Verdict(str(event.header["verdict"]))
         summary = "ran out of memory" if verdict == Verdict.MEMORY_LIMIT_EXCEEDED \
             else _exception(event.header)
-        return Outcome(None, verdict, str(event.header.get("message", "")), summary)
+        return Outcome(None, verdict, str(event.header.get("message", "")), summary,
+                       exception_class=str(event.header.get("class", ""))[:100])
     if event.kind == "output_limit":
         return Outcome(None, Verdict.OUTPUT_LIMIT_EXCEEDED,
                        f"returned {event.header.get('got_bytes')} bytes, over the output cap",
@@ -167,11 +171,12 @@ def _run_once(sandbox: Sandbox, job: Job, arrived: Callable[[int, Run], None] | 
 
 
 def make_job(problem: Problem, submission: Path, calls: list[dict[str, Any]],
-             public: int | None = None, groups: tuple[int | None, ...] = ()) -> Job:
+             public: int | None = None, groups: tuple[int | None, ...] = (),
+             call_leaves: tuple[tuple[str, ...] | None, ...] = ()) -> Job:
     limits = problem.spec.limits
     fn = problem.spec.function
     return Job(submission, fn.name, calls, limits.time_per_test_s,
                limits.total_time_s, limits.memory_mb, int(limits.output_mb * 1024 * 1024),
                limits.startup_s, public=public, groups=groups, tmp_mb=limits.tmp_mb,
                returns=structure(fn), leaf_paths=tuple(p for p, _ in fn.leaves())
-               if fn.structured else ())
+               if fn.structured else (), call_leaves=call_leaves)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
+
 from grader.data.cache import DIAGNOSES, arrays_path, isolated, load_arrays, store_arrays
 from grader.data.expected import expected_outputs
 from grader.data.mutated import distinct_mutants
 from grader.judging.execution import make_job, run_calls
+from grader.judging.function_checks import row_compare
 from grader.judging.relations import VISIBLE_ONLY, relations
 from grader.model.problems import Problem
 from grader.model.report import Report
@@ -45,7 +48,7 @@ def advice(problem: Problem, report: Report, outputs: dict[int, Output],
     verdicts (which every reader sees) alone. A hidden test's output or message is the
     learner's code's, written after it read the hidden inputs: a hint that appeared or not
     with it (a factor, a diagnosis, an error's pattern) would carry those inputs out."""
-    visible = {i for i, case in enumerate(problem.tests) if case.visible}
+    visible = {i for i, (_, shown) in _fixed(problem).items() if shown}
     seen = {i: o for i, o in outputs.items() if i in visible}
     hints = [hint for t in report.tests if t.visible and t.verdict == Verdict.RUNTIME_ERROR
              for pattern, hint in ERROR_HINTS if pattern.search(t.message)]
@@ -61,8 +64,9 @@ def advice(problem: Problem, report: Report, outputs: dict[int, Output],
         hints.append("Your estimator is statistically sound (every check over many seeds "
                      "passes) but draws different samples than specified, so its fixed-seed "
                      "outputs differ (split keys, or jax.random.choice?)." + quote)
-    elif not matched and wrong:
-        hints += relations(problem, seen, expected_outputs(problem))
+    elif not matched and wrong & set(range(len(problem.tests))):
+        hints += relations(problem, {i: o for i, o in seen.items() if i < len(problem.tests)},
+                           expected_outputs(problem))
     elif not matched and _visible_only(report, len(problem.tests)):
         hints.append(VISIBLE_ONLY)
     return list(dict.fromkeys(hints))
@@ -77,18 +81,58 @@ def _visible_only(report: Report, fixed: int) -> bool:
         and all(t.verdict == Verdict.WRONG_ANSWER for t in hidden)
 
 
+def _fixed(problem: Problem) -> dict[int, tuple[str, bool]]:
+    """Report index -> (name, visible) of every row judged against one expected output: the
+    fixed-seed tests and the function checks' rows."""
+    out = {i: (c.name, c.visible) for i, c in enumerate(problem.tests)}
+    base = len(problem.tests) + len(problem.spec.statistics)
+    out.update({base + k: (r.name, r.visible) for k, r in enumerate(problem.check_rows)})
+    return out
+
+
+def _finite_where_both(got: Output, want: Output) -> tuple[Output, Output] | None:
+    """Outputs with their NaN and Inf set to 0 where both have the same one, or None when only
+    one of them has one somewhere: reproducing a known-wrong example includes reproducing its
+    overflow (an Inf, or the NaN a gradient makes of it), and nothing else does."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        pairs = {k: _finite_where_both(got[k], want[k]) for k in want if k in got}
+        if any(v is None for v in pairs.values()):
+            return None
+        return ({k: v[0] for k, v in pairs.items() if v is not None},
+                {k: v[1] for k, v in pairs.items() if v is not None})
+    if not (isinstance(got, np.ndarray) and isinstance(want, np.ndarray)) \
+            or got.shape != want.shape or got.dtype.kind != "f" or want.dtype.kind != "f":
+        return got, want
+    bad_got, bad_want = ~np.isfinite(got), ~np.isfinite(want)
+    same = (np.isnan(got) & np.isnan(want)) | (np.isinf(got) & (got == want))
+    if (bad_got | bad_want).any() and not np.array_equal(same, bad_got | bad_want):
+        return None
+    if not same.any():
+        return got, want
+    return np.where(same, 0, got).astype(got.dtype), np.where(same, 0, want).astype(want.dtype)
+
+
 def _reproduces(problem: Problem, outputs: dict[int, Output],
                 theirs: dict[str, Output], must: set[int] | None = None) -> bool:
-    """The submission's outputs match `theirs` on every test both have (at least one, and one
-    of `must` when given)."""
+    """The submission's outputs match `theirs` on every test (and function-check row) both have
+    (at least one, and one of `must` when given)."""
     compared = set()
+    rows = {len(problem.tests) + len(problem.spec.statistics) + k: r
+            for k, r in enumerate(problem.check_rows)}
     for i, got in outputs.items():
-        case = problem.tests[i]
-        want = theirs.get(case.name)
+        row = rows.get(i)
+        want = theirs.get(problem.tests[i].name if row is None else row.name)
         if want is None:
             continue
-        c = compare_output(got, want, problem.spec.function, problem.spec.tolerance,
-                           dict(case.args))
+        finite = _finite_where_both(got, want)
+        if finite is None:
+            return False
+        got, want = finite
+        if row is not None:
+            c = row_compare(problem, row, got, want)
+        else:
+            c = compare_output(got, want, problem.spec.function, problem.spec.tolerance,
+                               dict(problem.tests[i].args))
         if c.verdict != Verdict.ACCEPTED:
             return False
         compared.add(i)
@@ -126,13 +170,16 @@ def example_outputs(problem: Problem, example: Path, sandbox: Sandbox) -> dict[s
     path = arrays_path(DIAGNOSES, problem, example.stem, source.source)
     if (hit := load_arrays(path)) is not None:
         return unpack(hit, problem.spec.function)
-    cases = problem.tests
+    cases, rows = problem.tests, problem.check_rows
+    names = [c.name for c in cases] + [r.name for r in rows]
     # A private copy the jail can read: examples sit where only the judge may (the judge
     # image keeps /app root-only), and the jail runs as another uid.
     with staged(source, sandbox.jail_uid) as copy:
-        run = run_calls(sandbox, make_job(problem, copy, [c.args for c in cases]))
-    outputs = {cases[i].name: o.array for i, o in run.outcomes.items() if o.array is not None}
-    if run.stop is None and len(outputs) == len(cases) and isolated(sandbox):
+        run = run_calls(sandbox, make_job(
+            problem, copy, [c.args for c in cases] + [r.call for r in rows],
+            call_leaves=(None,) * len(cases) + tuple(r.leaf_paths for r in rows)))
+    outputs = {names[i]: o.array for i, o in run.outcomes.items() if o.array is not None}
+    if run.stop is None and len(outputs) == len(names) and isolated(sandbox):
         store_arrays(path, pack(outputs))
     return outputs
 

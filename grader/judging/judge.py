@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from grader.data.expected import expected_outputs
+from grader.data.transformed import expected_rows
 from grader.judging.execution import (
     MISMATCH,
     Outcome,
@@ -22,6 +23,7 @@ from grader.judging.execution import (
     run_calls,
 )
 from grader.judging.feedback import advice
+from grader.judging.function_checks import failed_under, judge_row
 from grader.judging.statistics import (
     check_calls,
     evaluate,
@@ -34,11 +36,13 @@ from grader.model.inputs import TestCase
 from grader.model.problems import Problem
 from grader.model.report import Report, TestResult
 from grader.model.submission import Submission, read_submission, staged
+from grader.model.transforms import CheckRow
 from grader.model.values import Output, compare_output, describe
 from grader.sandbox.protocol import Sandbox
 from grader.verdict import Verdict
 
-Unit = TestCase | StatisticalCheck  # a line of the report: a fixed-seed test or a check
+# A line of the report: a fixed-seed test, a statistical check, or a function check on a test.
+Unit = TestCase | StatisticalCheck | CheckRow
 
 
 @dataclass(frozen=True)
@@ -54,16 +58,18 @@ class Plan:
     spans: list[range]
     public: int
     groups: tuple[int | None, ...]
+    leaves: tuple[tuple[str, ...] | None, ...] = ()  # per call: a function check's result's
 
 
 def units(problem: Problem) -> list[Unit]:
-    return [*problem.tests, *problem.spec.statistics]
+    return [*problem.tests, *problem.spec.statistics, *problem.check_rows]
 
 
 def plan(problem: Problem) -> Plan:
     every = units(problem)
     calls: list[dict[str, Any]] = []
     groups: list[int | None] = []
+    leaves: dict[int, tuple[str, ...]] = {}
     spans: dict[int, range] = {}
     shared: dict[str, range] = {}
     public = 0
@@ -71,9 +77,11 @@ def plan(problem: Problem) -> Plan:
         if not every[u].visible and not public:
             public = len(calls)
         unit = every[u]
-        if isinstance(unit, TestCase):
+        if isinstance(unit, CheckRow):
+            leaves[len(calls)] = unit.leaf_paths
+        if isinstance(unit, TestCase | CheckRow):
             spans[u] = range(len(calls), len(calls) + 1)
-            calls.append(unit.args)
+            calls.append(unit.args if isinstance(unit, TestCase) else unit.call)
             groups.append(None)
             continue
         key = json.dumps([unit.seed_param, unit.seeds, unit.seed_offset, unit.args],
@@ -86,7 +94,8 @@ def plan(problem: Problem) -> Plan:
         spans[u] = shared[key]
     if all(unit.visible for unit in every):
         public = len(calls)
-    return Plan(calls, [spans[u] for u in range(len(every))], public, tuple(groups))
+    return Plan(calls, [spans[u] for u in range(len(every))], public, tuple(groups),
+                tuple(leaves.get(i) for i in range(len(calls))) if leaves else ())
 
 
 def blame(run: Run, spans: list[range]) -> int | None:
@@ -120,7 +129,8 @@ def grade_submission(problem: Problem, submission: Submission | Path, sandbox: S
 def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool,
            on_test: Callable[[int, TestResult], None] | None) -> Report:
     start = time.monotonic()
-    expected = expected_outputs(problem)
+    expected = [*expected_outputs(problem), *[None] * len(problem.spec.statistics),
+                *expected_rows(problem)]
     p = plan(problem)
     every = units(problem)
     z_star = z_threshold(problem.spec)
@@ -130,7 +140,7 @@ def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool,
         finishing.setdefault(span[-1], []).append(u)
     shapes: dict[int, dict[str, tuple[int, ...]]] = {}  # a check's calls: per leaf it judges
     for unit, span in zip(every, p.spans, strict=True):  # (checks share calls), its shape
-        if not isinstance(unit, TestCase):
+        if not isinstance(unit, TestCase | CheckRow):
             for i in span:
                 shapes.setdefault(i, {})[unit.output or ""] = output_shape(problem.spec, unit)
 
@@ -154,13 +164,14 @@ def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool,
             if all(i in run.outcomes for i in p.spans[u]):
                 judged(u, run)
 
-    run = run_calls(sandbox, make_job(problem, submission, p.calls, p.public, p.groups),
-                    arrived)
+    run = run_calls(sandbox, make_job(problem, submission, p.calls, p.public, p.groups,
+                                      p.leaves), arrived)
     for u in range(len(every)):
         if u not in results:
             judged(u, run)
-    outputs = {t: o.array for t, span in enumerate(p.spans[:len(problem.tests)])
-               if (o := run.outcomes.get(span[0])) is not None and o.array is not None}
+    outputs = {t: o.array for t, span in enumerate(p.spans)
+               if isinstance(every[t], TestCase | CheckRow)
+               and (o := run.outcomes.get(span[0])) is not None and o.array is not None}
     report = Report(problem.id, str(submission), [results[u] for u in range(len(every))], [],
                     environment(sandbox.name), 0.0, run.capture.public, run.capture.hidden)
     if advise and report.verdict != Verdict.ACCEPTED:
@@ -182,22 +193,27 @@ def _judge_unit(problem: Problem, unit: Unit, got: list[Outcome | None],
                 expected: list[Output], u: int, stop: Stop | None,
                 blamed: tuple[bool, str], z_star: float) -> TestResult:
     result = TestResult(unit.name, Verdict.ACCEPTED, unit.visible, unit.points,
-                        statistical=not isinstance(unit, TestCase))
+                        statistical=not isinstance(unit, TestCase | CheckRow))
     failed = next(((k, o) for k, o in enumerate(got)
                    if o is not None and o.array is None and not o.skipped), None)
     if failed is not None:
         k, bad = failed
-        seed = "" if isinstance(unit, TestCase) else f"seed {unit.seed_offset + k}: "
+        seed = "" if isinstance(unit, TestCase | CheckRow) else f"seed {unit.seed_offset + k}: "
         result.verdict = bad.verdict
         # The seed is an input of the check, and which call fails is the learner's choice.
         result.message, result.summary = seed + bad.message, bad.summary
         if bad.summary == MISMATCH:  # what was declared is the spec's: a hidden test shows it
             result.summary = f"{MISMATCH}: {describe(problem.spec.function)}"
+        if isinstance(unit, CheckRow):
+            failed_under(unit, result, bad)
     elif any(o is None for o in got):
         _not_run(result, stop, *blamed)
     elif isinstance(unit, TestCase):
         assert got[0] is not None
         _judge_test(problem, unit, result, got[0], expected[u])
+    elif isinstance(unit, CheckRow):
+        assert got[0] is not None
+        judge_row(problem, unit, result, got[0].array, expected[u])
     else:
         arrays = [o.array[unit.output or ""] if isinstance(o.array, dict) else o.array
                   for o in got if o is not None and o.array is not None]

@@ -24,6 +24,7 @@ from grader.model.spec import (
     TupleReturns,
     load_spec,
 )
+from grader.model.transforms import CheckRow, check_rows
 
 
 def default_root() -> Path:
@@ -69,6 +70,11 @@ class Problem:
             return materialise(self.spec)
         except InputError as exc:
             raise SpecError(str(self.spec_path), "", str(exc)) from exc
+
+    @cached_property
+    def check_rows(self) -> list[CheckRow]:
+        """The function checks' report rows (one per check and test), after the tests."""
+        return check_rows(self)
 
     @cached_property
     def reference_module(self) -> ModuleType:

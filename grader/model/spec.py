@@ -42,6 +42,7 @@ from grader.model.kinds import (  # the spec's names, re-exported
     walk_leaves,
 )
 from grader.model.strict import Scale, Strict
+from grader.model.transforms import FunctionCheck, validate_checks
 
 EXAMPLE = r"^[A-Za-z0-9_]+/[A-Za-z0-9_.-]+\.py$"  # a path under submissions/<problem>/
 
@@ -122,6 +123,8 @@ class ProblemSpec(Strict):
     tests: list[ExplicitTest] = Field(default_factory=list)
     generated: list[GeneratedTests] = Field(default_factory=list)
     statistics: list[StatisticalCheck] = Field(default_factory=list)
+    function_checks: list[FunctionCheck] = Field(default_factory=list, description=(
+        "the function judged under jax.vjp, jvp, jit or vmap on the tests (a row per test)"))
     diagnoses: list[Diagnosis] = Field(default_factory=list)
     sampling: str | None = Field(None, description=(
         "the sampling call the statement requires, quoted to learners who sample otherwise"))
@@ -185,6 +188,7 @@ class ProblemSpec(Strict):
         dup = {n for n in all_names if all_names.count(n) > 1}
         if dup:
             raise ValueError(f"test names repeat: {sorted(dup)}")
+        validate_checks(self)
         return self
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event, Frames, Order, ProtocolError
+from grader.sandbox.runner import TRANSFORM_KEY
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,19 @@ class Job:
     # its leaves' paths in order; None and () for one array.
     returns: dict[str, Any] | None = None
     leaf_paths: tuple[str, ...] = ()
+    # Per call, the leaf paths of a function check's result where they differ from the
+    # function's (a vjp's gradients; () for one array); None, or no entry: `leaf_paths`.
+    call_leaves: tuple[tuple[str, ...] | None, ...] = ()
+
+    def leaves_of(self, call: int | None) -> tuple[str, ...]:
+        own = self.call_leaves[call] if call is not None and call < len(self.call_leaves) \
+            else None
+        return self.leaf_paths if own is None else own
+
+    @property
+    def transforms(self) -> bool:
+        """Some call runs under a function check's transform."""
+        return any(TRANSFORM_KEY in t for t in self.tests)
 
     @property
     def n_public(self) -> int:
@@ -161,8 +175,9 @@ def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
         while True:
             while (event := frames.next()) is not None:
                 order.check(event)
-                if (event.kind == "result" and (event.arrays is None) != (not job.leaf_paths)) \
-                        or (event.arrays is not None and len(event.arrays) != len(job.leaf_paths)):
+                paths = job.leaves_of(event.test)
+                if (event.kind == "result" and (event.arrays is None) != (not paths)) \
+                        or (event.arrays is not None and len(event.arrays) != len(paths)):
                     raise ProtocolError("a result of another structure than the job's")
                 if event.kind == "more":
                     release()
@@ -173,6 +188,10 @@ def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
                 if event.kind == "ready" and job.leaf_paths \
                         and event.header.get("structures") != 1:
                     yield Event("killed", header={"reason": "stale_runner"})
+                    return
+                if event.kind == "ready" and job.transforms \
+                        and event.header.get("transforms") != 1:
+                    yield Event("killed", header={"reason": "stale_transforms"})
                     return
                 if event.kind in ("done", "compile_error"):
                     return

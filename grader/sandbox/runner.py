@@ -127,6 +127,38 @@ def flatten(value: Any, shape: dict[str, Any], path: str = "") -> list[Any]:
     return out
 
 
+TRANSFORM_KEY = "@transform"  # a call's transform (grader.model.transforms), beside its args
+
+
+def transformed(fn: Any, args: dict[str, Any], spec: dict[str, Any]) -> Any:
+    """The learner's function called under the transform the judge names: jit (static_argnames),
+    vmap (in_axes over the named arguments, the rest closed over), jvp (the judge's tangents)
+    or vjp (the judge's cotangent pulled back to each `wrt` argument). The judge sends the
+    structure its result is flattened by (`returns`: a vjp's, one gradient per `wrt`)."""
+    import jax
+
+    kind, names = spec["transform"], list(spec.get("in_axes") or spec.get("wrt") or ())
+    if kind == "jit":
+        return jax.jit(fn, static_argnames=tuple(spec["static"]))(**args)
+    values = tuple(args[n] for n in names)
+
+    def part(*values: Any) -> Any:
+        return fn(**{**args, **dict(zip(names, values, strict=True))})
+
+    if kind == "vmap":
+        return jax.vmap(part, in_axes=tuple(spec["in_axes"][n] for n in names))(*values)
+    if kind == "jvp":
+        return jax.jvp(part, values, tuple(spec["tangents"][n] for n in names))[1]
+    out, pullback = jax.vjp(part, *values)
+    ct = spec["cotangent"]
+    if not hasattr(out, "shape") or tuple(out.shape) != ct.shape or out.dtype != ct.dtype:
+        got = f"{out.dtype}{list(out.shape)}" if hasattr(out, "shape") else _what(out)
+        raise Mismatch(f"under jax.vjp your function returns {got}; the cotangent is for "
+                       f"the declared {ct.dtype}{list(ct.shape)}")
+    grads = pullback(ct)
+    return grads[0] if len(grads) == 1 else tuple(grads)
+
+
 def learner_trace(exc: BaseException, path: str) -> str:
     """The traceback cut to the learner's own frames (and the final error line)."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == path]
@@ -207,7 +239,8 @@ def main() -> None:
     sys.argv = [path]
     # `structures`: this runner flattens tuple and tree returns (a runner image built before it
     # would stack them; the judge refuses to grade a structured return with such a runner).
-    send(out, {"event": "ready", "structures": 1})
+    # `transforms`: it applies a call's function-check transform (an older one would not).
+    send(out, {"event": "ready", "structures": 1, "transforms": 1})
     try:
         with open(path, encoding="utf-8") as f:
             code = compile(f.read(), path, "exec")
@@ -232,7 +265,9 @@ def main() -> None:
                 with contextlib.suppress(OSError):
                     os.write(std, SENTINEL)
             send(out, {"event": "more"})
-        args = {k: decode(v) for k, v in json.loads(stdin.readline()).items()}
+        line = json.loads(stdin.readline())
+        spec = decode(line.pop(TRANSFORM_KEY, None))
+        args = {k: decode(v) for k, v in line.items()}
         group = groups[index]
         if group is not None and group in failed:
             send(out, {"event": "skipped", "test": index})
@@ -244,9 +279,10 @@ def main() -> None:
             return send(out, {"event": "compile_error", "message":
                               f"{fn_name} cannot take the arguments ({params}): {exc}"})
         send(out, {"event": "start", "test": index})
+        shape = returns if spec is None else spec["returns"]
         try:
-            result = fn(**args)
-            leaves = [to_array(result)] if returns is None else flatten(result, returns)
+            result = fn(**args) if spec is None else transformed(fn, args, spec)
+            leaves = [to_array(result)] if shape is None else flatten(result, shape)
         except Mismatch as exc:
             if group is not None:
                 failed.add(group)
@@ -256,7 +292,8 @@ def main() -> None:
             if group is not None:
                 failed.add(group)
             send(out, {"event": "error", "test": index, "verdict": classify(exc),
-                       "exception": exception_name(exc), "message": learner_trace(exc, path)})
+                       "exception": exception_name(exc), "message": learner_trace(exc, path),
+                       **({"class": type(exc).__name__[:100]} if spec is not None else {})})
             continue
         nbytes = sum(int(a.nbytes) for a in leaves)
         if nbytes > cap:
@@ -264,7 +301,7 @@ def main() -> None:
                 failed.add(group)
             send(out, {"event": "output_limit", "test": index, "got_bytes": nbytes})
             continue
-        if returns is None:
+        if shape is None:
             arr = leaves[0]
             send(out, {"event": "result", "test": index, "dtype": arr.dtype.str,
                        "shape": list(arr.shape)}, arr.tobytes())

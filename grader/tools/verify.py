@@ -6,9 +6,12 @@ from dataclasses import dataclass, field
 
 from grader.data.cache import compile_cache_dir
 from grader.data.expected import expected_outputs
+from grader.data.transformed import expected_rows
 from grader.judging.judge import grade_submission
+from grader.model.inputs import TestCase
 from grader.model.problems import Problem
 from grader.model.report import Report
+from grader.model.transforms import CheckRow
 from grader.sandbox.factory import make_sandbox
 from grader.sandbox.protocol import Sandbox
 from grader.tools.warm import missing_trusted
@@ -48,6 +51,7 @@ def verify_problem(problem: Problem, sandbox: Sandbox | None = None,
                                    f"is not under {problem.submissions_dir}")
     # A fresh run of the reference, so the corpus below grades against it, not a second run.
     expected_outputs(problem, fresh=True)
+    expected_rows(problem, fresh=True)
     if examples:
         _verify_examples(problem, sandbox or make_sandbox("local", compile_cache_dir()), result)
     return result
@@ -72,7 +76,8 @@ def _verify_examples(problem: Problem, sandbox: Sandbox, result: VerifyResult) -
 
 def _separation(problem: Problem, reports: list[tuple[str, str, Report]],
                 result: VerifyResult) -> None:
-    """Per fixed-seed test: the accepted examples' largest diff and the wrong answers' smallest.
+    """Per fixed-seed test and function-check row: the accepted examples' largest diff and the
+    wrong answers' smallest.
 
     Diffs are in units of the test's allowance (1 = the tolerance). The spec claims the allowance
     is `margin` times the float32 error of correct code, so diffs below 1/margin are float noise:
@@ -81,7 +86,10 @@ def _separation(problem: Problem, reports: list[tuple[str, str, Report]],
     it, and no tolerance can go below float noise).
     """
     noise = 1 / problem.spec.tolerance.margin
-    for i, case in enumerate(problem.tests):
+    base = len(problem.tests) + len(problem.spec.statistics)
+    fixed: list[tuple[int, TestCase | CheckRow]] = [
+        *enumerate(problem.tests), *((base + k, row) for k, row in enumerate(problem.check_rows))]
+    for i, case in fixed:
         ratios = [(want, stem, ratio) for want, stem, r in reports
                   if (ratio := r.tests[i].ratio) is not None]
         top = max((x for want, _, x in ratios if want == Verdict.ACCEPTED), default=0.0)

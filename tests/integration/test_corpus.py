@@ -131,6 +131,9 @@ FEEDBACK = {
     "adam_step/no_bias_correction": "You step with the raw moving averages",
     "adam_step/corrected_moments_in_state": "holds the bias-corrected m_hat and v_hat",
     "adam_step/eps_inside_sqrt": "You put eps under the square root",
+    "log1pexp_vjp/naive": "jnp.log(1 + jnp.exp(x)) overflows",
+    "log1pexp_vjp/naive_sigmoid_backward": "your backward pass computes exp(x) / (1 + exp(x))",
+    "log1pexp_vjp/backward_ignores_cotangent": "must return the cotangent pulled back",
     # No diagnosis names these two: a relation between got and expected does.
     "reinforce_grad/per_sample_not_averaged": "one row per sample",
     "reinforce_baseline_grad/exact_gradient": "Your result is the exact expectation",

@@ -98,6 +98,8 @@ WORKED: dict[str, tuple[str, list[Any], float]] = {
     "policy_gradient_rtg": (f"**[[{MINUS}0.25, 0.25], [0.5, {MINUS}0.5]]**",
                             [[-0.25, 0.25], [0.5, -0.5]], 1e-6),
     "adam_step": (f"**[[0.9, {MINUS}0.9], [0.4, 2]]**", [[0.9, -0.9], [0.4, 2]], 1e-5),
+    "log1pexp_vjp": ("**[0, 0.3133, 0.6931, 1.3133, 100]**", [0, 0.3133, 0.6931, 1.3133, 100],
+                     5e-5),
 }
 # A tuple or tree return: the leaf whose value the statement shows in bold.
 WORKED_LEAF = {"adam_step": "new_params.w"}
@@ -131,6 +133,20 @@ def test_worked_example_in_statement_is_what_the_reference_computes(problem_id: 
     got = np.asarray(result, dtype=np.float64)
     want = np.asarray(numbers, dtype=np.float64)
     np.testing.assert_allclose(got.reshape(want.shape), want, rtol=0, atol=atol)
+
+
+def test_log1pexp_worked_gradient_is_what_the_reference_pulls_back() -> None:
+    """The statement's derivative on the worked example: jax.vjp of the reference (its
+    custom_vjp) with a cotangent of ones, as the gradient_rule check applies it."""
+    import jax
+
+    problem = load_problem("log1pexp_vjp")
+    section = problem.statement().split("## Worked mini-example", 1)[1].split("\n## ", 1)[0]
+    assert "with `g` all ones,\n**[0, 0.2689, 0.5, 0.7311, 1]**" in section
+    case = next(c for c in problem.tests if c.name == "worked_example")
+    out, pullback = jax.vjp(problem.reference_module.log1pexp, case.args["x"])
+    (grad,) = pullback(np.ones_like(out))
+    np.testing.assert_allclose(np.asarray(grad), [0, 0.2689, 0.5, 0.7311, 1], rtol=0, atol=5e-5)
 
 
 def test_bernoulli_moments_match_enumeration() -> None:

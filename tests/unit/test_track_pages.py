@@ -21,8 +21,8 @@ def test_home_lists_tracks_in_order_and_problem_pages_link_prev_and_next(
     tracks = load_tracks().tracks
     with TestClient(app) as http:
         home = http.get("/", headers={"Authorization": f"Bearer {token}"}).text
-        titles = re.findall(r"<h2>([^<]+?) <span", home)
-        assert titles == [t.title for t in tracks]
+        linked = re.findall(r'<h2><a href="/tracks/([a-z0-9_]+)">([^<]+)</a> <span', home)
+        assert linked == [(t.id, t.title) for t in tracks]
         assert f"(0 of {len(tracks[0].problems)} solved)" in home
         listed = re.findall(r'<a href="/problems/([a-z0-9_]+)">', home)
         assert listed == [p for t in tracks for p in t.problems]

@@ -28,7 +28,8 @@ new MutationObserver(function (changes) {
     if (n.nodeType !== 1) { return; }
     if (n.matches('tr.live')) {
       log.live.push({t: performance.timeOrigin + performance.now(),
-                     verdict: n.querySelector('.verdict').textContent});
+                     verdict: n.querySelector('.verdict').textContent,
+                     points: n.querySelector('.points').textContent});
     }
     var bad = n.matches('img, script') ? [n] : Array.from(n.querySelectorAll('img, script'));
     bad.forEach(function (e) {

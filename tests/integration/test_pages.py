@@ -35,8 +35,12 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
     print("{ATTACK}", flush=True)
     raise ValueError("{ATTACK}")
 '''
-# Markdown for the statement, with raw HTML that must come out as text.
-STATEMENT = f"# Attacks\n\nEstimate the *gradient* of the expected reward.\n\n{ATTACK}\n"
+# Markdown for the statement, with raw HTML that must come out as text, a formula the server
+# typesets as MathML, and hints given one at a time.
+STATEMENT = (f"# Attacks\n\nEstimate the *gradient* of the expected reward,"
+             f" $\\nabla_\\theta \\mathbb{{E}}[R(a)]$.\n\n{ATTACK}\n\n"
+             "## Hints\n- First hint.\n- Second hint.\n- Third hint.\n")
+TRACKS = "tracks:\n  - {id: sampling, title: Gradients by sampling, problems: [reinforce_grad]}\n"
 SLOT_BASE = 20  # jail uids 60020+: this module's graders only
 
 
@@ -62,6 +66,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("problems")
     hidden_tests_problem(root)
     (root / "problems" / "reinforce_grad" / "statement.md").write_text(STATEMENT)
+    (root / "problems" / "tracks.yaml").write_text(TRACKS)
     data = tmp_path_factory.mktemp("data")
     tokens = {name: create_user(data, root, name, role) for name, role in
               [("alice", "learner"), ("bob", "learner"), ("ines", "instructor")]}
@@ -145,6 +150,10 @@ def test_a_problem_page_is_readable_signed_out(browser: WebDriver, world: World)
     assert text(browser, "#statement h1") == "Attacks"
     assert browser.find_element(By.CSS_SELECTOR, "#statement em").text == "gradient"
     assert ATTACK in text(browser, "#statement")  # raw HTML in Markdown stays text
+    formula = browser.find_element(By.CSS_SELECTOR, "#statement math")  # typeset, no script
+    assert formula.get_attribute("display") == "inline" and formula.size["height"] > 0
+    assert "∇" in formula.text and "Hint" not in text(browser, "#statement")
+    assert not browser.find_elements(By.CSS_SELECTOR, ".hint")  # signed out: no hints
     assert text(browser, "#signature").startswith("reinforce_grad(seed: float, logits:")
     examples = text(browser, "#examples")
     assert "shown_first" in examples and "shown_after_a_secret" in examples
@@ -165,10 +174,11 @@ def test_an_accepted_file_from_the_editor_is_judged_live(browser: WebDriver,
     live = watched(browser)["live"]
     # Each test arrived on its own row through the stream, spread over the grading time.
     assert [row["verdict"] for row in live] == ["accepted"] * 5
+    assert [row["points"] for row in live] == ["1 / 1"] * 5  # live.js: earned / possible
     assert live[-1]["t"] - live[0]["t"] > 50  # ms: not one burst at the end
     rows = browser.find_elements(By.CSS_SELECTOR, "#tests tbody tr.judged")
     assert len(rows) == 5 and all("accepted" in r.text for r in rows)
-    assert text(browser, "#score") == "1.00"
+    assert text(browser, "#score") == "1.00" and text(browser, "#points") == "5 / 5"
     assert "def reinforce_grad" in text(browser, "#source")
     screenshot(browser, "submission-accepted")
     browser.get(world.url + "/problems/reinforce_grad")  # accepted: the reference is shown
@@ -191,6 +201,13 @@ def test_a_wrong_file_shows_visible_diffs_and_hides_hidden_tests(
     assert browser.find_elements(By.CSS_SELECTOR, ".detail table.diff")  # expected vs got
     assert "expected" in text(browser, ".detail") and "got" in text(browser, ".detail")
     assert browser.find_elements(By.ID, "hints")
+    points = [(r.find_element(By.CSS_SELECTOR, ".verdict").text,
+               r.find_element(By.CSS_SELECTOR, ".points").text)
+              for r in browser.find_elements(By.CSS_SELECTOR, "#tests tbody tr.judged")]
+    assert all(p == ("1 / 1" if v == "accepted" else "0 / 1") for v, p in points), points
+    assert ("wrong_answer", "0 / 1") in points  # a failed row: none of its point
+    won = sum(v == "accepted" for v, _ in points)
+    assert text(browser, "#points") == f"{won} / {len(points)}"
     learner = (browser.page_source, browser.find_element(By.TAG_NAME, "body").text)
     assert leaks(learner[0]) == [] and leaks(learner[1]) == []
     screenshot(browser, "submission-wrong")
@@ -199,6 +216,27 @@ def test_a_wrong_file_shows_visible_diffs_and_hides_hidden_tests(
         instructor.get(f"{world.url}/submissions/{sid}")
         assert leaks(instructor.find_element(By.TAG_NAME, "body").text) != []
         assert "hidden: instructors only" in text(instructor, "main")
+
+
+def test_a_hint_after_a_failure_then_on_request_and_the_track_page(
+        browser: WebDriver, world: World) -> None:
+    """alice's one failed submission (the test before) offers the first hint; "Show a hint" (a
+    form, no script) the second; her track's page lists her progress."""
+    sign_in(browser, world.url, "alice", "alice-pw")
+    browser.get(world.url + "/problems/reinforce_grad")
+    assert [h.text for h in browser.find_elements(By.CSS_SELECTOR, ".hint")] == [
+        "Hint 1: First hint."]
+    browser.find_element(By.ID, "show-hint").click()
+    wait(browser, "the second hint",
+         lambda d: len(d.find_elements(By.CSS_SELECTOR, ".hint")) == 2)
+    assert "Second hint." in text(browser, "#hint-2")
+    browser.get(world.url + "/")
+    browser.find_element(By.LINK_TEXT, "Gradients by sampling").click()
+    wait(browser, "the track page", lambda d: d.current_url.endswith("/tracks/sampling"))
+    assert "(1 of 1 solved)" in text(browser, "h1")
+    row = text(browser, "#track tbody tr")
+    assert "reinforce_grad" in row and "solved" in row
+    assert watched(browser)["injected"] == []
 
 
 def test_a_learner_gets_404_for_another_learners_submission(browser: WebDriver,

@@ -1,5 +1,5 @@
-"""Pages' plumbing: autoescaped Jinja2 templates, Markdown, the sign-in redirect, errors as HTML
-for browsers."""
+"""Pages' plumbing: autoescaped Jinja2 templates, the sign-in redirect, errors as HTML for
+browsers (statements' Markdown: statements.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
-from markdown_it import MarkdownIt
-from markupsafe import Markup
 
 from grader.model.report import value_text
 from grader.service.store.models import User
@@ -26,14 +24,15 @@ STATIC = HERE / "static"
 _env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
 templates = Jinja2Templates(env=_env)
 
-# Statements are staff-written Markdown, and still raw HTML in them is escaped, not passed on.
-_markdown = MarkdownIt("commonmark", {"html": False})
-
 _env.globals["value_text"] = value_text
 
 
-def markdown(text: str) -> Markup:
-    return Markup(_markdown.render(text))  # html=False: raw HTML in it comes out escaped
+def points_text(points: float) -> str:
+    """A test's points as a person writes them: 1, 0, 0.5 (the live client writes the same)."""
+    return f"{points:g}"
+
+
+_env.globals["points_text"] = points_text
 
 
 def page(request: Request, template: str, principal: Principal | User | None,

@@ -1,7 +1,9 @@
-"""Learners' pages: the problem list, a problem (read, submit), my submissions."""
+"""Learners' pages: the problem list, a track, a problem (read, take a hint, submit), my
+submissions."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -10,16 +12,27 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from grader.errors import JudgeError
 from grader.model.problems import Problem, list_problems, signature
 from grader.model.tracks import grouped, optional_tracks
+from grader.service.errors import NotFound
 from grader.service.store import queries
 from grader.service.store.db import Database
-from grader.service.store.models import SubmissionRow, User
+from grader.service.store.models import Status, SubmissionRow, User
 from grader.service.web.catalog import examples, find_problem
-from grader.service.web.deps import AppSettings, CurrentUser, Db, Visitor, WorkQueue
+from grader.service.web.deps import (
+    AppSettings,
+    CookieSigner,
+    CurrentUser,
+    Db,
+    Visitor,
+    WorkQueue,
+)
 from grader.service.web.intake import read_editor_form
+from grader.service.web.security.cookies import hints_taken, save_hints
 from grader.service.web.security.csrf import check_csrf
-from grader.service.web.templating import markdown, page, to_sign_in
+from grader.service.web.statements import hints_shown, render_statement
+from grader.service.web.templating import page, to_sign_in
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("jaxjudge.pages")
 MINE = 200  # my submissions a page lists
 
 
@@ -36,13 +49,33 @@ def _standing(db: Database, user: User) -> dict[str, dict[str, Any]]:
 def home(request: Request, principal: Visitor, db: Db) -> HTMLResponse:
     """The problems by track, in the order a learner climbs them, with my progress in each."""
     standing = _standing(db, principal.user) if principal else {}
+    tracks = optional_tracks()
     groups: list[dict[str, Any]] = []
-    for title, problems in grouped(list_problems(), optional_tracks()):
-        rows = [{"id": p.id, "title": p.spec.title, "submissions": 0, "best": None,
-                 "solved": False, **standing.get(p.id, {})} for p in problems]
-        groups.append({"title": title, "problems": rows,
+    for title, problems in grouped(list_problems(), tracks):
+        rows = _rows(problems, standing)
+        track = tracks.track_of(problems[0].id) if tracks else None
+        groups.append({"title": title, "problems": rows, "track": track.id if track else None,
                        "solved": sum(1 for r in rows if r["solved"])})
     return page(request, "home.html", principal, groups=groups)
+
+
+def _rows(problems: list[Problem], standing: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"id": p.id, "title": p.spec.title, "submissions": 0, "best": None,
+             "solved": False, **standing.get(p.id, {})} for p in problems]
+
+
+@router.get("/tracks/{track_id}", response_class=HTMLResponse)
+def track_page(request: Request, track_id: str, principal: Visitor, db: Db) -> HTMLResponse:
+    """One track's problems in the order to solve them, with my progress in each."""
+    tracks = optional_tracks()
+    track = next((t for t in tracks.tracks if t.id == track_id), None) if tracks else None
+    if track is None:
+        raise NotFound("no such track")
+    by_id = {p.id: p for p in list_problems()}
+    rows = _rows([by_id[i] for i in track.problems if i in by_id],
+                 _standing(db, principal.user) if principal else {})
+    return page(request, "track.html", principal, track=track, problems=rows,
+                solved=sum(1 for r in rows if r["solved"]))
 
 
 def _reference(problem: Problem, user: User | None, mine: list[SubmissionRow]) -> str | None:
@@ -68,19 +101,51 @@ def _neighbours(problem_id: str) -> dict[str, Any]:
     return {"track": track.title, "prev": prev, "next": nxt}
 
 
+def _failures(mine: list[SubmissionRow]) -> int:
+    """My judged submissions of a problem that were not accepted (a judge failure is none)."""
+    return sum(1 for s in mine if s.status == Status.DONE and s.counts
+               and s.verdict != "accepted")
+
+
 @router.get("/problems/{problem_id}", response_class=HTMLResponse)
 def problem_page(request: Request, problem_id: str, principal: Visitor, db: Db,
-                 settings: AppSettings) -> HTMLResponse:
-    """Readable signed out: statement, signature, visible examples; signed in: submit."""
+                 settings: AppSettings, sessions: CookieSigner) -> HTMLResponse:
+    """Readable signed out: statement, signature, visible examples; signed in: submit, and the
+    statement's hints, one more after each failed submission or each one asked for."""
     problem = find_problem(problem_id)
     user = principal.user if principal else None
     mine = queries.mine(db, user, problem.id, limit=MINE) if user else []
+    statement = render_statement(problem.statement())
+    shown = 0
+    if user is not None:
+        taken = hints_taken(request, sessions, user.id).get(problem.id, 0)
+        shown = hints_shown(len(statement.hints), _failures(mine), taken)
     return page(request, "problem.html", principal, problem=problem,
-                statement=markdown(problem.statement()), signature=signature(problem),
+                statement=statement.body, hints=statement.hints[:shown],
+                more_hints=len(statement.hints) - shown, signature=signature(problem),
                 examples=examples(problem), mine=[(m, user.name) for m in mine if user],
                 reference=_reference(problem, user, mine), starter="",
                 neighbours=_neighbours(problem.id),
                 cap_kib=settings.source_cap // 1024)
+
+
+@router.post("/problems/{problem_id}/hint", dependencies=[Depends(check_csrf)])
+def take_hint(request: Request, problem_id: str, user: CurrentUser, db: Db,
+              sessions: CookieSigner) -> Response:
+    """"Show a hint": one more of the statement's hints on the problem's page (kept in this
+    browser's signed hints cookie; the log records each one taken, for instructors)."""
+    problem = find_problem(problem_id)
+    total = len(render_statement(problem.statement()).hints)
+    taken = hints_taken(request, sessions, user.id)
+    mine = queries.mine(db, user, problem.id, limit=MINE)
+    now = taken.get(problem.id, 0)
+    response = RedirectResponse(f"/problems/{problem.id}#hints", status_code=303)
+    if hints_shown(total, _failures(mine), now) < total:
+        taken[problem.id] = now + 1
+        save_hints(response, sessions, user.id, taken, https=request.url.scheme == "https")
+        log.info("hint taken", extra={"user": user.name, "problem": problem.id,
+                                      "hints_taken": now + 1})
+    return response
 
 
 @router.post("/problems/{problem_id}/submit", dependencies=[Depends(check_csrf)])

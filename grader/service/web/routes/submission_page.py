@@ -41,7 +41,9 @@ def _tests(report: dict[str, Any]) -> list[dict[str, Any]]:
         shown = t.get("shown") or {}
         values = [(k, value_text(v)) for k, v in (shown.get("args") or {}).items()]
         values += [(k, value_text(v)) for k, v in shown.items() if k != "args"]
-        out.append({**t, "values": values, "diff": diff_rows(shown) if shown else []})
+        earned = float(t["points"]) if t["verdict"] == "accepted" else 0.0
+        out.append({**t, "earned": earned, "values": values,
+                    "diff": diff_rows(shown) if shown else []})
     return out
 
 
@@ -58,7 +60,9 @@ def submission_page(request: Request, submission_id: SubmissionId, principal: Vi
     if report is not None and not user.staff:
         report = redact(report)
     done = sub.status == Status.DONE
+    tests = _tests(report) if report else []
     return page(request, "submission.html", principal, sub=sub, author=author, done=done,
-                report=report, tests=_tests(report) if report else [],
+                report=report, tests=tests, earned=sum(t["earned"] for t in tests),
+                possible=sum(float(t["points"]) for t in tests),
                 source=sub.source.decode("utf-8", "replace"), staff=user.staff,
                 events=f"/api/v1/submissions/{sub.id}/events")

@@ -38,7 +38,10 @@
       name.append(" ", tag);
     }
     cell(row, String(test.verdict), "verdict");
-    cell(row, String(test.points));
+    // Earned out of the test's points, as the server writes them: "0 / 1", "1 / 1".
+    const points = Number(test.points);
+    cell(row, String(test.verdict === "accepted" ? points : 0) + " / " + String(points),
+         "points");
     cell(row, test.max_abs_diff == null ? "" : Number(test.max_abs_diff).toPrecision(2));
     const pre = document.createElement("pre");
     pre.className = "message";

@@ -196,17 +196,19 @@ def test_sigterm_to_serve_lets_its_graders_finish_and_exits_0(
 
 
 EACH = 1  # submissions per learner in the burst (a learner's own backlog: test_service_abuse)
+USERS = 10
 
 
 @pytest.mark.slow
 @pytest.mark.settings(lease_seconds=30, rate_limit=100, queued_cap=100)
-def test_a_burst_from_20_users_at_once_with_2_graders(cluster: Cluster,
+def test_a_burst_from_10_users_at_once_with_2_graders(cluster: Cluster,
                                                       verdicts: dict[str, str]) -> None:
-    # 20 clients at once is the concurrency under test: 20 submissions arriving together, half
+    # 10 clients at once is the concurrency under test: 10 submissions arriving together, half
     # accepted and half wrong, each graded once by one of 2 graders and counted once in the
-    # metrics. 3 each took 83 s of a CI run, 200 in all 254 s: throughput is make bench's.
+    # metrics. 60 took 83 s of a CI run, 200 took 254 s, 20 took 62 s: throughput is make
+    # bench's; five times the graders' two slots is concurrency enough.
     cluster.worker(), cluster.worker()
-    tokens = [cluster.token(f"learner{i}") for i in range(20)]
+    tokens = [cluster.token(f"learner{i}") for i in range(USERS)]
     names = ["accepted", "wrong"]
     start = time.monotonic()
 
@@ -216,11 +218,11 @@ def test_a_burst_from_20_users_at_once_with_2_graders(cluster: Cluster,
                     for k in range(EACH)}
 
     expected: dict[int, str] = {}
-    with ThreadPoolExecutor(20) as pool:
-        for part in pool.map(one_user, range(20)):
+    with ThreadPoolExecutor(USERS) as pool:
+        for part in pool.map(one_user, range(USERS)):
             expected |= part
     submitted = time.monotonic() - start
-    total = 20 * EACH
+    total = USERS * EACH
     assert len(expected) == total
     assert_graded_once_as_the_cli_says(cluster, expected, TESTS)
     wall = time.monotonic() - start

@@ -68,6 +68,10 @@ def cmd_list(console: Console, _: argparse.Namespace) -> int:
 def cmd_show(console: Console, args: argparse.Namespace) -> int:
     problem = load_problem(args.problem)
     console.print(Markdown(problem.statement()))
+    given = problem.given_source()
+    if given is not None:  # course material the learner's function is called with
+        console.print("\n[bold]Given functions[/bold] (given.py)")
+        console.print(given.rstrip(), highlight=False, markup=False, soft_wrap=True)
     console.print(f"\n[bold]Signature[/bold]\n  {signature(problem)}", highlight=False)
     visible = [c for c in problem.tests if c.visible]
     console.print(f"\n[bold]Visible examples[/bold] ({len(visible)} of {len(problem.tests)} tests)")

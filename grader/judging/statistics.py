@@ -87,11 +87,13 @@ def t_threshold(z: float, df: int) -> float:
 
 
 def _call(fn: Callable[..., Any], args: dict[str, Value], spec: ProblemSpec | None = None,
-          leaf: str | None = None) -> np.ndarray:
+          leaf: str | None = None, given: dict[str, Callable[..., Any]] | None = None
+          ) -> np.ndarray:
     """Calls a reference helper with the subset of the inputs its signature names; with
-    `spec`, a function of the problem's signature whose leaf `leaf` is kept."""
+    `spec`, a function of the problem's signature whose leaf `leaf` is kept; `given`: the
+    problem's given functions, which callable arguments name."""
     wanted = inspect.signature(fn).parameters
-    out = fn(**call_args({k: v for k, v in args.items() if k in wanted}))
+    out = fn(**call_args({k: v for k, v in args.items() if k in wanted}, given))
     if spec is not None and spec.function.structured:
         flat = trusted_output(spec.function, out)
         assert isinstance(flat, dict)
@@ -113,17 +115,18 @@ def trusted_data(problem: Problem, check: StatisticalCheck) -> dict[str, np.ndar
 
     def compute() -> dict[str, np.ndarray]:
         args = fixed_args(spec, check)
+        given = problem.given_functions
         out: dict[str, np.ndarray] = {}
         if isinstance(check, MeanCheck):
-            out["expectation"] = _call(_helper(problem, check.expectation), args)
+            out["expectation"] = _call(_helper(problem, check.expectation), args, given=given)
             if check.variance is not None:
-                out["variance"] = _call(_helper(problem, check.variance), args)
+                out["variance"] = _call(_helper(problem, check.variance), args, given=given)
         elif isinstance(check, VarianceCheck):
             if check.variance is not None:
-                total = float(_call(_helper(problem, check.variance), args).sum())
+                total = float(_call(_helper(problem, check.variance), args, given=given).sum())
             else:
                 fn = _helper(problem, check.against or spec.function.name)
-                samples = np.stack([_call(fn, a, spec, check.output)
+                samples = np.stack([_call(fn, a, spec, check.output, given)
                                     for a in check_calls(spec, check)])
                 total = float(samples.var(axis=0, ddof=1).sum())
             if not total > 0:

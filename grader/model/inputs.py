@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from grader.model.spec import (
     ArrayParam,
     Bernoulli,
     BoolParam,
+    CallableParam,
     ChoiceParam,
     Constant,
     Function,
@@ -43,8 +45,19 @@ class KeySeed(int):
         return f"KeySeed({int(self)})"
 
 
+class GivenName(str):
+    """A `kind: callable` argument as the judge holds it: the name of one of the parameter's
+    choices. The function receives given.<name>, resolved where it runs (the jail, from its
+    staged given.py, or the judge for the reference) and only among the declared choices."""
+
+    given_name = True  # how the sandbox's encoder, which imports nothing of the model, knows it
+
+    def __repr__(self) -> str:
+        return f"GivenName({str(self)!r})"
+
+
 # A tree argument is nested dicts of arrays, as the function receives it.
-Value = Any  # float | int | bool | str | np.ndarray | KeySeed | dict[str, Value] (a tree)
+Value = Any  # float | int | bool | str | np.ndarray | KeySeed | GivenName | dict[str, Value]
 MAX_SEED = 2**63 - 1
 
 
@@ -116,6 +129,11 @@ def coerce(param: AnyParam, value: Any) -> Value:
         if not isinstance(value, str) or value not in param.values:
             raise InputError(f"expected one of {param.values} for {param.name!r}, got {value!r}")
         return value
+    if isinstance(param, CallableParam):
+        if not isinstance(value, str) or value not in param.choices:
+            raise InputError(f"expected one of {param.choices} (functions of given.py) for "
+                             f"{param.name!r}, got {value!r}")
+        return GivenName(value)
     if isinstance(param, KeyParam):
         if isinstance(value, bool) or not isinstance(value, int | float | np.integer) \
                 or float(value) != int(value) or not 0 <= int(value) <= MAX_SEED:
@@ -127,14 +145,22 @@ def coerce(param: AnyParam, value: Any) -> Value:
     return _array(param.name, param.dtype, param.shape, value)
 
 
-def call_args(args: dict[str, Value]) -> dict[str, Any]:
-    """The arguments as the function receives them: a key's seed becomes jax.random.key(seed).
+def call_args(args: dict[str, Value],
+              given: Mapping[str, Callable[..., Any]] | None = None) -> dict[str, Any]:
+    """The arguments as the function receives them: a key's seed becomes jax.random.key(seed),
+    a callable's name the function of given.py `given` maps it to (Problem.given_functions).
     For trusted code in the judge's process (the runner does the same in the jail)."""
+    out = dict(args)
+    for k, v in args.items():
+        if isinstance(v, GivenName):
+            if given is None or str(v) not in given:
+                raise InputError(f"{k!r} names {str(v)!r}, which is no given function here")
+            out[k] = given[str(v)]
     if not any(isinstance(v, KeySeed) for v in args.values()):
-        return dict(args)
+        return out
     import jax
 
-    return {k: jax.random.key(int(v)) if isinstance(v, KeySeed) else v for k, v in args.items()}
+    return {k: jax.random.key(int(v)) if isinstance(v, KeySeed) else v for k, v in out.items()}
 
 
 def _arrays(function: Function, args: dict[str, Value]) -> list[tuple[str, list[int | str],
@@ -238,9 +264,11 @@ def _draw(param: AnyParam, how: Any, rng: np.random.Generator,
     if isinstance(how, Pick):
         if isinstance(param, ChoiceParam):
             return param.values[int(rng.integers(len(param.values)))]
+        if isinstance(param, CallableParam):
+            return GivenName(param.choices[int(rng.integers(len(param.choices)))])
         if isinstance(param, BoolParam):
             return bool(rng.integers(2))
-        raise InputError(f"{param.name!r}: dist pick draws a choice or a bool")
+        raise InputError(f"{param.name!r}: dist pick draws a choice, a callable or a bool")
     if isinstance(param, TreeParam):
         def node(leaves: Any, prefix: str) -> dict[str, Any]:
             return {k: np.asarray(_sample(how, shape_of(sub.shape, dims), rng, dims,
@@ -251,6 +279,9 @@ def _draw(param: AnyParam, how: Any, rng: np.random.Generator,
     if isinstance(param, ArrayParam):
         raw = _sample(how, shape_of(param.shape, dims), rng, dims, param.name)
         return np.asarray(raw, dtype=param.dtype)
+    if isinstance(param, CallableParam):
+        raise InputError(f"{param.name!r}: a callable is drawn by {{value: <choice>}} or "
+                         "{dist: pick}")
     raw = _sample(how, (), rng, dims, param.name)
     return coerce(param, raw.item() if isinstance(raw, np.ndarray | np.generic) else raw)
 

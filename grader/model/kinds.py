@@ -67,6 +67,25 @@ class KeyParam(Strict):
     kind: Literal["key"]
 
 
+class CallableParam(Strict):
+    """A function the problem supplies (trusted course material in problems/<id>/given.py):
+    a test names one of `choices`, and the learner's code receives that function of given.py."""
+
+    name: str = Field(pattern=IDENT)
+    kind: Literal["callable"]
+    module: Literal["given"] = Field("given", description=(
+        "the file that defines the choices: given (problems/<id>/given.py)"))
+    choices: list[Annotated[str, Field(pattern=IDENT, max_length=100)]] = Field(
+        min_length=1, max_length=100, description="names of functions defined in given.py")
+
+    @field_validator("choices")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"choices repeat: {v}")
+        return v
+
+
 class ArrayParam(Strict):
     name: str = Field(pattern=IDENT)
     kind: Literal["array"]
@@ -120,9 +139,9 @@ class TreeParam(Strict):
 
 
 # The parameter kinds: a kind's model here, its inputs in grader.model.inputs.KINDS.
-Param = Annotated[ScalarParam | BoolParam | ChoiceParam | KeyParam | ArrayParam | TreeParam,
-                  Field(discriminator="kind")]
-AnyParam = ScalarParam | BoolParam | ChoiceParam | KeyParam | ArrayParam | TreeParam
+Param = Annotated[ScalarParam | BoolParam | ChoiceParam | KeyParam | CallableParam | ArrayParam
+                  | TreeParam, Field(discriminator="kind")]
+AnyParam = ScalarParam | BoolParam | ChoiceParam | KeyParam | CallableParam | ArrayParam | TreeParam
 
 
 def walk_leaves(leaves: Leaves, prefix: str = "") -> Iterator[tuple[str, Leaf]]:

@@ -77,6 +77,7 @@ def problem_page(request: Request, problem_id: str, principal: Visitor, db: Db,
     mine = queries.mine(db, user, problem.id, limit=MINE) if user else []
     return page(request, "problem.html", principal, problem=problem,
                 statement=markdown(problem.statement()), signature=signature(problem),
+                given=problem.given_source(),
                 examples=examples(problem), mine=[(m, user.name) for m in mine if user],
                 reference=_reference(problem, user, mine), starter="",
                 neighbours=_neighbours(problem.id),

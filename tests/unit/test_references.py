@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader.model.inputs import call_args
 from grader.model.problems import load_problem
 
 N = 200_000
@@ -92,6 +93,7 @@ WORKED: dict[str, tuple[str, list[Any], float]] = {
     "per_example_grads": (f"**[[{MINUS}0.2689, 0], [1.4621, 0.7311]]**",
                           [[-0.2689, 0], [1.4621, 0.7311]], 5e-5),
     "bernoulli_score_grad": ("about **[1, 0, 0]**", [1, 0, 0], 0.15),
+    "hvp_given": ("**[2, 0.5]**", [2, 0.5], 1e-6),
 }
 
 
@@ -110,9 +112,31 @@ def test_worked_example_in_statement_is_what_the_reference_computes(problem_id: 
         if isinstance(value, np.ndarray):
             assert _compact(value) in plain, (name, _compact(value))
     fn = getattr(problem.reference_module, problem.spec.function.name)
-    got = np.asarray(fn(**case.args), dtype=np.float64)
+    got = np.asarray(fn(**call_args(case.args, problem.given_functions)), dtype=np.float64)
     want = np.asarray(numbers, dtype=np.float64)
     np.testing.assert_allclose(got.reshape(want.shape), want, rtol=0, atol=atol)
+
+
+def test_hvp_given_statement_numbers() -> None:
+    """The worked example's other numbers: the Hessian, the gradient and diagonal it contrasts,
+    and Rosenbrock's Hessian at its minimum, from given.py through JAX."""
+    import jax
+
+    problem = load_problem("hvp_given")
+    given, hvp = problem.given_functions, problem.reference_module.hvp
+    section = problem.statement().split("## Worked mini-example", 1)[1].split("\n## ", 1)[0]
+    for shown in ("[[2, 0.5], [0.5, 2]]", "[3, 4.5]", "`[2, 0]`", f"[[802, {MINUS}400], "
+                  f"[{MINUS}400, 200]]", f"[802, {MINUS}400]"):
+        assert shown in section, shown
+    x, v = np.array([1.0, 2.0], np.float32), np.array([1.0, 0.0], np.float32)
+    hess = np.asarray(jax.hessian(given["quadratic"])(x))
+    np.testing.assert_allclose(hess, [[2, 0.5], [0.5, 2]], atol=1e-6)
+    np.testing.assert_allclose(jax.grad(given["quadratic"])(x), [3, 4.5], atol=1e-6)
+    np.testing.assert_allclose(np.diag(hess) * v, [2, 0], atol=1e-6)
+    ones = np.ones(2, np.float32)
+    np.testing.assert_allclose(jax.hessian(given["rosenbrock"])(ones), [[802, -400],
+                                                                        [-400, 200]], atol=1e-3)
+    np.testing.assert_allclose(hvp(given["rosenbrock"], ones, v), [802, -400], atol=1e-3)
 
 
 def test_bernoulli_moments_match_enumeration() -> None:

@@ -48,6 +48,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def _fmt(value: object) -> str:
     if isinstance(value, np.ndarray):
         return np.array2string(value, precision=5, separator=", ", max_line_width=88)
+    if isinstance(value, str):  # a choice, or a callable's name (GivenName)
+        return repr(str(value))
     return repr(value)
 
 

@@ -115,7 +115,7 @@ def test_broken_callable_names_file_and_key(tmp_path: Path, old: str, new: str, 
 
 def test_missing_or_broken_given_py_is_named(tmp_path: Path) -> None:
     path = write(tmp_path, given=None)
-    with pytest.raises(SpecError, match="needs .*given.py: cannot read it") as info:
+    with pytest.raises(SpecError, match=r"needs .*given\.py: cannot read it") as info:
         load_spec(path)
     assert info.value.key == "function.params.0"
     write(tmp_path, given="def square(x:\n")
@@ -127,7 +127,8 @@ def test_missing_or_broken_given_py_is_named(tmp_path: Path) -> None:
 def test_a_statistics_arg_names_a_choice(tmp_path: Path) -> None:
     spec = SPEC.replace("    - {name: x,", "    - {name: seed, kind: key}\n    - {name: x,")
     spec = spec.replace("{f: square, x: [1.0, 2.0]}", "{f: square, seed: 1, x: [1.0, 2.0]}")
-    spec = spec.replace("      x: {dist: normal}", "      seed: {value: 2}\n      x: {dist: normal}")
+    spec = spec.replace("      x: {dist: normal}",
+                        "      seed: {value: 2}\n      x: {dist: normal}")
     stats = ("statistics:\n  - {name: m, kind: invariant_nonnegative, seeds: 20, "
              "seed_param: seed, args: {f: %s, x: [1.0, 2.0]}}\n")
     load_spec(write(tmp_path, spec + stats % "cube"))

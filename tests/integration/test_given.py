@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from grader.sandbox.local import LocalSandbox
 from grader.verdict import Verdict
 
 pytestmark = pytest.mark.usefixtures("clean_after")
+ROOT = Path(__file__).resolve().parents[2]
 
 # Every call rebinds the given module's names to a zero function and tries to rewrite its file,
 # then answers correctly with the function it was handed: were later calls resolved through the
@@ -90,3 +92,26 @@ def test_only_a_declared_choice_resolves_in_the_jail(problem: Problem, tmp_path:
     calls[1] = {"f": GivenName("rosenbrock"), "x": x, "v": x}
     run = run_calls(LocalSandbox(), dataclasses.replace(job, tests=calls))
     assert set(run.outcomes) == {0}, {i: o.array for i, o in run.outcomes.items()}
+
+
+def test_uid_mode_stages_given_from_a_tree_only_root_may_enter(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clone under /root or mktemp -d: the jail's uid cannot open given.py where it lies, so
+    uid mode stages a copy into the jail's private scratch, as it does the runner."""
+    from tests.integration.test_limits import uid_mode
+
+    uid_mode(monkeypatch)
+    root = tmp_path / "closed"
+    (root / "problems").mkdir(parents=True)
+    (root / "reference").mkdir()
+    shutil.copytree(ROOT / "problems" / "hvp_given", root / "problems" / "hvp_given")
+    shutil.copy(ROOT / "reference" / "hvp_given.py", root / "reference")
+    root.chmod(0o700)
+    problem = load_problem("hvp_given", root)
+    path = tmp_path / "readable" / "jvp.py"
+    path.parent.mkdir()
+    path.parent.chmod(0o755)
+    shutil.copy(ROOT / "submissions" / "hvp_given" / "accepted" / "jvp_of_grad.py", path)
+    path.chmod(0o644)
+    report = grade_submission(problem, path, LocalSandbox())
+    assert report.verdict == Verdict.ACCEPTED, [t.message for t in report.tests]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from grader.model.dims import DimError, evaluate, is_name
+from grader.model.given import GivenName, given_name, resolve
 from grader.model.spec import (
     AnyParam,
     ArrayParam,
@@ -43,17 +44,6 @@ class KeySeed(int):
 
     def __repr__(self) -> str:
         return f"KeySeed({int(self)})"
-
-
-class GivenName(str):
-    """A `kind: callable` argument as the judge holds it: the name of one of the parameter's
-    choices. The function receives given.<name>, resolved where it runs (the jail, from its
-    staged given.py, or the judge for the reference) and only among the declared choices."""
-
-    given_name = True  # how the sandbox's encoder, which imports nothing of the model, knows it
-
-    def __repr__(self) -> str:
-        return f"GivenName({str(self)!r})"
 
 
 # A tree argument is nested dicts of arrays, as the function receives it.
@@ -130,10 +120,7 @@ def coerce(param: AnyParam, value: Any) -> Value:
             raise InputError(f"expected one of {param.values} for {param.name!r}, got {value!r}")
         return value
     if isinstance(param, CallableParam):
-        if not isinstance(value, str) or value not in param.choices:
-            raise InputError(f"expected one of {param.choices} (functions of given.py) for "
-                             f"{param.name!r}, got {value!r}")
-        return GivenName(value)
+        return given_name(param, value, InputError)
     if isinstance(param, KeyParam):
         if isinstance(value, bool) or not isinstance(value, int | float | np.integer) \
                 or float(value) != int(value) or not 0 <= int(value) <= MAX_SEED:
@@ -145,17 +132,10 @@ def coerce(param: AnyParam, value: Any) -> Value:
     return _array(param.name, param.dtype, param.shape, value)
 
 
-def call_args(args: dict[str, Value],
-              given: Mapping[str, Callable[..., Any]] | None = None) -> dict[str, Any]:
-    """The arguments as the function receives them: a key's seed becomes jax.random.key(seed),
-    a callable's name the function of given.py `given` maps it to (Problem.given_functions).
-    For trusted code in the judge's process (the runner does the same in the jail)."""
-    out = dict(args)
-    for k, v in args.items():
-        if isinstance(v, GivenName):
-            if given is None or str(v) not in given:
-                raise InputError(f"{k!r} names {str(v)!r}, which is no given function here")
-            out[k] = given[str(v)]
+def call_args(args: dict[str, Value], given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The arguments as trusted code in the judge receives them (the runner does the same in the
+    jail): a key's seed becomes jax.random.key(seed), a callable's name its function in `given`."""
+    out = resolve(args, given, InputError)
     if not any(isinstance(v, KeySeed) for v in args.values()):
         return out
     import jax
@@ -279,9 +259,6 @@ def _draw(param: AnyParam, how: Any, rng: np.random.Generator,
     if isinstance(param, ArrayParam):
         raw = _sample(how, shape_of(param.shape, dims), rng, dims, param.name)
         return np.asarray(raw, dtype=param.dtype)
-    if isinstance(param, CallableParam):
-        raise InputError(f"{param.name!r}: a callable is drawn by {{value: <choice>}} or "
-                         "{dist: pick}")
     raw = _sample(how, (), rng, dims, param.name)
     return coerce(param, raw.item() if isinstance(raw, np.ndarray | np.generic) else raw)
 

@@ -10,6 +10,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from typing_extensions import TypeAliasType
 
 from grader.model.dims import is_name, symbols
+from grader.model.given import CallableParam
 from grader.model.strict import IDENT, Strict
 
 DType = Literal["float32", "float64", "int32", "int64", "bool"]
@@ -65,25 +66,6 @@ class KeyParam(Strict):
 
     name: str = Field(pattern=IDENT)
     kind: Literal["key"]
-
-
-class CallableParam(Strict):
-    """A function the problem supplies (trusted course material in problems/<id>/given.py):
-    a test names one of `choices`, and the learner's code receives that function of given.py."""
-
-    name: str = Field(pattern=IDENT)
-    kind: Literal["callable"]
-    module: Literal["given"] = Field("given", description=(
-        "the file that defines the choices: given (problems/<id>/given.py)"))
-    choices: list[Annotated[str, Field(pattern=IDENT, max_length=100)]] = Field(
-        min_length=1, max_length=100, description="names of functions defined in given.py")
-
-    @field_validator("choices")
-    @classmethod
-    def _distinct(cls, v: list[str]) -> list[str]:
-        if len(set(v)) != len(v):
-            raise ValueError(f"choices repeat: {v}")
-        return v
 
 
 class ArrayParam(Strict):

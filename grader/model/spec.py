@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,12 +22,12 @@ from grader.model.generators import (  # the spec's names, re-exported
     Spd,
     Uniform,
 )
+from grader.model.given import GIVEN, CallableParam, check_callables, given_names
 from grader.model.kinds import (  # the spec's names, re-exported
     AnyParam,
     AnyReturns,
     ArrayParam,
     BoolParam,
-    CallableParam,
     ChoiceParam,
     DType,
     Function,
@@ -229,67 +228,8 @@ def load_spec(path: Path) -> ProblemSpec:
         raise SpecError(str(path), key, msg + more) from exc
     if spec.id != path.parent.name:
         raise SpecError(str(path), "id", f"is {spec.id!r} but the folder is {path.parent.name!r}")
-    _check_callables(spec, path)
+    check_callables(spec, path)
     return spec
-
-
-GIVEN = "given.py"  # problems/<id>/given.py: the functions `kind: callable` parameters name
-
-
-def given_names(source: str) -> set[str]:
-    """The names given.py binds at its top level (def, class, assignment), read without running
-    it: a spec can be checked where nothing of the problem may be executed."""
-    names: set[str] = set()
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names.add(node.target.id)
-    return names
-
-
-def _check_callables(spec: ProblemSpec, path: Path) -> None:
-    """Every `kind: callable` choice is defined in the problem's given.py, and every test,
-    generator and statistical check names one of the choices (file and key path in errors)."""
-    params = [(i, p) for i, p in enumerate(spec.function.params) if isinstance(p, CallableParam)]
-    if not params:
-        return
-    given = path.parent / GIVEN
-    try:
-        defined = given_names(given.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SpecError(str(path), f"function.params.{params[0][0]}", (
-            f"a callable parameter needs {given}: cannot read it ({exc.strerror})")) from exc
-    except (SyntaxError, ValueError) as exc:
-        raise SpecError(str(given), "", f"is no valid Python: {exc}") from exc
-    for i, p in params:
-        for j, choice in enumerate(p.choices):
-            if choice not in defined:
-                raise SpecError(str(path), f"function.params.{i}.choices.{j}", (
-                    f"{choice!r} is not defined in {given} (it defines: "
-                    f"{', '.join(sorted(defined)) or 'nothing'})"))
-
-    def named(where: str, p: CallableParam, value: Any) -> None:
-        if not isinstance(value, str) or value not in p.choices:
-            raise SpecError(str(path), where, (
-                f"{value!r} is not one of the choices of callable {p.name!r}: "
-                f"{', '.join(p.choices)}"))
-
-    for _, p in params:
-        for k, t in enumerate(spec.tests):
-            named(f"tests.{k}.args.{p.name}", p, t.args[p.name])
-        for k, g in enumerate(spec.generated):
-            how = g.args[p.name]
-            if isinstance(how, Constant):
-                named(f"generated.{k}.args.{p.name}.value", p, how.value)
-            elif not isinstance(how, Pick):
-                raise SpecError(str(path), f"generated.{k}.args.{p.name}", (
-                    f"callable {p.name!r} is drawn by {{value: <choice>}} or {{dist: pick}}, "
-                    f"not dist {getattr(how, 'dist', how)}"))
-        for k, c in enumerate(spec.statistics):
-            named(f"statistics.{k}.args.{p.name}", p, c.args[p.name])
 
 
 def _is_union_tag(part: object) -> bool:

@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import traceback
+import types
 from typing import Any, BinaryIO
 
 # Written to stdout and stderr just before `more`: once the judge has read both, it has every
@@ -37,8 +38,7 @@ def send(out: BinaryIO, header: dict[str, Any], payload: bytes = b"") -> None:
 
 def decode(value: Any, given: dict[str, Any] | None = None) -> Any:
     """One argument from the judge: an array, a tree (nested dicts of arrays), a key (built here
-    from its seed: jax.random.key), a function of given.py (by name, among `given` only), or a
-    JSON scalar (float, int, bool, str)."""
+    from its seed: jax.random.key), a given function (declared names only), or a JSON scalar."""
     import numpy as np
 
     if isinstance(value, dict):
@@ -48,38 +48,11 @@ def decode(value: Any, given: dict[str, Any] | None = None) -> Any:
             import jax
 
             return jax.random.key(int(value["key"]))
-        if "given" in value:
-            name = value["given"]
-            if not isinstance(name, str) or given is None or name not in given:
-                raise GivenError(f"the judge sent {name!r}, which is no given function")
-            return given[name]
+        if "given" in value:  # KeyError for any name the job did not declare
+            return (given or {})[str(value["given"])]
         raw = base64.b64decode(value["b64"])
         return np.frombuffer(raw, dtype=value["dtype"]).reshape(value["shape"]).copy()
     return value
-
-
-class GivenError(Exception):
-    """given.py or a name in it that the job cannot use: the judge's fault, never the learner's."""
-
-
-def load_given(path: str, names: list[str]) -> dict[str, Any]:
-    """The staged given.py run as module `given`, before any learner code, and the functions
-    its declared `names` bind at its top level: nothing else (no attribute path, no import of
-    it) is ever resolved. Compiled from its text: no bytecode is written."""
-    import types
-
-    module = types.ModuleType("given")
-    module.__file__ = path
-    sys.modules["given"] = module  # a dataclass in it looks its module up
-    with open(path, encoding="utf-8") as f:
-        exec(compile(f.read(), path, "exec"), module.__dict__)
-    out = {}
-    for name in names:
-        fn = module.__dict__.get(name) if isinstance(name, str) else None
-        if not callable(fn) or isinstance(fn, type):
-            raise GivenError(f"{name!r} is no function of given.py")
-        out[name] = fn
-    return out
 
 
 class Mismatch(Exception):
@@ -233,15 +206,17 @@ def main() -> None:
     jax.config.update("jax_platforms", "cpu")
     if os.environ.get("JAXJUDGE_STRIP_LOCATIONS") == "1":
         strip_locations()
-    # The problem's trusted functions, resolved now: the learner's code has not run yet, so it
-    # cannot have touched the staged file; the calls get these objects, by declared name only.
-    given = load_given(job["given"]["path"], job["given"]["names"]) if job.get("given") \
-        else None
+    given = None
+    if job.get("given"):  # before the learner's code: the staged file is as the judge wrote it
+        g = sys.modules["given"] = types.ModuleType("given")
+        g.__file__ = job["given"]["path"]
+        with open(g.__file__, encoding="utf-8") as f:
+            exec(compile(f.read(), g.__file__, "exec"), g.__dict__)  # no bytecode written
+        given = {n: g.__dict__[n] for n in job["given"]["names"]}  # declared top-level names only
     sys.path.insert(0, os.path.dirname(path))
     sys.argv = [path]
-    # `structures`: this runner flattens tuple and tree returns (a runner image built before it
-    # would stack them; the judge refuses to grade a structured return with such a runner);
-    # `given`: it resolves callable arguments (the judge refuses such a job with an older one).
+    # `structures`, `given`: this runner flattens tuple and tree returns (an older image would
+    # stack them) and resolves callables; the judge refuses such jobs to an older runner.
     send(out, {"event": "ready", "structures": 1, "given": 1})
     try:
         with open(path, encoding="utf-8") as f:

@@ -16,7 +16,7 @@ import pytest
 from grader.data.expected import expected_outputs
 from grader.judging.execution import make_job, run_calls
 from grader.judging.judge import grade_submission
-from grader.model.inputs import GivenName
+from grader.model.given import GivenName
 from grader.model.problems import Problem, load_problem
 from grader.sandbox.local import LocalSandbox
 from grader.verdict import Verdict

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from grader.errors import SpecError
-from grader.model.inputs import GivenName, InputError, call_args, materialise
+from grader.model.given import GivenName
+from grader.model.inputs import InputError, call_args, materialise
 from grader.model.problems import load_problem, signature
 from grader.model.spec import ProblemSpec, load_spec
 

@@ -33,3 +33,16 @@ def test_home_lists_tracks_in_order_and_problem_pages_link_prev_and_next(
             assert f'<a rel="next" href="/problems/{tracks[0].problems[2]}">' in page
         start = http.get(f"/problems/{first}").text
         assert 'rel="prev"' not in start and f'rel="next" href="/problems/{second}"' in start
+
+
+def test_a_problem_page_shows_its_given_functions(tmp_path: Path) -> None:
+    """given.py is course material: readable signed out, in a <pre> under "Given functions";
+    a problem without one has no such heading."""
+    app = create_app(Settings(data=tmp_path, jobs=0))
+    with TestClient(app) as http:
+        page = http.get("/problems/hvp_given").text
+        given = re.search(r'<h2>Given functions</h2>.*?<pre class="code" id="given">(.*?)</pre>',
+                          page, re.S)
+        assert given is not None
+        assert "def rosenbrock(x):" in given.group(1)
+        assert "Given functions</h2>" not in http.get("/problems/per_example_grads").text

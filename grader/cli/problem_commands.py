@@ -48,6 +48,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def _fmt(value: object) -> str:
     if isinstance(value, np.ndarray):
         return np.array2string(value, precision=5, separator=", ", max_line_width=88)
+    if isinstance(value, str):  # a choice, or a callable's name (GivenName)
+        return repr(str(value))
     return repr(value)
 
 
@@ -68,6 +70,10 @@ def cmd_list(console: Console, _: argparse.Namespace) -> int:
 def cmd_show(console: Console, args: argparse.Namespace) -> int:
     problem = load_problem(args.problem)
     console.print(Markdown(problem.statement()))
+    given = problem.given_source()
+    if given is not None:  # course material the learner's function is called with
+        console.print("\n[bold]Given functions[/bold] (given.py)")
+        console.print(given.rstrip(), highlight=False, markup=False, soft_wrap=True)
     console.print(f"\n[bold]Signature[/bold]\n  {signature(problem)}", highlight=False)
     visible = [c for c in problem.tests if c.visible]
     console.print(f"\n[bold]Visible examples[/bold] ({len(visible)} of {len(problem.tests)} tests)")

@@ -96,11 +96,13 @@ def _digest(parts: Iterable[bytes]) -> str:
 
 
 def problem_key(problem: Problem, *extra: bytes) -> str:
-    """Changes with the spec, the reference, any test's materialised inputs, JAX, numpy, the judge,
-    or `extra`."""
+    """Changes with the spec, the reference, the given functions, any test's materialised inputs,
+    JAX, numpy, the judge, or `extra`."""
     inputs = [c.name.encode() + b"\0" + args_bytes(c.args) for c in problem.tests]
+    given = problem.given_path
     return _digest([problem.spec_path.read_bytes(), problem.reference_path.read_bytes(),
-                    *inputs, json.dumps(versions(), sort_keys=True).encode(), *extra])[:32]
+                    b"given\0" + (given.read_bytes() if given is not None else b""), *inputs,
+                    json.dumps(versions(), sort_keys=True).encode(), *extra])[:32]
 
 
 def result_key(problem: Problem, submission: Submission, backend: str) -> str:

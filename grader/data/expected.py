@@ -20,7 +20,7 @@ def reference_output(problem: Problem, case: TestCase) -> Output:
     if not callable(ref):
         raise ReferenceSolutionError(f"{problem.reference_path}: defines no function {fn.name!r}")
     try:
-        result = ref(**call_args(case.args))
+        result = ref(**call_args(case.args, problem.given_functions))
     except Exception as exc:
         raise ReferenceSolutionError(
             f"{problem.reference_path}: raised {exc!r} on test {case.name!r}"

@@ -48,7 +48,7 @@ def mutant_outputs(problem: Problem, mutant: Mutant) -> dict[str, Output]:
         out = {}
         for case in problem.tests:
             try:
-                a = trusted_output(spec_fn, fn(**call_args(case.args)))
+                a = trusted_output(spec_fn, fn(**call_args(case.args, problem.given_functions)))
             except Exception:  # a mutant's failure is no judge error
                 continue
             leaves = a if isinstance(a, dict) else {"": a}

@@ -22,7 +22,7 @@ KILLS = {
     "protocol": (Verdict.RUNTIME_ERROR, "your code wrote into the judge's result channel"),
     # Sent before the learner's file is read: the judge's fault, never the submission's.
     "stale_runner": (Verdict.JUDGE_ERROR, "the sandbox's runner predates tuple and tree "
-                     "returns: rebuild the runner image (make image)"),
+                     "returns or given functions: rebuild the runner image (make image)"),
     "stale_transforms": (Verdict.JUDGE_ERROR, "the sandbox's runner predates function checks "
                          "(jit, vmap, jvp, vjp): rebuild the runner image (make image)"),
 }
@@ -179,4 +179,5 @@ def make_job(problem: Problem, submission: Path, calls: list[dict[str, Any]],
                limits.total_time_s, limits.memory_mb, int(limits.output_mb * 1024 * 1024),
                limits.startup_s, public=public, groups=groups, tmp_mb=limits.tmp_mb,
                returns=structure(fn), leaf_paths=tuple(p for p, _ in fn.leaves())
-               if fn.structured else (), call_leaves=call_leaves)
+               if fn.structured else (), call_leaves=call_leaves, given=problem.given_path,
+               given_names=problem.given_choices)

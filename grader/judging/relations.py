@@ -99,7 +99,9 @@ def _exact(problem: Problem, pairs: list[Pair]) -> str:
             continue
         wanted = inspect.signature(fn).parameters
         if all(close(p.got, np.asarray(fn(**call_args({k: v for k, v in p.case.args.items()
-                                                         if k in wanted})), dtype=np.float64), p)
+                                                         if k in wanted},
+                                                        problem.given_functions)),
+                                         dtype=np.float64), p)
                for p in pairs):
             return ("Your result is the exact expectation, not the Monte-Carlo estimate from "
                     "sampled values that the exercise asks for.")

@@ -87,11 +87,13 @@ def t_threshold(z: float, df: int) -> float:
 
 
 def _call(fn: Callable[..., Any], args: dict[str, Value], spec: ProblemSpec | None = None,
-          leaf: str | None = None) -> np.ndarray:
+          leaf: str | None = None, given: dict[str, Callable[..., Any]] | None = None
+          ) -> np.ndarray:
     """Calls a reference helper with the subset of the inputs its signature names; with
-    `spec`, a function of the problem's signature whose leaf `leaf` is kept."""
+    `spec`, a function of the problem's signature whose leaf `leaf` is kept; `given`: the
+    problem's given functions, which callable arguments name."""
     wanted = inspect.signature(fn).parameters
-    out = fn(**call_args({k: v for k, v in args.items() if k in wanted}))
+    out = fn(**call_args({k: v for k, v in args.items() if k in wanted}, given))
     if spec is not None and spec.function.structured:
         flat = trusted_output(spec.function, out)
         assert isinstance(flat, dict)
@@ -105,31 +107,34 @@ _BATCHED: dict[tuple[Any, ...], Callable[[Any], Any]] = {}
 
 
 def trusted_samples(fn: Callable[..., Any], spec: ProblemSpec, check: StatisticalCheck,
-                    leaf: str | None = None) -> np.ndarray:
+                    leaf: str | None = None,
+                    given: dict[str, Callable[..., Any]] | None = None) -> np.ndarray:
     """Trusted `fn` of the problem's signature on every seed of the check, stacked on a first
     axis. A helper that traces runs as one jitted vmap over the seeds: seed by seed, a few
     hundred eager calls cost seconds per check. One that does not trace (NumPy, Python control
-    flow on a value), or a structured return, runs seed by seed."""
+    flow on a value), or a structured return, runs seed by seed. `given`: the problem's given
+    functions, which callable arguments name."""
     calls = check_calls(spec, check)
     seeds = [int(c[check.seed_param]) for c in calls]
     if not spec.function.structured and seeds and max(seeds) < 2**31:
         try:
-            batched = _batched(fn, spec, check)
+            batched = _batched(fn, spec, check, given)
             return np.asarray(batched(np.asarray(seeds, dtype=np.int32)), dtype=np.float64)
         except Exception:  # any failure to trace means: call it seed by seed
             pass
-    return np.stack([_call(fn, a, spec, leaf) for a in calls])
+    return np.stack([_call(fn, a, spec, leaf, given) for a in calls])
 
 
-def _batched(fn: Callable[..., Any], spec: ProblemSpec,
-             check: StatisticalCheck) -> Callable[[Any], Any]:
+def _batched(fn: Callable[..., Any], spec: ProblemSpec, check: StatisticalCheck,
+             given: dict[str, Callable[..., Any]] | None) -> Callable[[Any], Any]:
     base = fixed_args(spec, check)
-    key = (fn, check.seed_param, args_bytes(base), str(sorted(base)))
+    key = (fn, check.seed_param, args_bytes(base), str(sorted(base)),
+           tuple(sorted((given or {}).items())))
     if key not in _BATCHED:
         import jax
 
         wanted = inspect.signature(fn).parameters
-        fixed = call_args({k: v for k, v in base.items() if k in wanted})
+        fixed = call_args({k: v for k, v in base.items() if k in wanted}, given)
         as_key = isinstance(spec.function.param(check.seed_param), KeyParam)
 
         def one(seed: Any) -> Any:
@@ -155,17 +160,18 @@ def trusted_data(problem: Problem, check: StatisticalCheck) -> dict[str, np.ndar
 
     def compute() -> dict[str, np.ndarray]:
         args = fixed_args(spec, check)
+        given = problem.given_functions
         out: dict[str, np.ndarray] = {}
         if isinstance(check, MeanCheck):
-            out["expectation"] = _call(_helper(problem, check.expectation), args)
+            out["expectation"] = _call(_helper(problem, check.expectation), args, given=given)
             if check.variance is not None:
-                out["variance"] = _call(_helper(problem, check.variance), args)
+                out["variance"] = _call(_helper(problem, check.variance), args, given=given)
         elif isinstance(check, VarianceCheck):
             if check.variance is not None:
-                total = float(_call(_helper(problem, check.variance), args).sum())
+                total = float(_call(_helper(problem, check.variance), args, given=given).sum())
             else:
                 fn = _helper(problem, check.against or spec.function.name)
-                samples = trusted_samples(fn, spec, check, check.output)
+                samples = trusted_samples(fn, spec, check, check.output, given)
                 total = float(samples.var(axis=0, ddof=1).sum())
             if not total > 0:
                 raise ReferenceSolutionError(

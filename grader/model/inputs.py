@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from grader.model.dims import DimError, evaluate, is_name
+from grader.model.given import GivenName, given_name, resolve
 from grader.model.spec import (
     AnyParam,
     ArrayParam,
     Bernoulli,
     BoolParam,
+    CallableParam,
     ChoiceParam,
     Constant,
     Function,
@@ -44,7 +47,7 @@ class KeySeed(int):
 
 
 # A tree argument is nested dicts of arrays, as the function receives it.
-Value = Any  # float | int | bool | str | np.ndarray | KeySeed | dict[str, Value] (a tree)
+Value = Any  # float | int | bool | str | np.ndarray | KeySeed | GivenName | dict[str, Value]
 MAX_SEED = 2**63 - 1
 
 
@@ -116,6 +119,8 @@ def coerce(param: AnyParam, value: Any) -> Value:
         if not isinstance(value, str) or value not in param.values:
             raise InputError(f"expected one of {param.values} for {param.name!r}, got {value!r}")
         return value
+    if isinstance(param, CallableParam):
+        return given_name(param, value, InputError)
     if isinstance(param, KeyParam):
         if isinstance(value, bool) or not isinstance(value, int | float | np.integer) \
                 or float(value) != int(value) or not 0 <= int(value) <= MAX_SEED:
@@ -127,14 +132,15 @@ def coerce(param: AnyParam, value: Any) -> Value:
     return _array(param.name, param.dtype, param.shape, value)
 
 
-def call_args(args: dict[str, Value]) -> dict[str, Any]:
-    """The arguments as the function receives them: a key's seed becomes jax.random.key(seed).
-    For trusted code in the judge's process (the runner does the same in the jail)."""
+def call_args(args: dict[str, Value], given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The arguments as trusted code in the judge receives them (the runner does the same in the
+    jail): a key's seed becomes jax.random.key(seed), a callable's name its function in `given`."""
+    out = resolve(args, given, InputError)
     if not any(isinstance(v, KeySeed) for v in args.values()):
-        return dict(args)
+        return out
     import jax
 
-    return {k: jax.random.key(int(v)) if isinstance(v, KeySeed) else v for k, v in args.items()}
+    return {k: jax.random.key(int(v)) if isinstance(v, KeySeed) else v for k, v in out.items()}
 
 
 def _arrays(function: Function, args: dict[str, Value]) -> list[tuple[str, list[int | str],
@@ -238,9 +244,11 @@ def _draw(param: AnyParam, how: Any, rng: np.random.Generator,
     if isinstance(how, Pick):
         if isinstance(param, ChoiceParam):
             return param.values[int(rng.integers(len(param.values)))]
+        if isinstance(param, CallableParam):
+            return GivenName(param.choices[int(rng.integers(len(param.choices)))])
         if isinstance(param, BoolParam):
             return bool(rng.integers(2))
-        raise InputError(f"{param.name!r}: dist pick draws a choice or a bool")
+        raise InputError(f"{param.name!r}: dist pick draws a choice, a callable or a bool")
     if isinstance(param, TreeParam):
         def node(leaves: Any, prefix: str) -> dict[str, Any]:
             return {k: np.asarray(_sample(how, shape_of(sub.shape, dims), rng, dims,

@@ -10,6 +10,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from typing_extensions import TypeAliasType
 
 from grader.model.dims import is_name, symbols
+from grader.model.given import CallableParam
 from grader.model.strict import IDENT, Strict
 
 DType = Literal["float32", "float64", "int32", "int64", "bool"]
@@ -120,9 +121,9 @@ class TreeParam(Strict):
 
 
 # The parameter kinds: a kind's model here, its inputs in grader.model.inputs.KINDS.
-Param = Annotated[ScalarParam | BoolParam | ChoiceParam | KeyParam | ArrayParam | TreeParam,
-                  Field(discriminator="kind")]
-AnyParam = ScalarParam | BoolParam | ChoiceParam | KeyParam | ArrayParam | TreeParam
+Param = Annotated[ScalarParam | BoolParam | ChoiceParam | KeyParam | CallableParam | ArrayParam
+                  | TreeParam, Field(discriminator="kind")]
+AnyParam = ScalarParam | BoolParam | ChoiceParam | KeyParam | CallableParam | ArrayParam | TreeParam
 
 
 def walk_leaves(leaves: Leaves, prefix: str = "") -> Iterator[tuple[str, Leaf]]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Sequence
+import sys
+import types
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -14,8 +16,10 @@ from typing import Any
 from grader.errors import JudgeError, SpecError, UnknownProblemError
 from grader.model.inputs import InputError, TestCase, materialise
 from grader.model.spec import (
+    GIVEN,
     AnyParam,
     ArrayParam,
+    CallableParam,
     ChoiceParam,
     ProblemSpec,
     ScalarParam,
@@ -53,6 +57,47 @@ class Problem:
     @property
     def reference_path(self) -> Path:
         return self.root / "reference" / f"{self.id}.py"
+
+    @property
+    def given_path(self) -> Path | None:
+        """problems/<id>/given.py when a `kind: callable` parameter needs it, else None."""
+        if not self.given_choices:
+            return None
+        return self.root / "problems" / self.id / GIVEN
+
+    @property
+    def given_choices(self) -> tuple[str, ...]:
+        """Every name a callable parameter may take, in declared order."""
+        names = [c for p in self.spec.function.params if isinstance(p, CallableParam)
+                 for c in p.choices]
+        return tuple(dict.fromkeys(names))
+
+    def given_source(self) -> str | None:
+        """given.py's text, which learners may read (it is course material, not a secret)."""
+        path = self.given_path
+        if path is None:
+            return None
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise JudgeError(f"{path}: cannot read the given functions") from exc
+
+    @cached_property
+    def given_functions(self) -> dict[str, Callable[..., Any]]:
+        """The declared choices, resolved in given.py run once in the judge's process (trusted:
+        the reference's calls get these); {} for a problem without callable parameters."""
+        path = self.given_path
+        if path is None:
+            return {}
+        module = load_given(path, f"jaxjudge_given_{self.id}")
+        out = {}
+        for name in self.given_choices:
+            fn = module.__dict__.get(name)
+            if not callable(fn) or isinstance(fn, type):
+                raise JudgeError(f"{path}: {name!r}, a choice of a callable parameter, is no "
+                                 "function there")
+            out[name] = fn
+        return out
 
     @property
     def submissions_dir(self) -> Path:
@@ -93,6 +138,20 @@ class Problem:
         return module
 
 
+def load_given(path: Path, name: str) -> types.ModuleType:
+    """given.py as a module, compiled from its text (no bytecode written beside it)."""
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    sys.modules[name] = module  # dataclasses and the like look their module up
+    try:
+        source = path.read_text(encoding="utf-8")
+        exec(compile(source, str(path), "exec"), module.__dict__)
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise JudgeError(f"{path}: the given functions fail to load: {exc!r}") from exc
+    return module
+
+
 def load_problem(problem_id: str, root: Path | None = None) -> Problem:
     root = root or default_root()
     path = root / "problems" / problem_id / "problem.yaml"
@@ -127,6 +186,8 @@ def signature(problem: Problem) -> str:
             return tree(p.leaves)
         if isinstance(p, ChoiceParam):
             return " | ".join(repr(v) for v in p.values)
+        if isinstance(p, CallableParam):
+            return "function of given.py: " + " | ".join(p.choices)
         if isinstance(p, ScalarParam) and p.binds:
             return f"{p.kind} (= {p.binds})"
         return p.kind

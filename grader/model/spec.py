@@ -22,6 +22,7 @@ from grader.model.generators import (  # the spec's names, re-exported
     Spd,
     Uniform,
 )
+from grader.model.given import GIVEN, CallableParam, check_callables, given_names
 from grader.model.kinds import (  # the spec's names, re-exported
     AnyParam,
     AnyReturns,
@@ -175,6 +176,10 @@ class ProblemSpec(Strict):
                 raise ValueError(f"generated {g.name!r} sizes lack {sorted(missing)}")
         if self.tolerance.scale is not None and self.tolerance.scale.arg not in names:
             raise ValueError(f"tolerance.scale.arg {self.tolerance.scale.arg!r} is no parameter")
+        if self.tolerance.scale is not None and isinstance(
+                fn.param(self.tolerance.scale.arg), CallableParam):
+            raise ValueError(f"tolerance.scale.arg {self.tolerance.scale.arg!r} is a function, "
+                             "which has no size: name an array")
         for c in self.statistics:
             if c.seed_param in c.args:
                 raise ValueError(f"statistics {c.name!r}: {c.seed_param!r} is the seed; the "
@@ -227,21 +232,22 @@ def load_spec(path: Path) -> ProblemSpec:
         raise SpecError(str(path), key, msg + more) from exc
     if spec.id != path.parent.name:
         raise SpecError(str(path), "id", f"is {spec.id!r} but the folder is {path.parent.name!r}")
+    check_callables(spec, path)
     return spec
 
 
 def _is_union_tag(part: object) -> bool:
     """pydantic puts the chosen union member ('array', 'uniform', ...) into error locations."""
     return isinstance(part, str) and bool(
-        re.fullmatch(r"array|float|int|bool|choice|key|tree|tuple|leaf|node|uniform|normal"
+        re.fullmatch(r"array|float|int|bool|choice|key|callable|tree|tuple|leaf|node|uniform|normal"
                      r"|int_range|bernoulli|pick|simplex|spd|constant|mean_z|variance_ratio"
                      r"|invariant_sum_zero|invariant_sum|invariant_nonnegative", part)
     )
 
 
-__all__ = ["EXAMPLE", "AnyParam", "AnyReturns", "ArgGenerator", "ArrayParam", "Bernoulli",
-           "BoolParam", "ChoiceParam", "Constant", "DType", "Diagnosis", "ExplicitTest",
-           "Function", "GeneratedTests", "IntRange", "KeyParam", "Leaf", "Leaves", "Limits",
-           "Normal", "Param", "Pick", "ProblemSpec", "Returns", "ScalarParam", "Simplex", "Spd",
-           "Tolerance", "TreeParam", "TreeReturns", "TupleReturns", "Uniform", "load_spec",
-           "walk_leaves"]
+__all__ = ["EXAMPLE", "GIVEN", "AnyParam", "AnyReturns", "ArgGenerator", "ArrayParam",
+           "Bernoulli", "BoolParam", "CallableParam", "ChoiceParam", "Constant", "DType",
+           "Diagnosis", "ExplicitTest", "Function", "GeneratedTests", "IntRange", "KeyParam",
+           "Leaf", "Leaves", "Limits", "Normal", "Param", "Pick", "ProblemSpec", "Returns",
+           "ScalarParam", "Simplex", "Spd", "Tolerance", "TreeParam", "TreeReturns",
+           "TupleReturns", "Uniform", "given_names", "load_spec", "walk_leaves"]

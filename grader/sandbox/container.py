@@ -19,6 +19,7 @@ from grader.sandbox.protocol import Job, cache_env, in_background, jail_cache, s
 
 RUNNER_IMAGE = "jaxjudge:runner"
 JAIL_UID = 60_000  # the runner image's user
+GIVEN = "/judge/given.py"  # where a problem's given.py is mounted (read-only)
 DRAIN_S = 3.0  # at most this long to read a stopped container's last output
 
 
@@ -64,6 +65,8 @@ class DockerSandbox:
         mem = job.memory_mb * 1024 * 1024
         volumes = {str(job.submission.resolve()): {"bind": "/submission/submission.py",
                                                    "mode": "ro"}}
+        if job.given is not None:  # the problem's trusted given.py, read-only like the runner
+            volumes[str(job.given.resolve())] = {"bind": GIVEN, "mode": "ro"}
         env = {"JAX_PLATFORMS": "cpu", "HOME": "/tmp"}
         if (sealed := jail_cache(self.compile_cache)) is not None:  # unlistable to uid 60000
             volumes[str(sealed)] = {"bind": "/jaxcache", "mode": "ro"}
@@ -83,7 +86,8 @@ class DockerSandbox:
             labels={"jaxjudge": "runner", "jaxjudge.pid": str(os.getpid())})  # whose it is
 
     def run(self, job: Job, capture: Capture) -> Iterator[Event]:
-        first, rest = job.stdin("/submission/submission.py", "stdout")
+        first, rest = job.stdin("/submission/submission.py", "stdout",
+                                GIVEN if job.given is not None else None)
         container = self._create(job)
         frames = Frames(job.output_bytes + (1 << 20))
         writers: list[Any] = []

@@ -28,6 +28,10 @@ SANDBOX_UID = int(os.environ.get("JAXJUDGE_SANDBOX_UID") or 60_000)
 # Uid mode's copy of the runner, in the jail's private scratch: the source tree may lie where
 # the jail's uid cannot enter (a clone under /root or mktemp -d).
 STAGED_RUNNER = ".jaxjudge-runner.py"
+# Likewise the problem's given.py (trusted functions a callable parameter names), staged beside
+# it; in bubblewrap it is bound read-only at JAIL_GIVEN.
+STAGED_GIVEN = ".jaxjudge-given.py"
+JAIL_GIVEN = "/judge/given.py"
 
 
 class LocalSandbox:
@@ -116,6 +120,7 @@ class LocalSandbox:
                "--proc", "/proc", "--dev", "/dev", *_tmp(job, tmp, self.tmp_flag),
                *binds,
                "--ro-bind", str(RUNNER), "/judge/runner.py",
+               *(["--ro-bind", str(job.given.resolve()), JAIL_GIVEN] if job.given else []),
                "--ro-bind", str(job.submission.resolve()), "/submission/submission.py",
                *cache, "--chdir", "/tmp", "--clearenv",
                *(arg for k, v in env.items() for arg in ("--setenv", k, v))]
@@ -153,6 +158,8 @@ class LocalSandbox:
             if self.uid_only:
                 tmp = stack.enter_context(scratch.private_dir(self.uid))
                 scratch.stage_file(RUNNER, tmp / STAGED_RUNNER)
+                if job.given is not None:
+                    scratch.stage_file(job.given, tmp / STAGED_GIVEN)
             elif self.bwrap is not None and self.root and not self.tmp_flag:
                 tmp = stack.enter_context(scratch.sized_tmpfs(job.tmp_mb, self.uid))
             group = None
@@ -167,7 +174,11 @@ class LocalSandbox:
         rfd, wfd = os.pipe()
         os.set_blocking(rfd, False)
         path = "/submission/submission.py" if self.bwrap else str(job.submission)
-        first, rest = job.stdin(path, wfd)
+        given = None
+        if job.given is not None:
+            given = JAIL_GIVEN if self.bwrap else str(tmp / STAGED_GIVEN) \
+                if self.uid_only and tmp is not None else str(job.given)
+        first, rest = job.stdin(path, wfd, given)
         proc = subprocess.Popen(self.command(job, group, tmp), stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(wfd,),
                                 start_new_session=True,

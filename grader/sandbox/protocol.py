@@ -42,6 +42,11 @@ class Job:
     # its leaves' paths in order; None and () for one array.
     returns: dict[str, Any] | None = None
     leaf_paths: tuple[str, ...] = ()
+    # The problem's given.py (trusted, staged into the jail) and the only names in it a
+    # `kind: callable` argument may resolve to; None and () when no parameter is a callable.
+    given: Path | None = None
+    given_names: tuple[str, ...] = ()
+
     # Per call, the leaf paths of a function check's result where they differ from the
     # function's (a vjp's gradients; () for one array); None, or no entry: `leaf_paths`.
     call_leaves: tuple[tuple[str, ...] | None, ...] = ()
@@ -60,13 +65,17 @@ class Job:
     def n_public(self) -> int:
         return len(self.tests) if self.public is None else self.public
 
-    def stdin(self, path: str, result_fd: int | str) -> tuple[bytes, bytes]:
+    def stdin(self, path: str, result_fd: int | str,
+              given: str | None = None) -> tuple[bytes, bytes]:
         """The runner's stdin in two parts: its header and the public calls, then the hidden
-        calls, which the transport sends only when `stream` releases them."""
+        calls, which the transport sends only when `stream` releases them. `given`: where the
+        jail sees the staged given.py (when the job has one)."""
         groups = list(self.groups) or [None] * len(self.tests)
         header = {"path": path, "function": self.function, "output_bytes": self.output_bytes,
                   "result_fd": result_fd, "calls": len(self.tests), "public": self.n_public,
-                  "groups": groups, "returns": self.returns}
+                  "groups": groups, "returns": self.returns,
+                  "given": {"path": given, "names": list(self.given_names)}
+                  if self.given is not None else None}
         lines = [json.dumps(encode_args(t)).encode() + b"\n" for t in self.tests]
         first = json.dumps(header).encode() + b"\n" + b"".join(lines[:self.n_public])
         return first, b"".join(lines[self.n_public:])
@@ -124,7 +133,8 @@ def cache_env(folder: str, writable: bool) -> dict[str, str]:
 
 def encode_args(args: dict[str, Any]) -> dict[str, Any]:
     """Arguments as JSON for the runner: arrays as base64, a tree as {"tree": {...}}, a key
-    (an int subclass carrying `key_seed`) as {"key": seed}, scalars as themselves."""
+    (an int subclass carrying `key_seed`) as {"key": seed}, a callable (a str subclass carrying
+    `given_name`) as {"given": name}, scalars as themselves."""
     out: dict[str, Any] = {}
     for k, v in args.items():
         if isinstance(v, np.ndarray):
@@ -134,6 +144,8 @@ def encode_args(args: dict[str, Any]) -> dict[str, Any]:
             out[k] = {"tree": encode_args(v)}
         elif getattr(v, "key_seed", False):
             out[k] = {"key": int(v)}
+        elif getattr(v, "given_name", False):
+            out[k] = {"given": str(v)}
         else:
             out[k] = v
     return out
@@ -185,8 +197,8 @@ def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
                 if event.kind == "start":
                     deadline = time.monotonic() + job.time_per_test_s
                 yield event
-                if event.kind == "ready" and job.leaf_paths \
-                        and event.header.get("structures") != 1:
+                if event.kind == "ready" and ((job.leaf_paths and event.header.get(
+                        "structures") != 1) or (job.given and event.header.get("given") != 1)):
                     yield Event("killed", header={"reason": "stale_runner"})
                     return
                 if event.kind == "ready" and job.transforms \

@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import traceback
+import types
 from typing import Any, BinaryIO
 
 # Written to stdout and stderr just before `more`: once the judge has read both, it has every
@@ -35,9 +36,9 @@ def send(out: BinaryIO, header: dict[str, Any], payload: bytes = b"") -> None:
     out.flush()
 
 
-def decode(value: Any) -> Any:
+def decode(value: Any, given: dict[str, Any] | None = None) -> Any:
     """One argument from the judge: an array, a tree (nested dicts of arrays), a key (built here
-    from its seed: jax.random.key), or a JSON scalar (float, int, bool, str)."""
+    from its seed: jax.random.key), a given function (declared names only), or a JSON scalar."""
     import numpy as np
 
     if isinstance(value, dict):
@@ -47,6 +48,8 @@ def decode(value: Any) -> Any:
             import jax
 
             return jax.random.key(int(value["key"]))
+        if "given" in value:  # KeyError for any name the job did not declare
+            return (given or {})[str(value["given"])]
         raw = base64.b64decode(value["b64"])
         return np.frombuffer(raw, dtype=value["dtype"]).reshape(value["shape"]).copy()
     return value
@@ -235,12 +238,19 @@ def main() -> None:
     jax.config.update("jax_platforms", "cpu")
     if os.environ.get("JAXJUDGE_STRIP_LOCATIONS") == "1":
         strip_locations()
+    given = None
+    if job.get("given"):  # before the learner's code: the staged file is as the judge wrote it
+        g = sys.modules["given"] = types.ModuleType("given")
+        g.__file__ = job["given"]["path"]
+        with open(g.__file__, encoding="utf-8") as f:
+            exec(compile(f.read(), g.__file__, "exec"), g.__dict__)  # no bytecode written
+        given = {n: g.__dict__[n] for n in job["given"]["names"]}  # declared top-level names only
     sys.path.insert(0, os.path.dirname(path))
     sys.argv = [path]
-    # `structures`: this runner flattens tuple and tree returns (a runner image built before it
-    # would stack them; the judge refuses to grade a structured return with such a runner).
-    # `transforms`: it applies a call's function-check transform (an older one would not).
-    send(out, {"event": "ready", "structures": 1, "transforms": 1})
+    # `structures`, `given`, `transforms`: this runner flattens tuple and tree returns (an older
+    # image would stack them), resolves callables and applies a call's function-check transform;
+    # the judge refuses such jobs to an older runner.
+    send(out, {"event": "ready", "structures": 1, "given": 1, "transforms": 1})
     try:
         with open(path, encoding="utf-8") as f:
             code = compile(f.read(), path, "exec")
@@ -267,7 +277,7 @@ def main() -> None:
             send(out, {"event": "more"})
         line = json.loads(stdin.readline())
         spec = decode(line.pop(TRANSFORM_KEY, None))
-        args = {k: decode(v) for k, v in line.items()}
+        args = {k: decode(v, given) for k, v in line.items()}
         group = groups[index]
         if group is not None and group in failed:
             send(out, {"event": "skipped", "test": index})

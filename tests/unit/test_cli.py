@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from grader.cli import main
-from grader.model.problems import load_problem
+from grader.model.problems import list_problems, load_problem
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,8 +31,18 @@ def test_list_shows_every_problem(capsys: pytest.CaptureFixture[str]) -> None:
         expected += [track.title, *(f"{n}. {pid}" for n, pid in enumerate(track.problems, 1))]
     lines = [line.strip() for line in out.splitlines() if line.strip()]
     assert [line.split("  ")[0].strip() for line in lines] == expected
-    from grader.model.problems import list_problems
     assert len({line.split()[1] for line in lines if ". " in line}) == len(list_problems())
+
+
+def test_show_prints_the_given_functions_after_the_statement(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "show", "hvp_given")
+    assert code == 0
+    statement, rest = out.split("Given functions (given.py)", 1)
+    assert "Common pitfalls" in statement
+    assert "def rosenbrock(x):" in rest and "def log_sum_exp(x):" in rest
+    assert "f: function of given.py: quadratic | rosenbrock | log_sum_exp" in rest
+    assert "f = 'quadratic'" in rest  # the visible example names its function
 
 
 def test_show_prints_worked_example_expected_from_reference(
@@ -53,7 +63,6 @@ def test_show_prints_worked_example_expected_from_reference(
 def test_verify_passes_on_shipped_problems(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "verify", "--skip-examples")
     assert code == 0, out
-    from grader.model.problems import list_problems
     assert out.count("ok ") == len(list_problems())
 
 

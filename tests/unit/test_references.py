@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from grader.model.inputs import call_args
 from grader.model.problems import load_problem
 from grader.model.values import trusted_output
 
@@ -100,6 +101,9 @@ WORKED: dict[str, tuple[str, list[Any], float]] = {
     "adam_step": (f"**[[0.9, {MINUS}0.9], [0.4, 2]]**", [[0.9, -0.9], [0.4, 2]], 1e-5),
     "log1pexp_vjp": ("**[0, 0.3133, 0.6931, 1.3133, 100]**", [0, 0.3133, 0.6931, 1.3133, 100],
                      5e-5),
+
+
+    "hvp_given": ("**[2, 0.5]**", [2, 0.5], 1e-6),
 }
 # A tuple or tree return: the leaf whose value the statement shows in bold.
 WORKED_LEAF = {"adam_step": "new_params.w"}
@@ -127,7 +131,8 @@ def test_worked_example_in_statement_is_what_the_reference_computes(problem_id: 
         for array in _arrays(value):
             assert _compact(array) in plain, (name, _compact(array))
     fn = getattr(problem.reference_module, problem.spec.function.name)
-    result = trusted_output(problem.spec.function, fn(**case.args))
+    result = trusted_output(problem.spec.function,
+                            fn(**call_args(case.args, problem.given_functions)))
     if problem_id in WORKED_LEAF:
         result = result[WORKED_LEAF[problem_id]]
     got = np.asarray(result, dtype=np.float64)
@@ -147,6 +152,28 @@ def test_log1pexp_worked_gradient_is_what_the_reference_pulls_back() -> None:
     out, pullback = jax.vjp(problem.reference_module.log1pexp, case.args["x"])
     (grad,) = pullback(np.ones_like(out))
     np.testing.assert_allclose(np.asarray(grad), [0, 0.2689, 0.5, 0.7311, 1], rtol=0, atol=5e-5)
+
+
+def test_hvp_given_statement_numbers() -> None:
+    """The worked example's other numbers: the Hessian, the gradient and diagonal it contrasts,
+    and Rosenbrock's Hessian at its minimum, from given.py through JAX."""
+    import jax
+
+    problem = load_problem("hvp_given")
+    given, hvp = problem.given_functions, problem.reference_module.hvp
+    section = problem.statement().split("## Worked mini-example", 1)[1].split("\n## ", 1)[0]
+    for shown in ("[[2, 0.5], [0.5, 2]]", "[3, 4.5]", "`[2, 0]`", f"[[802, {MINUS}400], "
+                  f"[{MINUS}400, 200]]", f"[802, {MINUS}400]"):
+        assert shown in section, shown
+    x, v = np.array([1.0, 2.0], np.float32), np.array([1.0, 0.0], np.float32)
+    hess = np.asarray(jax.hessian(given["quadratic"])(x))
+    np.testing.assert_allclose(hess, [[2, 0.5], [0.5, 2]], atol=1e-6)
+    np.testing.assert_allclose(jax.grad(given["quadratic"])(x), [3, 4.5], atol=1e-6)
+    np.testing.assert_allclose(np.diag(hess) * v, [2, 0], atol=1e-6)
+    ones = np.ones(2, np.float32)
+    np.testing.assert_allclose(jax.hessian(given["rosenbrock"])(ones), [[802, -400],
+                                                                        [-400, 200]], atol=1e-3)
+    np.testing.assert_allclose(hvp(given["rosenbrock"], ones, v), [802, -400], atol=1e-3)
 
 
 def test_bernoulli_moments_match_enumeration() -> None:

@@ -121,3 +121,16 @@ def test_track_page_hints_after_failures_and_on_request_and_points_earned(
         http2.post("/login", data={"name": "max", "password": pw, "csrf_token": _csrf(login)})
         _judged(app, other.id, first, ["wrong_answer"])
         assert http2.get(f"/problems/{first}").text.count('class="hint"') == 1
+
+
+def test_a_problem_page_shows_its_given_functions(tmp_path: Path) -> None:
+    """given.py is course material: readable signed out, in a <pre> under "Given functions";
+    a problem without one has no such heading."""
+    app = create_app(Settings(data=tmp_path, jobs=0))
+    with TestClient(app) as http:
+        page = http.get("/problems/hvp_given").text
+        given = re.search(r'<h2>Given functions</h2>.*?<pre class="code" id="given">(.*?)</pre>',
+                          page, re.S)
+        assert given is not None
+        assert "def rosenbrock(x):" in given.group(1)
+        assert "Given functions</h2>" not in http.get("/problems/per_example_grads").text

@@ -25,9 +25,9 @@ from grader.verdict import Verdict
 
 
 def find_submissions(paths: list[Path], function: str) -> list[Path]:
-    """Files as given; in a folder, each .py file, and each subfolder holding `<function>.py` or
-    `submission.py` (one submission per student folder). Links and special files inside a folder
-    are listed, never followed, so that grading refuses them by name."""
+    """Files as given; in a folder, each .py or .ipynb file, and each subfolder holding
+    `<function>.py` or `submission.py` (one submission per student folder). Links and special
+    files inside a folder are listed, never followed, so that grading refuses them by name."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -35,7 +35,7 @@ def find_submissions(paths: list[Path], function: str) -> list[Path]:
                 if child.is_dir() and not child.is_symlink():
                     inner = [child / f"{function}.py", child / "submission.py"]
                     found += [p for p in inner if os.path.lexists(p)][:1]
-                elif child.suffix == ".py" or (child.is_symlink() and child.is_dir()):
+                elif child.suffix in (".py", ".ipynb") or (child.is_symlink() and child.is_dir()):
                     # Listed whatever it is, never followed: reading refuses all but files.
                     found.append(child)
         elif os.path.lexists(path):

@@ -15,6 +15,7 @@ import httpx
 from rich.console import Console
 
 from grader.errors import JudgeError
+from grader.model.notebook import is_notebook
 from grader.model.report import render
 from grader.model.submission import read_submission
 
@@ -84,11 +85,12 @@ def submit(problem: str, path: Path, server: str, token: str | None, fmt: str,
         raise JudgeError("no API token: pass --token or set JAXJUDGE_TOKEN")
     source = read_submission(path)  # the same refusals as `grade`: links, FIFOs, non-UTF-8
     headers = {"Authorization": f"Bearer {token}"}
+    kind = "application/x-ipynb+json" if is_notebook(path.name) else "text/x-python"
     live = fmt == "text" and console.is_terminal
     with httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=TIMEOUT) as http:
         try:
             r = http.post("/api/v1/submissions", data={"problem": problem},
-                          files={"file": (path.name, source.source, "text/x-python")})
+                          files={"file": (path.name, source.source, kind)})
             if r.status_code != 201:
                 raise _error(r)
             sid = r.json()["id"]

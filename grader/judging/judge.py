@@ -13,6 +13,7 @@ import numpy as np
 
 from grader.data.expected import expected_outputs
 from grader.data.transformed import expected_rows
+from grader.errors import SubmissionRefused
 from grader.judging.execution import (
     MISMATCH,
     Outcome,
@@ -120,10 +121,26 @@ def grade_submission(problem: Problem, submission: Submission | Path, sandbox: S
     visible units first, then hidden ones, then whatever the end of the run decided.
     """
     source = submission if isinstance(submission, Submission) else read_submission(submission)
-    with staged(source, sandbox.jail_uid) as copy:
+    try:
+        code, notes = source.python()  # a notebook's code cells
+    except SubmissionRefused as exc:  # a notebook stored before intake checked them
+        return _refused(problem, source.name, str(exc), sandbox)
+    with staged(code, sandbox.jail_uid) as copy:
         report = _grade(problem, copy, sandbox, advise, on_test)
     report.submission = source.name
+    report.feedback = [*notes, *report.feedback]
     return report
+
+
+def _refused(problem: Problem, name: str, why: str, sandbox: Sandbox) -> Report:
+    """A submission that never reached the jail (a notebook that cannot be graded): a compile
+    error naming why, as a file Python cannot compile would be."""
+    every = units(problem)
+    tests = [TestResult(u.name, Verdict.COMPILE_ERROR, u.visible, u.points,
+                        message=why if i == 0 else f"not run: see {every[0].name}",
+                        summary=why if i == 0 else f"not run: see {every[0].name}")
+             for i, u in enumerate(every)]
+    return Report(problem.id, name, tests, [], environment(sandbox.name), 0.0)
 
 
 def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import SubmissionRefused
+from grader.model.notebook import NotebookError, is_notebook, notebook_code
 
 MAX_BYTES = 256 * 1024  # a learner's file is a few KiB; this still fits any honest one
 STAGED_NAME = "submission.py"
@@ -31,6 +32,19 @@ class Submission:
 
     name: str
     source: bytes
+
+    def python(self) -> tuple[Submission, list[str]]:
+        """What the jail runs: the source itself, or a notebook's (.ipynb) code cells with its
+        IPython lines removed, and notes for the report saying what was removed. Every path
+        grades through here (grade_submission), and reads through `read_submission` or the web
+        intake, which refuse a notebook this would refuse."""
+        if not is_notebook(self.name):
+            return self, []
+        try:
+            code = notebook_code(self.source)
+        except NotebookError as exc:
+            raise _refuse(self.name, str(exc)) from None
+        return Submission(self.name, code.source), [code.note] if code.note else []
 
 
 def _refuse(name: str, reason: str) -> SubmissionRefused:
@@ -80,7 +94,9 @@ def read_submission(path: Path, name: str | None = None) -> Submission:
     except UnicodeDecodeError as exc:
         raise _refuse(name, f"not UTF-8 text (byte {exc.start}) — save the file as UTF-8") \
             from None
-    return Submission(name, source)
+    submission = Submission(name, source)
+    submission.python()  # a notebook that cannot be graded is refused here, as a bad file is
+    return submission
 
 
 @contextlib.contextmanager

@@ -196,3 +196,26 @@ def test_a_judge_failure_on_one_submission_is_its_entry_not_the_class_end(
     assert code == 2  # the judge failed on one: its exit says so, and the exports exist
     assert reports["bob"]["tests"][0]["message"] == (
         "the judge failed on this submission: RuntimeError: injected sandbox failure")
+
+
+def test_a_notebook_grades_as_the_py_file_holding_its_code(
+        fast_problem: Problem, compile_cache: Path, tmp_path: Path) -> None:
+    """Its `solution` cells only (the untagged one would fail the import), magics removed: the
+    corpus's accepted file in a notebook is accepted (test_corpus grades the .py itself)."""
+    def cell(source: str, tags: list[str]) -> dict[str, Any]:
+        return {"cell_type": "code", "execution_count": None, "outputs": [],
+                "metadata": {"tags": tags}, "source": source}
+
+    notebook = {"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "# My REINFORCE gradient"},
+        cell("%load_ext autoreload\n" + CORRECT.read_text(), ["solution"]),
+        cell("raise RuntimeError('scratch work')", []),
+        cell("%%timeit\nreinforce_grad(None)", ["solution"])]}
+    path = tmp_path / "work.ipynb"
+    path.write_text(json.dumps(notebook))
+    assert CORRECT.parent.name == "accepted"
+    report = grade_submission(fast_problem, path, LocalSandbox(compile_cache=compile_cache))
+    assert report.verdict == "accepted", [t.message for t in report.tests]
+    assert report.submission == str(path)
+    assert report.feedback == ["2 IPython lines removed from the notebook: "
+                               "%load_ext autoreload, %%timeit"]

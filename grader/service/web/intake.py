@@ -10,6 +10,7 @@ import numpy as np
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
+from grader.model.notebook import NotebookError, is_notebook, notebook_code
 from grader.model.problems import Problem
 from grader.service.errors import BadRequest, Invalid, TooLarge
 from grader.service.store.queries import Intake
@@ -94,7 +95,7 @@ async def read_intake(request: Request, cap: int) -> Intake:
         if problem_id is None:
             raise Invalid("missing field: problem")
         if upload is None:
-            raise Invalid("missing field: file (the .py file to grade)")
+            raise Invalid("missing field: file (the .py or .ipynb file to grade)")
         problem = find_problem(_text(problem_id, "problem")).id
         if isinstance(upload, str):  # the file's text as a plain field (no filename)
             return Intake(problem, f"{problem}.py", utf8_source(upload, cap))
@@ -106,7 +107,13 @@ async def read_upload(upload: UploadFile, problem: str, cap: int) -> Intake:
     """An uploaded file: at most `cap` bytes of UTF-8, its name made safe to show and store."""
     source = await upload.read(cap + 1)
     name = SAFE_NAME.sub("_", (upload.filename or "").rsplit("/", 1)[-1])[:100]
-    return Intake(problem, name or f"{problem}.py", utf8_source(source, cap))
+    source = utf8_source(source, cap)
+    if is_notebook(name):  # stored as sent; graded as its code cells (Submission.python)
+        try:
+            notebook_code(source)
+        except NotebookError as exc:
+            raise BadRequest(f"file: not a notebook that can be graded: {exc}") from None
+    return Intake(problem, name or f"{problem}.py", source)
 
 
 async def read_editor_form(request: Request, problem: Problem, cap: int) -> Intake:

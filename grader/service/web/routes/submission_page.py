@@ -8,7 +8,9 @@ import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from grader.errors import SubmissionRefused
 from grader.model.report import redact, value_text
+from grader.model.submission import Submission
 from grader.service.store.models import Status
 from grader.service.store.queries import readable
 from grader.service.web.deps import Db, SubmissionId, Visitor
@@ -64,5 +66,14 @@ def submission_page(request: Request, submission_id: SubmissionId, principal: Vi
     return page(request, "submission.html", principal, sub=sub, author=author, done=done,
                 report=report, tests=tests, earned=sum(t["earned"] for t in tests),
                 possible=sum(float(t["points"]) for t in tests),
-                source=sub.source.decode("utf-8", "replace"), staff=user.staff,
+                source=_shown_source(sub.filename, sub.source), staff=user.staff,
                 events=f"/api/v1/submissions/{sub.id}/events")
+
+
+def _shown_source(name: str, source: bytes) -> str:
+    """The code as graded: a notebook's code cells (escaped by the template like any source),
+    the text itself when it is not one or cannot be read as one."""
+    try:
+        return Submission(name, source).python()[0].source.decode("utf-8", "replace")
+    except SubmissionRefused:
+        return source.decode("utf-8", "replace")

@@ -92,6 +92,10 @@ WORKED: dict[str, tuple[str, list[Any], float]] = {
     "per_example_grads": (f"**[[{MINUS}0.2689, 0], [1.4621, 0.7311]]**",
                           [[-0.2689, 0], [1.4621, 0.7311]], 5e-5),
     "bernoulli_score_grad": ("about **[1, 0, 0]**", [1, 0, 0], 0.15),
+    "gumbel_softmax_sample": ("**[[0.5209, 0.4757, 0.003439], [0.644, 0.3193, 0.03672]]**",
+                              [[0.5209, 0.4757, 0.003439], [0.644, 0.3193, 0.03672]], 5e-5),
+    "antithetic_reparam_grad": ("**[[1.6, 1.065], [1.478, 0.1348]]**",
+                                [[1.6, 1.065], [1.478, 0.1348]], 5e-4),
 }
 
 
@@ -131,3 +135,37 @@ def test_bernoulli_moments_match_enumeration() -> None:
     np.testing.assert_allclose(ref.expectation(logits, table), mean, rtol=1e-12)
     np.testing.assert_allclose(ref.variance(logits, table, 200.0), (second - mean**2) / 200,
                                rtol=1e-12)
+
+
+def test_gumbel_softmax_moments_match_sampling() -> None:
+    """The quadrature moments (used by the statistical checks) against 200,000 samples of the
+    reference, and their tau -> 0 limit: the Gumbel-max probabilities softmax(logits)."""
+    ref = load_problem("gumbel_softmax_sample").reference_module
+    logits = np.array([3.0, 0.0, -3.0], np.float32)
+    y = np.asarray(ref.gumbel_softmax_sample(0, logits, 3.0, N), dtype=np.float64)
+    mean, second = ref._moments(logits, 3.0)
+    var = second - mean**2
+    np.testing.assert_array_equal(ref.expectation(logits, 3.0, 2), [mean, mean])
+    assert np.all(np.abs(y.mean(0) - mean) <= Z * np.sqrt(var / N)), (y.mean(0), mean)
+    # The sample variance of N draws has sd ~ sqrt(2 / N) relative for near-Gaussian values.
+    np.testing.assert_allclose(y.var(0), var, rtol=Z * np.sqrt(4 / N))
+    np.testing.assert_allclose(mean.sum(), 1.0, atol=1e-9)
+    p = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    near, far = ref._moments(logits, 0.05)[0], ref._moments(logits, 0.5)[0]
+    assert np.abs(near - p).max() < 1e-3 < np.abs(far - p).max(), (near, far, p)
+
+
+def test_antithetic_moments_match_sampling() -> None:
+    """The closed-form mean and variance of one antithetic pair against 200,000 pairs."""
+    ref = load_problem("antithetic_reparam_grad").reference_module
+    mu, ls = np.array([0.5, -0.5, 1.0]), np.array([-1.0, -1.5, 0.3])
+    eps = np.random.default_rng(0).standard_normal((N, 3))
+    s = np.exp(ls)
+    pair = np.stack([np.exp(mu) * np.cosh(s * eps), s * eps * np.exp(mu) * np.sinh(s * eps)],
+                    axis=1)
+    var = ref.variance(mu, ls, 1)
+    assert np.all(np.abs(pair.mean(0) - ref.expectation(mu, ls)) <= Z * np.sqrt(var / N))
+    np.testing.assert_allclose(pair.var(0), var, rtol=0.05)
+    est = np.asarray(ref.antithetic_reparam_grad(0, mu.astype(np.float32),
+                                                 ls.astype(np.float32), 1000), np.float64)
+    assert np.all(np.abs(est - ref.expectation(mu, ls)) <= Z * np.sqrt(var / 1000))

@@ -85,5 +85,6 @@ def test_json_schema_forbids_unknown_keys() -> None:
 def test_shipped_problems_all_load() -> None:
     specs = sorted((ROOT / "problems").glob("*/problem.yaml"))
     assert [load_spec(p).id for p in specs] == [
-        "bernoulli_score_grad", "discounted_returns", "per_example_grads", "ppo_clip_objective",
+        "antithetic_reparam_grad", "bernoulli_score_grad", "discounted_returns",
+        "gumbel_softmax_sample", "per_example_grads", "ppo_clip_objective",
         "reinforce_baseline_grad", "reinforce_grad", "reparam_grad"]

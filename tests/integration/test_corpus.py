@@ -88,7 +88,8 @@ BIASED = {"reinforce_grad/raw_logits", "reinforce_grad/missing_reward",
           "gumbel_softmax_sample/temperature_on_logits_only", "gumbel_softmax_sample/hard_argmax",
           "gumbel_softmax_sample/softmax_over_samples",
           "antithetic_reparam_grad/pairs_not_halved", "antithetic_reparam_grad/mirror_around_zero",
-          "antithetic_reparam_grad/independent_halves"}
+          "antithetic_reparam_grad/independent_halves",
+          "iwae_bound/missing_log_k", "iwae_bound/missing_jacobian"}
 # What a learner who made the example's mistake must read in the feedback.
 FEEDBACK = {
     "reinforce_grad/raw_logits": "log p(a) is log_softmax(logits)[a]",
@@ -125,6 +126,9 @@ FEEDBACK = {
     "antithetic_reparam_grad/pairs_not_halved": "the mean of its two halves",
     "antithetic_reparam_grad/mirror_around_zero": "reflected about the mean mu",
     "antithetic_reparam_grad/independent_halves": "The second half of each pair is a fresh sample",
+    "iwae_bound/elbo_not_iwae": "You average the log-weights (the ELBO)",
+    "iwae_bound/missing_log_k": "without dividing the sum by n_samples",
+    "iwae_bound/missing_jacobian": "misses the -sum(log_sigma) term",
     # No diagnosis names these two: a relation between got and expected does.
     "reinforce_grad/per_sample_not_averaged": "one row per sample",
     "reinforce_baseline_grad/exact_gradient": "Your result is the exact expectation",

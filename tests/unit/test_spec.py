@@ -86,5 +86,5 @@ def test_shipped_problems_all_load() -> None:
     specs = sorted((ROOT / "problems").glob("*/problem.yaml"))
     assert [load_spec(p).id for p in specs] == [
         "antithetic_reparam_grad", "bernoulli_score_grad", "discounted_returns",
-        "gumbel_softmax_sample", "per_example_grads", "ppo_clip_objective",
+        "gumbel_softmax_sample", "iwae_bound", "per_example_grads", "ppo_clip_objective",
         "reinforce_baseline_grad", "reinforce_grad", "reparam_grad"]

@@ -3,6 +3,7 @@ with the proposal q(z) = N(mu, diag(sigma)^2)."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -14,7 +15,15 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 def iwae_bound(seed: int, x: np.ndarray, mu: np.ndarray, log_sigma: np.ndarray,
                n_samples: int) -> tuple[jax.Array, jax.Array]:
-    x = jnp.asarray(x, dtype=jnp.float32)
+    value, grads = _iwae_bound(seed, jnp.asarray(x, dtype=jnp.float32),
+                               jnp.asarray(mu, dtype=jnp.float32),
+                               jnp.asarray(log_sigma, dtype=jnp.float32), n_samples)
+    return value, grads
+
+
+@functools.partial(jax.jit, static_argnums=4)  # compiled once per K: the checks call it often
+def _iwae_bound(seed: jax.Array, x: jax.Array, mu: jax.Array, log_sigma: jax.Array,
+                n_samples: int) -> tuple[jax.Array, jax.Array]:
     eps = jax.random.normal(jax.random.PRNGKey(seed), (n_samples, x.shape[0]))
 
     def bound(m: jax.Array, ls: jax.Array) -> jax.Array:
@@ -26,8 +35,7 @@ def iwae_bound(seed: int, x: np.ndarray, mu: np.ndarray, log_sigma: np.ndarray,
         log_w = log_lik + log_prior - log_q
         return jax.nn.logsumexp(log_w) - jnp.log(float(n_samples))
 
-    value, (g_mu, g_ls) = jax.value_and_grad(bound, argnums=(0, 1))(
-        jnp.asarray(mu, dtype=jnp.float32), jnp.asarray(log_sigma, dtype=jnp.float32))
+    value, (g_mu, g_ls) = jax.value_and_grad(bound, argnums=(0, 1))(mu, log_sigma)
     return value, jnp.stack([g_mu, g_ls])
 
 

@@ -17,15 +17,24 @@ import pytest
 from grader.judging.statistics import check_calls, evaluate, trusted_data, z_threshold
 from grader.model.checks import MeanCheck, StatisticalCheck, VarianceCheck
 from grader.model.problems import load_problem
+from grader.model.values import trusted_output
 from grader.verdict import Verdict
 
 OFFSETS = 10  # x 200-400 seeds each: 2,000-4,000 calls of the reference per check
 
 
-def _outputs(problem_id: str, check: StatisticalCheck) -> list[np.ndarray]:
+def _outputs(problem_id: str, check: StatisticalCheck) -> list[Any]:
     problem = load_problem(problem_id)
     fn = getattr(problem.reference_module, problem.spec.function.name)
-    return [np.asarray(fn(**call)) for call in check_calls(problem.spec, check)]
+    return [fn(**call) for call in check_calls(problem.spec, check)]
+
+
+def _leaf(problem_id: str, check: StatisticalCheck, outs: list[Any]) -> list[np.ndarray]:
+    """The part of each output the check judges: the leaf `output` of a tuple or tree return."""
+    fn = load_problem(problem_id).spec.function
+    if not fn.structured:
+        return [np.asarray(o) for o in outs]
+    return [np.asarray(trusted_output(fn, o)[check.output or ""]) for o in outs]
 
 
 @pytest.mark.slow
@@ -40,15 +49,17 @@ def test_references_pass_every_check_at_every_seed_offset(problem_id: str) -> No
     ratios: list[float] = []  # against the reference sampled on the same seeds
     exact: list[tuple[float, int]] = []  # against the exact variance, with the seed count
     for offset in range(OFFSETS):
-        outs: dict[str, list[np.ndarray]] = {}
+        outs: dict[str, list[Any]] = {}
         for base in problem.spec.statistics:
             check = base.model_copy(update={"seed_offset": 2_000_000 + offset * 10_000})
             key = str(check.args)
-            outs.setdefault(key, _outputs(problem_id, check))
+            if key not in outs:
+                outs[key] = _outputs(problem_id, check)
+            judged = _leaf(problem_id, check, outs[key])
             trusted = trusted_data(problem, check)
-            verdict, message = evaluate(problem, check, outs[key], trusted, z_star)
+            verdict, message = evaluate(problem, check, judged, trusted, z_star)
             assert verdict == Verdict.ACCEPTED, f"offset {offset}: {check.name}: {message}"
-            x = np.stack(outs[key]).astype(np.float64)
+            x = np.stack(judged).astype(np.float64)
             if isinstance(check, MeanCheck) and "variance" in trusted:
                 zs.append((x.mean(0) - trusted["expectation"])
                           / np.sqrt(trusted["variance"] / check.seeds))

@@ -31,7 +31,9 @@ def _outputs(problem: Problem, check: StatisticalCheck) -> list[np.ndarray]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("problem_id", ["reinforce_grad", "reinforce_baseline_grad",
-                                        "reparam_grad", "bernoulli_score_grad"])
+                                        "reparam_grad", "bernoulli_score_grad",
+                                        "gumbel_softmax_sample", "antithetic_reparam_grad",
+                                        "iwae_bound"])
 def test_references_pass_every_check_at_every_seed_offset(problem_id: str) -> None:
     problem = load_problem(problem_id)
     z_star = z_threshold(problem.spec)
@@ -39,16 +41,17 @@ def test_references_pass_every_check_at_every_seed_offset(problem_id: str) -> No
     ratios: list[float] = []  # against the reference sampled on the same seeds
     exact: list[tuple[float, int]] = []  # against the exact variance, with the seed count
     for offset in range(OFFSETS):
-        outs: dict[str, list[np.ndarray]] = {}
+        outs: dict[tuple[str, str | None], list[np.ndarray]] = {}
         for base in problem.spec.statistics:
             check = base.model_copy(update={"seed_offset": 2_000_000 + offset * 10_000})
-            key = str(check.args)
+            key = (str(check.args), check.output)  # the leaf it judges, from a tuple or tree
             if key not in outs:
                 outs[key] = _outputs(problem, check)
+            judged = outs[key]
             trusted = trusted_data(problem, check)
-            verdict, message = evaluate(problem, check, outs[key], trusted, z_star)
+            verdict, message = evaluate(problem, check, judged, trusted, z_star)
             assert verdict == Verdict.ACCEPTED, f"offset {offset}: {check.name}: {message}"
-            x = np.stack(outs[key]).astype(np.float64)
+            x = np.stack(judged).astype(np.float64)
             if isinstance(check, MeanCheck) and "variance" in trusted:
                 zs.append((x.mean(0) - trusted["expectation"])
                           / np.sqrt(trusted["variance"] / check.seeds))

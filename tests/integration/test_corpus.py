@@ -93,7 +93,12 @@ BIASED = {"reinforce_grad/raw_logits", "reinforce_grad/missing_reward",
           "reinforce_baseline_grad/exact_gradient",
           "reparam_grad/missing_exp_chain_rule", "reparam_grad/returns_sum",
           "bernoulli_score_grad/raw_logit_score", "bernoulli_score_grad/missing_reward",
-          "bernoulli_score_grad/exact_gradient", "bernoulli_score_grad/sum_not_mean"}
+          "bernoulli_score_grad/exact_gradient", "bernoulli_score_grad/sum_not_mean",
+          "gumbel_softmax_sample/temperature_on_logits_only", "gumbel_softmax_sample/hard_argmax",
+          "gumbel_softmax_sample/softmax_over_samples",
+          "antithetic_reparam_grad/pairs_not_halved", "antithetic_reparam_grad/mirror_around_zero",
+          "antithetic_reparam_grad/independent_halves",
+          "iwae_bound/missing_log_k", "iwae_bound/missing_jacobian"}
 # What a learner who made the example's mistake must read in the feedback.
 FEEDBACK = {
     "reinforce_grad/raw_logits": "log p(a) is log_softmax(logits)[a]",
@@ -139,6 +144,15 @@ FEEDBACK = {
     "log1pexp_vjp/naive": "jnp.log(1 + jnp.exp(x)) overflows",
     "log1pexp_vjp/naive_sigmoid_backward": "your backward pass computes exp(x) / (1 + exp(x))",
     "log1pexp_vjp/backward_ignores_cotangent": "must return the cotangent pulled back",
+    "gumbel_softmax_sample/temperature_on_logits_only": "You divide only the logits by tau",
+    "gumbel_softmax_sample/hard_argmax": "You return the hard one-hot",
+    "gumbel_softmax_sample/softmax_over_samples": "Your softmax runs over the samples",
+    "antithetic_reparam_grad/pairs_not_halved": "the mean of its two halves",
+    "antithetic_reparam_grad/mirror_around_zero": "reflected about the mean mu",
+    "antithetic_reparam_grad/independent_halves": "The second half of each pair is a fresh sample",
+    "iwae_bound/elbo_not_iwae": "You average the log-weights (the ELBO)",
+    "iwae_bound/missing_log_k": "without dividing the sum by n_samples",
+    "iwae_bound/missing_jacobian": "misses the -sum(log_sigma) term",
     # No diagnosis names these two: a relation between got and expected does.
     "reinforce_grad/per_sample_not_averaged": "one row per sample",
     "reinforce_baseline_grad/exact_gradient": "Your result is the exact expectation",

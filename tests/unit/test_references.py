@@ -101,9 +101,13 @@ WORKED: dict[str, tuple[str, list[Any], float]] = {
     "adam_step": (f"**[[0.9, {MINUS}0.9], [0.4, 2]]**", [[0.9, -0.9], [0.4, 2]], 1e-5),
     "log1pexp_vjp": ("**[0, 0.3133, 0.6931, 1.3133, 100]**", [0, 0.3133, 0.6931, 1.3133, 100],
                      5e-5),
-
-
     "hvp_given": ("**[2, 0.5]**", [2, 0.5], 1e-6),
+    "gumbel_softmax_sample": ("**[[0.5209, 0.4757, 0.003439], [0.644, 0.3193, 0.03672]]**",
+                              [[0.5209, 0.4757, 0.003439], [0.644, 0.3193, 0.03672]], 5e-5),
+    "antithetic_reparam_grad": ("**[[1.6, 1.065], [1.478, 0.1348]]**",
+                                [[1.6, 1.065], [1.478, 0.1348]], 5e-4),
+    "iwae_bound": (f"**{MINUS}2.816** and its gradient **[[0.1563, 0.3852], [0.2844, "
+                   f"{MINUS}0.462]]**", [-2.816, 0.1563, 0.3852, 0.2844, -0.462], 5e-4),
 }
 # A tuple or tree return: the leaf whose value the statement shows in bold.
 WORKED_LEAF = {"adam_step": "new_params.w"}
@@ -135,6 +139,8 @@ def test_worked_example_in_statement_is_what_the_reference_computes(problem_id: 
                             fn(**call_args(case.args, problem.given_functions)))
     if problem_id in WORKED_LEAF:
         result = result[WORKED_LEAF[problem_id]]
+    elif isinstance(result, dict):  # a tuple return: its items' numbers in order
+        result = np.concatenate([np.ravel(item) for item in result.values()])
     got = np.asarray(result, dtype=np.float64)
     want = np.asarray(numbers, dtype=np.float64)
     np.testing.assert_allclose(got.reshape(want.shape), want, rtol=0, atol=atol)
@@ -192,3 +198,59 @@ def test_bernoulli_moments_match_enumeration() -> None:
     np.testing.assert_allclose(ref.expectation(logits, table), mean, rtol=1e-12)
     np.testing.assert_allclose(ref.variance(logits, table, 200.0), (second - mean**2) / 200,
                                rtol=1e-12)
+
+
+def test_gumbel_softmax_moments_match_sampling() -> None:
+    """The quadrature moments (used by the statistical checks) against 200,000 samples of the
+    reference, and their tau -> 0 limit: the Gumbel-max probabilities softmax(logits)."""
+    ref = load_problem("gumbel_softmax_sample").reference_module
+    logits = np.array([3.0, 0.0, -3.0], np.float32)
+    y = np.asarray(ref.gumbel_softmax_sample(0, logits, 3.0, N), dtype=np.float64)
+    mean, second = ref._moments(logits, 3.0)
+    var = second - mean**2
+    np.testing.assert_array_equal(ref.expectation(logits, 3.0, 2), [mean, mean])
+    assert np.all(np.abs(y.mean(0) - mean) <= Z * np.sqrt(var / N)), (y.mean(0), mean)
+    # The sample variance of N draws has sd ~ sqrt(2 / N) relative for near-Gaussian values.
+    np.testing.assert_allclose(y.var(0), var, rtol=Z * np.sqrt(4 / N))
+    np.testing.assert_allclose(mean.sum(), 1.0, atol=1e-9)
+    p = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    near, far = ref._moments(logits, 0.05)[0], ref._moments(logits, 0.5)[0]
+    assert np.abs(near - p).max() < 1e-3 < np.abs(far - p).max(), (near, far, p)
+
+
+def test_antithetic_moments_match_sampling() -> None:
+    """The closed-form mean and variance of one antithetic pair against 200,000 pairs."""
+    ref = load_problem("antithetic_reparam_grad").reference_module
+    mu, ls = np.array([0.5, -0.5, 1.0]), np.array([-1.0, -1.5, 0.3])
+    eps = np.random.default_rng(0).standard_normal((N, 3))
+    s = np.exp(ls)
+    pair = np.stack([np.exp(mu) * np.cosh(s * eps), s * eps * np.exp(mu) * np.sinh(s * eps)],
+                    axis=1)
+    var = ref.variance(mu, ls, 1)
+    assert np.all(np.abs(pair.mean(0) - ref.expectation(mu, ls)) <= Z * np.sqrt(var / N))
+    np.testing.assert_allclose(pair.var(0), var, rtol=0.05)
+    est = np.asarray(ref.antithetic_reparam_grad(0, mu.astype(np.float32),
+                                                 ls.astype(np.float32), 1000), np.float64)
+    assert np.all(np.abs(est - ref.expectation(mu, ls)) <= Z * np.sqrt(var / 1000))
+
+
+def test_iwae_moments_match_sampling() -> None:
+    """The exact answers the statistics use: the one-sample ELBO's moments and the bound at the
+    posterior, against the reference over many seeds."""
+    ref = load_problem("iwae_bound").reference_module
+    x, mu, ls = (np.array(v, np.float32) for v in ([1.0, -0.5], [0.2, 0.3], [-0.3, 0.2]))
+    import jax  # the reference traces: one vmapped call draws every seed's sample at once
+
+    value, grads = (np.asarray(a, np.float64) for a in jax.vmap(
+        lambda s: ref.iwae_bound(s, x, mu, ls, 1))(np.arange(20_000)))
+    for got, mean, var in ((value, ref.expected_value(x, mu, ls), ref.variance_value(x, mu, ls)),
+                           (grads, ref.expected_grads(x, mu, ls), ref.variance_grads(x, mu, ls))):
+        assert np.all(np.abs(got.mean(0) - mean) <= Z * np.sqrt(var / len(got))), got.mean(0)
+        np.testing.assert_allclose(got.var(0), var, rtol=0.1)
+    post = np.full(2, -0.5 * np.log(2.0), np.float32)
+    v, g = ref.iwae_bound(7, x, x / 2, post, 8)
+    assert abs(float(v) - float(ref.log_evidence(x))) < 1e-5
+    # Equal weights: the gradients average -2 sigma eps = -sqrt(2) eps and 1 - eps^2.
+    eps = np.asarray(jax.random.normal(jax.random.PRNGKey(7), (8, 2)), np.float64)
+    want = np.stack([-np.sqrt(2.0) * eps.mean(0), (1 - eps**2).mean(0)])
+    np.testing.assert_allclose(np.asarray(g), want, atol=1e-5)

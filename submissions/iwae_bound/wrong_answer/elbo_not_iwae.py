@@ -1,0 +1,16 @@
+import jax
+import jax.numpy as jnp
+from jax.scipy.stats import norm
+
+
+def iwae_bound(seed, x, mu, log_sigma, n_samples):
+    eps = jax.random.normal(jax.random.PRNGKey(seed), (n_samples, x.shape[0]))
+
+    def bound(m, ls):
+        z = m + jnp.exp(ls) * eps
+        log_w = jnp.sum(norm.logpdf(x, loc=z) + norm.logpdf(z)
+                        - norm.logpdf(z, loc=m, scale=jnp.exp(ls)), axis=1)
+        return jnp.mean(log_w)  # mean of the logs, not log of the mean
+
+    value, grads = jax.value_and_grad(bound, argnums=(0, 1))(mu, log_sigma)
+    return value, jnp.stack(grads)

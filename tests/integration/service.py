@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from grader.cli.client import sse
 from tests.specs import hidden_tests_problem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,17 +139,10 @@ def events(http: httpx.Client, sid: int, timeout: float = 180) -> Iterator[tuple
                      timeout=httpx.Timeout(10, read=timeout)) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
-        name, data = "message", list[str]()
-        for line in r.iter_lines():
-            if line.startswith("event:"):
-                name = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].strip())
-            elif not line and data:
-                yield name, json.loads("\n".join(data))
-                if name == "done":
-                    return
-                name, data = "message", []
+        for name, data in sse(r):  # the CLI's own parser: what `jaxjudge submit` reads
+            yield name, data
+            if name == "done":
+                return
 
 
 @contextlib.contextmanager

@@ -4,7 +4,6 @@ their streams stay open until the client leaves."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -14,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from grader.cli.client import sse
 from grader.service.store.db import Database
 from grader.service.store.models import Event, Status, SubmissionRow
 from grader.service.store.users import create_user as create_account
@@ -115,17 +115,9 @@ def test_streams_are_capped_per_user_and_per_process_and_a_closed_one_frees_its_
 
 def _frames(r: httpx.Response) -> Iterator[tuple[str, str, Any]]:
     """(event, id, data) of an open stream, as they arrive."""
-    name, event_id, data = "message", "", list[str]()
-    for line in r.iter_lines():
-        if line.startswith("event:"):
-            name = line[6:].strip()
-        elif line.startswith("id:"):
-            event_id = line[3:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].strip())
-        elif not line and data:
-            yield name, event_id, json.loads("\n".join(data))
-            name, event_id, data = "message", "", []
+    seen: list[str] = []  # the CLI's parser appends each event's id, if it has one
+    for name, data in sse(r, seen):
+        yield name, seen.pop() if seen else "", data
 
 
 def _grade(db: Database, sid: int, attempt: int, seqs: range, done: bool = False) -> list[int]:

@@ -139,6 +139,9 @@ FEEDBACK = {
     "log1pexp_vjp/naive": "jnp.log(1 + jnp.exp(x)) overflows",
     "log1pexp_vjp/naive_sigmoid_backward": "your backward pass computes exp(x) / (1 + exp(x))",
     "log1pexp_vjp/backward_ignores_cotangent": "must return the cotangent pulled back",
+    "straight_through_gumbel/hard_no_straight_through": "with no straight-through estimator",
+    "straight_through_gumbel/stop_gradient_on_wrong_term": "Your stop_gradient is on the wrong",
+    "straight_through_gumbel/temperature_not_in_gradient": "without the temperature",
     # No diagnosis names these two: a relation between got and expected does.
     "reinforce_grad/per_sample_not_averaged": "one row per sample",
     "reinforce_baseline_grad/exact_gradient": "Your result is the exact expectation",

@@ -104,6 +104,8 @@ WORKED: dict[str, tuple[str, list[Any], float]] = {
 
 
     "hvp_given": ("**[2, 0.5]**", [2, 0.5], 1e-6),
+    "straight_through_gumbel": ("**[0.5492, 0.3481, 0.0285, 0.0742]**",
+                                [0.5492, 0.3481, 0.0285, 0.0742], 5e-5),
 }
 # A tuple or tree return: the leaf whose value the statement shows in bold.
 WORKED_LEAF = {"adam_step": "new_params.w"}
@@ -192,3 +194,19 @@ def test_bernoulli_moments_match_enumeration() -> None:
     np.testing.assert_allclose(ref.expectation(logits, table), mean, rtol=1e-12)
     np.testing.assert_allclose(ref.variance(logits, table, 200.0), (second - mean**2) / 200,
                                rtol=1e-12)
+
+
+def test_straight_through_worked_gradient_is_the_references_vjp() -> None:
+    """The statement's hard-sample value and its vjp at c = e_0, from the reference itself."""
+    import jax
+
+    problem = load_problem("straight_through_gumbel")
+    section = problem.statement().split("## Worked mini-example", 1)[1].split("\n## ", 1)[0]
+    assert "`[1, 0, 0, 0]`" in section and "`[0.4952, -0.3824, -0.0313, -0.0815]`" in section
+    case = next(c for c in problem.tests if c.name == "hard_sample")
+    args = call_args(case.args, problem.given_functions)
+    fn = problem.reference_module.st_gumbel
+    value, pullback = jax.vjp(lambda x: fn(**{**args, "logits": x}), args["logits"])
+    np.testing.assert_allclose(np.asarray(value), [1, 0, 0, 0], atol=1e-6)
+    (grad,) = pullback(np.array([1.0, 0.0, 0.0, 0.0], np.float32))
+    np.testing.assert_allclose(np.asarray(grad), [0.4952, -0.3824, -0.0313, -0.0815], atol=5e-5)

@@ -93,7 +93,8 @@ BIASED = {"reinforce_grad/raw_logits", "reinforce_grad/missing_reward",
           "reinforce_baseline_grad/exact_gradient",
           "reparam_grad/missing_exp_chain_rule", "reparam_grad/returns_sum",
           "bernoulli_score_grad/raw_logit_score", "bernoulli_score_grad/missing_reward",
-          "bernoulli_score_grad/exact_gradient", "bernoulli_score_grad/sum_not_mean"}
+          "bernoulli_score_grad/exact_gradient", "bernoulli_score_grad/sum_not_mean",
+          "gumbel_max_sample/noise_on_probabilities"}
 # What a learner who made the example's mistake must read in the feedback.
 FEEDBACK = {
     "reinforce_grad/raw_logits": "log p(a) is log_softmax(logits)[a]",
@@ -139,6 +140,9 @@ FEEDBACK = {
     "log1pexp_vjp/naive": "jnp.log(1 + jnp.exp(x)) overflows",
     "log1pexp_vjp/naive_sigmoid_backward": "your backward pass computes exp(x) / (1 + exp(x))",
     "log1pexp_vjp/backward_ignores_cotangent": "must return the cotangent pulled back",
+    "gumbel_max_sample/noise_on_probabilities": "You add the Gumbel noise to softmax(logits)",
+    "gumbel_max_sample/one_noise_row": "Your n samples share one noise vector",
+    "gumbel_max_sample/exponential_noise": "exponential rather than Gumbel",
     "straight_through_gumbel/hard_no_straight_through": "with no straight-through estimator",
     "straight_through_gumbel/stop_gradient_on_wrong_term": "Your stop_gradient is on the wrong",
     "straight_through_gumbel/temperature_not_in_gradient": "without the temperature",

@@ -104,6 +104,7 @@ WORKED: dict[str, tuple[str, list[Any], float]] = {
 
 
     "hvp_given": ("**[2, 0.5]**", [2, 0.5], 1e-6),
+    "gumbel_max_sample": ("**[1, 1, 0, 0, 1]**", [1, 1, 0, 0, 1], 0.0),
     "straight_through_gumbel": ("**[0.5492, 0.3481, 0.0285, 0.0742]**",
                                 [0.5492, 0.3481, 0.0285, 0.0742], 5e-5),
 }

@@ -98,7 +98,8 @@ BIASED = {"reinforce_grad/raw_logits", "reinforce_grad/missing_reward",
           "gumbel_softmax_sample/softmax_over_samples",
           "antithetic_reparam_grad/pairs_not_halved", "antithetic_reparam_grad/mirror_around_zero",
           "antithetic_reparam_grad/independent_halves",
-          "iwae_bound/missing_log_k", "iwae_bound/missing_jacobian"}
+          "iwae_bound/missing_log_k", "iwae_bound/missing_jacobian",
+          "gumbel_max_sample/noise_on_probabilities"}
 # What a learner who made the example's mistake must read in the feedback.
 FEEDBACK = {
     "reinforce_grad/raw_logits": "log p(a) is log_softmax(logits)[a]",
@@ -153,6 +154,12 @@ FEEDBACK = {
     "iwae_bound/elbo_not_iwae": "You average the log-weights (the ELBO)",
     "iwae_bound/missing_log_k": "without dividing the sum by n_samples",
     "iwae_bound/missing_jacobian": "misses the -sum(log_sigma) term",
+    "gumbel_max_sample/noise_on_probabilities": "You add the Gumbel noise to softmax(logits)",
+    "gumbel_max_sample/one_noise_row": "Your n samples share one noise vector",
+    "gumbel_max_sample/exponential_noise": "exponential rather than Gumbel",
+    "straight_through_gumbel/hard_no_straight_through": "with no straight-through estimator",
+    "straight_through_gumbel/stop_gradient_on_wrong_term": "Your stop_gradient is on the wrong",
+    "straight_through_gumbel/temperature_not_in_gradient": "without the temperature",
     # No diagnosis names these two: a relation between got and expected does.
     "reinforce_grad/per_sample_not_averaged": "one row per sample",
     "reinforce_baseline_grad/exact_gradient": "Your result is the exact expectation",

@@ -108,6 +108,9 @@ WORKED: dict[str, tuple[str, list[Any], float]] = {
                                 [[1.6, 1.065], [1.478, 0.1348]], 5e-4),
     "iwae_bound": (f"**{MINUS}2.816** and its gradient **[[0.1563, 0.3852], [0.2844, "
                    f"{MINUS}0.462]]**", [-2.816, 0.1563, 0.3852, 0.2844, -0.462], 5e-4),
+    "gumbel_max_sample": ("**[1, 1, 0, 0, 1]**", [1, 1, 0, 0, 1], 0.0),
+    "straight_through_gumbel": ("**[0.5492, 0.3481, 0.0285, 0.0742]**",
+                                [0.5492, 0.3481, 0.0285, 0.0742], 5e-5),
 }
 # A tuple or tree return: the leaf whose value the statement shows in bold.
 WORKED_LEAF = {"adam_step": "new_params.w"}
@@ -254,3 +257,19 @@ def test_iwae_moments_match_sampling() -> None:
     eps = np.asarray(jax.random.normal(jax.random.PRNGKey(7), (8, 2)), np.float64)
     want = np.stack([-np.sqrt(2.0) * eps.mean(0), (1 - eps**2).mean(0)])
     np.testing.assert_allclose(np.asarray(g), want, atol=1e-5)
+
+
+def test_straight_through_worked_gradient_is_the_references_vjp() -> None:
+    """The statement's hard-sample value and its vjp at c = e_0, from the reference itself."""
+    import jax
+
+    problem = load_problem("straight_through_gumbel")
+    section = problem.statement().split("## Worked mini-example", 1)[1].split("\n## ", 1)[0]
+    assert "`[1, 0, 0, 0]`" in section and "`[0.4952, -0.3824, -0.0313, -0.0815]`" in section
+    case = next(c for c in problem.tests if c.name == "hard_sample")
+    args = call_args(case.args, problem.given_functions)
+    fn = problem.reference_module.st_gumbel
+    value, pullback = jax.vjp(lambda x: fn(**{**args, "logits": x}), args["logits"])
+    np.testing.assert_allclose(np.asarray(value), [1, 0, 0, 0], atol=1e-6)
+    (grad,) = pullback(np.array([1.0, 0.0, 0.0, 0.0], np.float32))
+    np.testing.assert_allclose(np.asarray(grad), [0.4952, -0.3824, -0.0313, -0.0815], atol=5e-5)

@@ -59,8 +59,11 @@ COPY submissions /app/submissions
 ENV PATH=/opt/venv/bin:$PATH JAXJUDGE_ROOT=/app JAXJUDGE_ISOLATION=uid JAXJUDGE_LIMITS=per-process \
     JAX_PLATFORMS=cpu \
     XDG_CACHE_HOME=/var/cache/jaxjudge/private JAXJUDGE_COMPILE_CACHE=/var/cache/jaxjudge/xla
+# WARM_PROBLEMS: the problems to warm (default: every one); the test suite's image warms the one
+# its tests grade in it. Every problem is verified to load either way.
+ARG WARM_PROBLEMS=
 RUN chmod 0700 /app && mkdir -p -m 0700 /var/cache/jaxjudge/private \
- && jaxjudge warm && jaxjudge verify --skip-examples \
+ && jaxjudge warm $WARM_PROBLEMS && jaxjudge verify --skip-examples \
  && chmod -R a+r,go-w /var/cache/jaxjudge/xla && chmod 0311 /var/cache/jaxjudge/xla
 # The judge needs root only to drop each submission to uid 60000 (setpriv, no capabilities,
 # no_new_privs); the container's namespaces and `--network none` are the outer jail.

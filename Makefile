@@ -82,7 +82,9 @@ docs: $(STAMP)
 # exactly the versions in .venv (the judge's expected outputs need the submission's JAX).
 BASE_IMAGE ?= python:3.11-slim
 DOCKER_BUILD_FLAGS ?=
+WARM_PROBLEMS ?=# the judge image's warmed problems; empty: every one
 DOCKER_BUILD = DOCKER_BUILDKIT=0 docker build $(DOCKER_BUILD_FLAGS) --network none --build-arg BASE_IMAGE=$(BASE_IMAGE) \
+	--build-arg WARM_PROBLEMS="$(WARM_PROBLEMS)" \
 	--build-arg JAX_VERSION=$$($(BIN)/python -c 'from importlib.metadata import version; print(version("jax"))')
 
 wheels: $(STAMP)

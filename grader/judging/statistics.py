@@ -128,8 +128,7 @@ def trusted_samples(fn: Callable[..., Any], spec: ProblemSpec, check: Statistica
 def _batched(fn: Callable[..., Any], spec: ProblemSpec, check: StatisticalCheck,
              given: dict[str, Callable[..., Any]] | None) -> Callable[[Any], Any]:
     base = fixed_args(spec, check)
-    key = (fn, check.seed_param, args_bytes(base), str(sorted(base)),
-           tuple(sorted((given or {}).items())))
+    key = (fn, check.seed_param, args_bytes(base), tuple(sorted((given or {}).items())))
     if key not in _BATCHED:
         import jax
 

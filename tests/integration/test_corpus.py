@@ -6,7 +6,7 @@ from __future__ import annotations
 from grader.verdict import Verdict
 from tests.integration.corpus import BIASED, EXAMPLES, FEEDBACK, PARTS, UNDER_DOCKER, name_of
 
-ROOT_PROBLEMS = sorted({p.parent.parent.name for p in EXAMPLES})
+PROBLEMS_WITH_EXAMPLES = sorted({p.parent.parent.name for p in EXAMPLES})
 
 
 def test_corpus_covers_every_verdict_but_judge_error() -> None:
@@ -16,7 +16,7 @@ def test_corpus_covers_every_verdict_but_judge_error() -> None:
 
 def test_every_problem_with_examples_is_walked_by_exactly_one_part() -> None:
     walked = [pid for part in PARTS.values() for pid in part]
-    assert sorted(walked) == ROOT_PROBLEMS
+    assert sorted(walked) == PROBLEMS_WITH_EXAMPLES
 
 
 def test_docker_runs_one_example_of_each_verdict() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +55,46 @@ class Hierarchy:
             raise JudgeError(f"cannot set up the jail's cgroup {name}: {exc}") from exc
         return group
 
+
+
+# A jail's group is named after the judge process that made it: f"jaxjudge-{pid}-{12 hex}".
+GROUP_NAME = re.compile(r"jaxjudge-(?:probe-)?(\d+)-[0-9a-f]{12}")
+STALE_AFTER_S = 60.0  # a group this old with no process in it is no jail being set up
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep(hierarchy: Hierarchy, now: float | None = None) -> list[Path]:
+    """Removes the groups that judges which died (SIGKILL, OOM, a power cut) could not: named
+    after a pid that no longer runs, with no process in them, and older than STALE_AFTER_S (so
+    a group another judge, in a pid namespace this one cannot see, is just setting up is left
+    alone). A judge's live jails are never touched: a group with a process in it stays. Returns
+    what it removed."""
+    now = time.time() if now is None else now
+    removed = []
+    for parent in hierarchy.parents:
+        with contextlib.suppress(OSError):
+            for d in parent.iterdir():
+                found = GROUP_NAME.fullmatch(d.name)
+                if found is None or _alive(int(found[1])):
+                    continue
+                try:
+                    if read_value(d / "cgroup.procs").split() \
+                            or now - d.stat().st_mtime < STALE_AFTER_S:
+                        continue
+                    os.rmdir(d)
+                except OSError:
+                    continue  # busy, or gone meanwhile: next time
+                removed.append(d)
+    return removed
 
 
 def probe(root: Path = ROOT, self_cgroup: str | None = None, euid: int | None = None) -> Hierarchy:
@@ -142,15 +184,18 @@ def _try(hierarchy: Hierarchy) -> None:
 
 
 def for_jails(accept_per_process: bool, root: Path | None = None) -> Hierarchy | None:
-    """The hierarchy jails' groups are made in; None where none can be made and per-process limits
-    were accepted. Refuses (JudgeError) otherwise."""
+    """The hierarchy jails' groups are made in, with the stale groups of judges that died swept
+    away; None where none can be made and per-process limits were accepted. Refuses (JudgeError)
+    otherwise."""
     setting = os.environ.get("JAXJUDGE_LIMITS", "")
     if setting not in ("", "cgroup", "per-process"):
         raise JudgeError(f"JAXJUDGE_LIMITS={setting!r}: use 'per-process' or leave it unset")
     try:
-        return probe(root or ROOT)
+        found = probe(root or ROOT)
     except Unavailable as exc:
         if accept_per_process or setting == "per-process":
             return None
         raise JudgeError(f"no cgroup can bound a submission as a whole ({exc}): {WAY_OUT}") \
             from exc
+    sweep(found)
+    return found

@@ -12,7 +12,7 @@ from pydantic import Field, field_validator
 
 from grader.errors import SpecError
 from grader.model.generators import Constant, Pick
-from grader.model.strict import IDENT, Strict
+from grader.model.strict import IDENT, Strict, distinct
 
 if TYPE_CHECKING:
     from grader.model.spec import ProblemSpec
@@ -34,9 +34,7 @@ class CallableParam(Strict):
     @field_validator("choices")
     @classmethod
     def _distinct(cls, v: list[str]) -> list[str]:
-        if len(set(v)) != len(v):
-            raise ValueError(f"choices repeat: {v}")
-        return v
+        return distinct(v, "choices")
 
 
 class GivenName(str):

@@ -11,7 +11,7 @@ from typing_extensions import TypeAliasType
 
 from grader.model.dims import is_name, symbols
 from grader.model.given import CallableParam
-from grader.model.strict import IDENT, Strict
+from grader.model.strict import IDENT, Strict, distinct
 
 DType = Literal["float32", "float64", "int32", "int64", "bool"]
 Dim = Annotated[int, Field(ge=0)] | Annotated[str, Field(
@@ -55,9 +55,7 @@ class ChoiceParam(Strict):
     @field_validator("values")
     @classmethod
     def _distinct(cls, v: list[str]) -> list[str]:
-        if len(set(v)) != len(v):
-            raise ValueError(f"values repeat: {v}")
-        return v
+        return distinct(v, "values")
 
 
 class KeyParam(Strict):
@@ -193,8 +191,7 @@ class TupleReturns(Strict):
         names = [i.name for i in self.items]
         if None in names:
             raise ValueError("every tuple item needs a `name` (feedback and per_output use it)")
-        if len(set(names)) != len(names):
-            raise ValueError(f"tuple item names repeat: {names}")
+        distinct(names, "tuple item names")
         return self
 
 
@@ -215,8 +212,7 @@ class Function(Strict):
     @model_validator(mode="after")
     def _names_unique_and_dims_bound(self) -> Function:
         names = [p.name for p in self.params]
-        if len(set(names)) != len(names):
-            raise ValueError(f"parameter names repeat: {names}")
+        distinct(names, "parameter names")
         binders = [p.binds for p in self.params if isinstance(p, ScalarParam) and p.binds]
         if len(set(binders)) != len(binders):
             raise ValueError(f"two int parameters bind the same dim: {binders}")

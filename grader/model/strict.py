@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+T = TypeVar("T")
+
+
+def distinct(values: list[T], what: str) -> list[T]:
+    """`values` unchanged, or ValueError "<what> repeat: [...]" where a name appears twice."""
+    if len(set(values)) != len(values):
+        raise ValueError(f"{what} repeat: {values}")
+    return values
 
 
 class Strict(BaseModel):

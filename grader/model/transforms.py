@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from grader.model.generators import Normal, Uniform
-from grader.model.strict import IDENT, Strict
+from grader.model.strict import IDENT, Strict, distinct
 
 TRANSFORM_KEY = "@transform"  # a call's transform, beside its arguments (no parameter's name)
 Draw = Annotated[Normal | Uniform, Field(discriminator="dist")]
@@ -53,10 +53,8 @@ class FunctionCheck(Strict):
                                  f"{', '.join(sorted(own)) or 'none'})")
             if key in needs and not getattr(self, key):
                 raise ValueError(f"a {self.transform} check needs `{key}`")
-        if len(set(self.wrt or [])) != len(self.wrt or []):
-            raise ValueError(f"wrt repeats: {self.wrt}")
-        if len(set(self.static)) != len(self.static):
-            raise ValueError(f"static repeats: {self.static}")
+        distinct(self.wrt or [], "wrt names")
+        distinct(self.static, "static names")
         return self
 
 
@@ -69,8 +67,7 @@ def validate_checks(spec: Any) -> None:
     tests = {t.name for t in spec.tests} | {f"{g.name}_{i}" for g in spec.generated
                                              for i in range(g.count)}
     names = [c.name for c in spec.function_checks]
-    if len(set(names)) != len(names):
-        raise ValueError(f"function_checks names repeat: {names}")
+    distinct(names, "function_checks names")
     for c in spec.function_checks:
         where = f"function_checks {c.name!r}"
         for t in c.tests or []:

@@ -55,7 +55,8 @@ serve: setup
 # Every example and attack through bubblewrap, what Docker enforces through Docker
 # (tests/integration/backends.py), on 3 pytest-xdist workers (tests/conftest.py partitions
 # what they share). PYTEST_WORKERS=0 runs the suite in this one process. .ci/test-suite runs
-# the tests not marked docker while the Docker images build (docker-setup), then the rest.
+# the tests not marked docker and, beside them, .ci/docker-tests: the images (docker-setup),
+# then the tests marked docker.
 export PYTEST_WORKERS ?= 3
 test: system-deps $(STAMP)
 	bash .ci/test-suite

@@ -191,6 +191,9 @@ def test_an_accepted_file_from_the_editor_is_judged_live(browser: WebDriver,
     browser.get(world.url + "/problems/reinforce_grad")
     paste(browser, ACCEPTED.rstrip("\n"))
     assert not browser.find_element(By.ID, "source").is_displayed()  # the editor stands in
+    # CodeMirror's own styles apply under the CSP (style-src 'self'): a constructed stylesheet
+    assert browser.execute_script(
+        "return getComputedStyle(document.querySelector('.cm-editor')).display") == "flex"
     assert browser.find_elements(By.CSS_SELECTOR, ".cm-lineNumbers .cm-gutterElement")
     assert browser.find_elements(By.CSS_SELECTOR, ".cm-content .tok-keyword")  # Python
     content = browser.find_element(By.CSS_SELECTOR, "#submit-form .cm-content")
@@ -286,6 +289,7 @@ def test_a_learner_gets_404_for_another_learners_submission(browser: WebDriver,
     sign_in(browser, world.url, "bob", "bob-pw")
     browser.get(f"{world.url}/submissions/{sid}")
     assert "404" in text(browser, "h1")
+    assert axe_violations(browser) == []  # the error page
     assert "def reinforce_grad" not in browser.page_source
     cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
     r = httpx.get(f"{world.url}/submissions/{sid}", cookies=cookies,
@@ -333,8 +337,10 @@ def test_the_instructor_pages(browser: WebDriver, world: World) -> None:
     for verdict in ("accepted", "wrong_answer", "runtime_error"):
         assert f"{verdict}" in block
     assert block.count("alice") >= 3
+    assert axe_violations(browser) == []
     browser.get(world.url + "/instructor/gradebook")
     assert "alice" in text(browser, "#gradebook") and "1.00" in text(browser, "#gradebook")
+    assert axe_violations(browser) == []
     for link, name in (("csv", "gradebook.csv"), ("gradescope", "gradescope.zip")):
         browser.find_element(By.ID, link).click()
         target = world.downloads / name

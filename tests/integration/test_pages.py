@@ -12,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
-from selenium.webdriver.common.keys import Keys
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.integration.browser import (
@@ -119,7 +119,8 @@ def leaks(page: str) -> list[str]:
 
 def editor(driver: WebDriver) -> str:
     """The problem page's editor once mounted; its text."""
-    wait(driver, "the editor", lambda d: d.find_elements(By.CSS_SELECTOR, "#submit-form .cm-editor"))
+    wait(driver, "the editor",
+         lambda d: d.find_elements(By.CSS_SELECTOR, "#submit-form .cm-editor"))
     return str(driver.execute_script("return window.jaxjudgeEditor.state.doc.toString()"))
 
 
@@ -212,7 +213,7 @@ def test_an_accepted_file_from_the_editor_is_judged_live(browser: WebDriver,
     assert editor(browser) == typed  # the draft, kept in the browser
     browser.find_element(By.ID, "submit").click()
     wait(browser, "the submission page", lambda d: "/submissions/" in d.current_url)
-    world.ids["accepted"] = sid = int(browser.current_url.rsplit("/", 1)[1])
+    world.ids["accepted"] = int(browser.current_url.rsplit("/", 1)[1])
     assert text(browser, "#source") == typed.strip()  # the post carried the editor's text
     assert wait_judged(browser) == "accepted"
     live = watched(browser)["live"]

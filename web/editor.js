@@ -1,7 +1,9 @@
 // The problem page's editor: CodeMirror 6 over the form's textarea (progressive enhancement:
 // without this script, or if it fails, the textarea is the editor). The textarea stays the
 // form's field, kept equal to the editor's text; the draft is kept per user and problem in
-// localStorage.
+// localStorage. A submit does not clear it: the usual next step after a verdict is to edit the
+// same code, and a post that fails (too large, rate-limited, the connection lost) must not take
+// the learner's text with it. Back at the page's own text (the starter), the draft is removed.
 import { EditorState } from "@codemirror/state";
 import {
   EditorView, keymap, lineNumbers, highlightActiveLine, highlightActiveLineGutter,

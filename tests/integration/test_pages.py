@@ -188,6 +188,10 @@ def test_an_accepted_file_from_the_editor_is_judged_live(browser: WebDriver,
                                                          world: World) -> None:
     """The editor (CodeMirror over the form's textarea): typing, Tab indenting, Escape then Tab
     leaving it, the draft surviving a reload, and the form posting the editor's text."""
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
+        "window.violations = [];"
+        "document.addEventListener('securitypolicyviolation', function (e) {"
+        "  window.violations.push(e.violatedDirective + ' ' + e.blockedURI); });")})
     sign_in(browser, world.url, "alice", "alice-pw")
     browser.get(world.url + "/problems/reinforce_grad")
     paste(browser, ACCEPTED.rstrip("\n"))
@@ -208,6 +212,7 @@ def test_an_accepted_file_from_the_editor_is_judged_live(browser: WebDriver,
     content.send_keys(Keys.ESCAPE, Keys.TAB)  # ...and Escape, Tab leaves the editor
     assert browser.switch_to.active_element.get_attribute("id") == "file"
     typed = editor(browser)
+    assert browser.execute_script("return window.violations") == []  # nothing the CSP refused
     assert browser.find_element(By.ID, "source").get_property("value") == typed
     browser.refresh()
     assert editor(browser) == typed  # the draft, kept in the browser

@@ -12,7 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# bubblewrap is the local sandbox; Node.js and npm build the page's editor; Chromium with its driver runs the pages' browser tests;
+# bubblewrap is the local sandbox; Node.js and npm build the page's editor; Chromium with its
+# driver runs the pages' browser tests;
 # redis-server and PostgreSQL are what the many-machine tests run against; nginx runs
 # docs/nginx.conf in front of the judge. Install what is
 # missing where we can, say how where we cannot.

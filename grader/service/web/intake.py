@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
@@ -60,6 +61,15 @@ def json_depth(body: bytes) -> int:
     return int(np.cumsum(_BRACKET[np.frombuffer(outside, np.uint8)]).max())
 
 
+def _run_flag(value: object) -> bool:
+    """`run` of a JSON body (a boolean) or a form ("true"/"false", "1"/"0"); default false."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "1", "false", "0", ""):
+        return value.strip().lower() in ("true", "1")
+    raise Invalid("run: expected true or false")
+
+
 def parse_json(body: bytes) -> Any:
     """A client's JSON, its nesting bounded before parsing (50,000 levels raised RecursionError
     in the parser: a 500), so neither the parser nor any code after it recurses deeply."""
@@ -78,7 +88,8 @@ def parse_json(body: bytes) -> Any:
 
 
 async def read_intake(request: Request, cap: int) -> Intake:
-    """JSON {"problem", "source"} or a multipart form with `problem` and a `file` upload."""
+    """JSON {"problem", "source", "run"?} or a multipart form with `problem`, a `file` upload
+    and optionally `run`: a Run when true."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "application/json":
         data = parse_json(await request.body())  # size bounded by the BodyLimit middleware
@@ -88,18 +99,20 @@ async def read_intake(request: Request, cap: int) -> Intake:
         if missing:
             raise Invalid(f"missing field(s): {', '.join(missing)}")
         problem = find_problem(_text(data["problem"], "problem")).id
-        return Intake(problem, f"{problem}.py", utf8_source(_text(data["source"], "source"), cap))
+        return Intake(problem, f"{problem}.py", utf8_source(_text(data["source"], "source"), cap),
+                      run=_run_flag(data.get("run")))
     if kind == "multipart/form-data":
         form = await request.form(max_files=1, max_fields=8, max_part_size=64 * 1024)
         upload, problem_id = form.get("file"), form.get("problem")
+        run = _run_flag(form.get("run"))
         if problem_id is None:
             raise Invalid("missing field: problem")
         if upload is None:
             raise Invalid("missing field: file (the .py or .ipynb file to grade)")
         problem = find_problem(_text(problem_id, "problem")).id
         if isinstance(upload, str):  # the file's text as a plain field (no filename)
-            return Intake(problem, f"{problem}.py", utf8_source(upload, cap))
-        return await read_upload(upload, problem, cap)
+            return Intake(problem, f"{problem}.py", utf8_source(upload, cap), run=run)
+        return dataclasses.replace(await read_upload(upload, problem, cap), run=run)
     raise BadRequest("send application/json or multipart/form-data")
 
 
@@ -117,14 +130,17 @@ async def read_upload(upload: UploadFile, problem: str, cap: int) -> Intake:
 
 
 async def read_editor_form(request: Request, problem: Problem, cap: int) -> Intake:
-    """The problem page's form: the editor's text, or the uploaded file when one was chosen."""
+    """The problem page's form: the editor's text, or the uploaded file when one was chosen;
+    a Run when its Run button sent it (`run=1`)."""
     form = await request.form(max_files=1, max_fields=8, max_part_size=cap + 1024)
     upload, text = form.get("file"), form.get("source")
+    run = _run_flag(form.get("run"))
     if isinstance(upload, UploadFile) and upload.filename:
-        return await read_upload(upload, problem.id, cap)
+        return dataclasses.replace(await read_upload(upload, problem.id, cap), run=run)
     if not isinstance(text, str) or not text.strip():
         raise Invalid("write your solution in the editor or choose a file")
-    return Intake(problem.id, f"{problem.id}.py", utf8_source(text.replace("\r\n", "\n"), cap))
+    return Intake(problem.id, f"{problem.id}.py", utf8_source(text.replace("\r\n", "\n"), cap),
+                  run=run)
 
 
 def idempotency_key(request: Request) -> str | None:

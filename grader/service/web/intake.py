@@ -61,13 +61,17 @@ def json_depth(body: bytes) -> int:
     return int(np.cumsum(_BRACKET[np.frombuffer(outside, np.uint8)]).max())
 
 
-def _run_flag(value: object) -> bool:
-    """`run` of a JSON body (a boolean) or a form ("true"/"false", "1"/"0"); default false."""
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("true", "1", "false", "0", ""):
-        return value.strip().lower() in ("true", "1")
+def _run_flag(value: object, texts: dict[str, bool] | None = None) -> bool:
+    """`run` as documented: a JSON boolean, or a form's text (`texts`); absent is false."""
+    if texts is None and isinstance(value, bool):
+        return value
+    if texts is not None and isinstance(value, str) and value in texts:
+        return texts[value]
     raise Invalid("run: expected true or false")
+
+
+FORM_RUN = {"true": True, "false": False}
+EDITOR_RUN = {"1": True}  # the problem page's Run button
 
 
 def parse_json(body: bytes) -> Any:
@@ -100,11 +104,12 @@ async def read_intake(request: Request, cap: int) -> Intake:
             raise Invalid(f"missing field(s): {', '.join(missing)}")
         problem = find_problem(_text(data["problem"], "problem")).id
         return Intake(problem, f"{problem}.py", utf8_source(_text(data["source"], "source"), cap),
-                      run=_run_flag(data.get("run")))
+                      run="run" in data and _run_flag(data["run"]))
     if kind == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=8, max_part_size=64 * 1024)
+        # Fields the schema does not name are ignored (and so allowed): a few dozen of them.
+        form = await request.form(max_files=1, max_fields=32, max_part_size=64 * 1024)
         upload, problem_id = form.get("file"), form.get("problem")
-        run = _run_flag(form.get("run"))
+        run = "run" in form and _run_flag(form["run"], FORM_RUN)
         if problem_id is None:
             raise Invalid("missing field: problem")
         if upload is None:
@@ -134,7 +139,7 @@ async def read_editor_form(request: Request, problem: Problem, cap: int) -> Inta
     a Run when its Run button sent it (`run=1`)."""
     form = await request.form(max_files=1, max_fields=8, max_part_size=cap + 1024)
     upload, text = form.get("file"), form.get("source")
-    run = _run_flag(form.get("run"))
+    run = "run" in form and _run_flag(form["run"], EDITOR_RUN)
     if isinstance(upload, UploadFile) and upload.filename:
         return dataclasses.replace(await read_upload(upload, problem.id, cap), run=run)
     if not isinstance(text, str) or not text.strip():

@@ -22,7 +22,7 @@ from grader.verdict import Verdict
 
 # A report's fields a learner reads (not hidden_output: printed while hidden inputs were in the
 # jail). Every other field of a stored report, present or future, stays with instructors.
-LEARNER_KEYS = ("problem", "submission", "verdict", "score", "feedback", "output",
+LEARNER_KEYS = ("problem", "submission", "run", "verdict", "score", "feedback", "output",
                 "environment", "duration_s")
 
 
@@ -176,6 +176,7 @@ class Report:
     duration_s: float
     output: str = ""  # printed before any hidden input reached the jail: import, visible tests
     hidden_output: str = ""  # printed afterwards: instructors only
+    run: bool = False  # a Run: visible tests and checks only, never graded or counted
 
     @property
     def verdict(self) -> Verdict:
@@ -190,7 +191,8 @@ class Report:
 
     def to_dict(self, reveal: bool = False) -> dict[str, Any]:
         full = {"problem": self.problem, "submission": self.submission,
-                "verdict": str(self.verdict), "score": self.score,
+                **({"run": True} if self.run else {}), "verdict": str(self.verdict),
+                "score": self.score,
                 "tests": [t.to_dict() for t in self.tests], "feedback": self.feedback,
                 "output": self.output, "hidden_output": self.hidden_output,
                 "environment": self.environment, "duration_s": round(self.duration_s, 3)}
@@ -219,6 +221,9 @@ def render(report: dict[str, Any], console: Console) -> None:
     learner): `jaxjudge grade` and `jaxjudge submit` print the same thing."""
     verdict = report["verdict"]
     colour = "green" if verdict == Verdict.ACCEPTED else "red"
+    if report.get("run"):
+        console.print("[bold]Run — not graded[/bold] (visible tests and checks only)",
+                      highlight=False)
     console.print(f"[bold]{report['problem']}[/bold] · {escape(report['submission'])}: "
                   f"[bold {colour}]{verdict}[/bold {colour}]  score {report['score']:.2f}  "
                   f"({report['duration_s']:.1f} s)", highlight=False)

@@ -336,6 +336,30 @@ def test_a_forged_form_post_is_refused(browser: WebDriver, world: World) -> None
     assert len(world.api("alice").get("/api/v1/submissions").json()) == before
 
 
+def test_a_run_from_the_editor_is_shown_as_not_graded_and_counts_for_nothing(
+        browser: WebDriver, world: World) -> None:
+    """bob's Run of a wrong file: the same report view, marked, with the visible tests alone;
+    no hint for a failure, "not tried" at home (the instructor test after this one finds it
+    in no list, gradebook or rejudge)."""
+    sign_in(browser, world.url, "bob", "bob-pw")
+    browser.get(world.url + "/problems/reinforce_grad")
+    browser.find_element(By.ID, "file").send_keys(str(WRONG))
+    browser.find_element(By.ID, "run").click()
+    wait(browser, "the run's page", lambda d: "/submissions/" in d.current_url)
+    assert wait_judged(browser) == "wrong_answer (Run — not graded)"
+    assert "Run — not graded" in text(browser, "#run-note")
+    names = [r.find_element(By.CSS_SELECTOR, ".name").text
+             for r in browser.find_elements(By.CSS_SELECTOR, "#tests tbody tr.judged")]
+    assert names == ["shown_first", "shown_after_a_secret", "unbiased"]
+    assert browser.find_elements(By.CSS_SELECTOR, ".detail table.diff")  # visible diffs
+    assert leaks(browser.page_source) == []
+    browser.get(world.url + "/problems/reinforce_grad")
+    assert not browser.find_elements(By.CSS_SELECTOR, ".hint")  # a Run is no failure
+    assert "Run — not graded" in text(browser, "main")  # listed among bob's own
+    browser.get(world.url + "/")
+    assert "not tried" in text(browser, "#problems")
+
+
 def test_the_instructor_pages(browser: WebDriver, world: World) -> None:
     sign_in(browser, world.url, "ines", "ines-pw")
     browser.get(world.url + "/instructor")
@@ -358,6 +382,7 @@ def test_the_instructor_pages(browser: WebDriver, world: World) -> None:
     csv = (world.downloads / "gradebook.csv").read_text().splitlines()
     assert csv[0] == "user,problem,best_score,submissions,accepted"
     assert "alice,reinforce_grad,1.0000,3,True" in csv
+    assert not [line for line in csv if line.startswith("bob,")]  # bob made a Run only
     with zipfile.ZipFile(world.downloads / "gradescope.zip") as z:
         result = json.loads(z.read("alice/reinforce_grad/results.json"))
     assert result["score"] == result["max_score"] > 0

@@ -166,7 +166,7 @@ class Graders:
         with self.db.session() as s:
             sub = s.get(SubmissionRow, claim.submission_id)
             assert sub is not None
-            problem_id, name, source = sub.problem, sub.filename, sub.source
+            problem_id, name, source, run = sub.problem, sub.filename, sub.source, sub.run
         problem = self.problem(problem_id)
 
         def on_test(u: int, result: TestResult) -> None:
@@ -189,7 +189,9 @@ class Graders:
                             extra={"submission": claim.submission_id})
 
         sandbox = make_sandbox(self.settings.backend, compile_cache_dir(), slot=slot)
-        report = grade_submission(problem, Submission(name, source), sandbox, on_test=on_test)
+        # A Run: only the visible calls are sent to the jail, only visible units reported.
+        report = grade_submission(problem, Submission(name, source), sandbox, on_test=on_test,
+                                  visible_only=run)
         return fit(json_safe(report.to_dict(reveal=True)), self.settings.report_cap)
 
     def _heartbeat(self, claim: leases.Claim, stop: threading.Event) -> None:

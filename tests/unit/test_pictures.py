@@ -7,17 +7,24 @@ the truth is known."""
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
 from grader.judging.pictures import SAMPLE, alt_text, picture
 from grader.judging.statistics import trusted_data, z_threshold
 from grader.model.checks import MeanCheck, SumZeroCheck, VarianceCheck
 from grader.model.problems import Problem, load_problem
 from grader.model.report import Report, TestResult, fit, json_bytes, redact
+from grader.service.settings import Settings
+from grader.service.store.models import Status, SubmissionRow
+from grader.service.store.users import create_user
+from grader.service.web.app import create_app
 from grader.service.web.plots import check_plot
 from grader.verdict import Verdict
 
@@ -157,3 +164,41 @@ def test_the_plot_data_is_bounded_and_goes_first_when_a_report_is_cut() -> None:
     full = Report("reinforce_grad", "s.py", [test], [], {}, 1.0).to_dict(True)
     assert redact(full)["tests"][0]["plot"] == plot
     assert "plot" not in fit(full, json_bytes(full) - 1)["tests"][0]
+
+
+def test_the_page_draws_a_visible_checks_picture_and_never_a_hidden_ones(
+        problem: Problem, tmp_path: Path) -> None:
+    """The submission page, as the learner and as an instructor: `.check-plot svg` with its
+    alt text for the visible check; none for the hidden one, even with plot data forged into
+    its stored report."""
+    check = next(c for c in problem.spec.statistics if isinstance(c, MeanCheck))
+    trusted = trusted_data(problem, check)
+    plot = picture(problem, check, _draws(trusted["expectation"], trusted["variance"],
+                                          check.seeds), trusted, z_threshold(problem.spec))
+    assert plot is not None
+    tests = [TestResult("unbiased", Verdict.ACCEPTED, True, 1.0, "fine", statistical=True,
+                        plot=plot),
+             TestResult("secret", Verdict.WRONG_ANSWER, False, 1.0, "biased", statistical=True)]
+    stored = Report("reinforce_grad", "s.py", tests, [], {}, 1.0).to_dict(True)
+    stored["tests"][1]["plot"] = plot  # as if a judge had kept it
+    app = create_app(Settings(data=tmp_path, jobs=0))
+    db = app.state.db
+    learner, token, _ = create_user(db, "lea", "learner")
+    _, staff_token, _ = create_user(db, "ines", "instructor")
+    with db.session() as s:
+        sub = SubmissionRow(user_id=learner.id, problem="reinforce_grad", filename="s.py",
+                            source=b"x = 1\n", sha256="0" * 64, status=Status.DONE,
+                            verdict="wrong_answer", score=0.5, report=stored)
+        s.add(sub)
+        s.flush()
+        sid = sub.id
+    with TestClient(app) as http:
+        for who in (token, staff_token):
+            page = http.get(f"/submissions/{sid}", headers={"Authorization": f"Bearer {who}"})
+            assert page.status_code == 200
+            figures = re.findall(r'<figure class="card check-plot"[^>]*>(.*?)</figure>',
+                                 page.text, re.S)
+            assert len(figures) == 1 and "<figcaption>unbiased: accepted</figcaption>" in \
+                figures[0]
+            svg = ET.fromstring(figures[0][figures[0].index("<svg"):])
+            assert svg[0].tag == f"{SVG}title" and svg[0].text == alt_text(plot)

@@ -27,7 +27,8 @@ PRESENTATION = {"fill", "fill-opacity", "stroke", "stroke-width", "stroke-lineca
                 "stroke-linejoin", "stroke-miterlimit", "stroke-opacity", "stroke-dasharray",
                 "stroke-dashoffset", "opacity", "font-family", "font-size", "font-style",
                 "font-weight", "text-anchor", "clip-path"}
-WIDTH, HEIGHT = 6.4, 2.6  # inches at 72 points each: the SVG's size before the page scales it
+WIDTH, HEIGHT = 6.4, 2.6  # inches, 72 points each: the widest SVG, before the page scales it
+SCALE = 1.4  # pixels per point on the page
 DECIMALS = re.compile(r"(\.\d\d)\d+")
 BLUE, RED, GREY, GREEN = "#1f6fb4", "#c0392b", "#8a8f98", "#2e8b57"
 
@@ -38,7 +39,9 @@ def _figure(plot: dict[str, Any]) -> Any:
     from matplotlib.figure import Figure
 
     kind = plot["kind"]
-    fig = Figure(figsize=(WIDTH, HEIGHT))
+    panels = len(plot["components"]) if kind == "mean_z" else 2.5
+    width = min(WIDTH, 1.5 * panels + 0.6)  # a panel keeps its size: few, the figure narrows
+    fig = Figure(figsize=(width, HEIGHT))
     if kind == "mean_z":
         comps = plot["components"]
         axes = fig.subplots(1, len(comps), squeeze=False)[0]
@@ -53,7 +56,8 @@ def _figure(plot: dict[str, Any]) -> Any:
         ax.locator_params(nbins=4)
         ax.tick_params(labelsize=6)
     # Fixed margins, not tight_layout (which lays every text out once more).
-    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.17, top=0.9, wspace=0.35)
+    fig.subplots_adjust(left=0.6 / width, right=1 - 0.1 / width, bottom=0.17, top=0.9,
+                        wspace=0.35)
     return fig
 
 
@@ -147,8 +151,9 @@ def _clean(svg: bytes, prefix: str, alt: str) -> str:
         for key, value in el.attrib.items():
             if value.startswith("url(#"):
                 el.set(key, f"url(#{prefix}-{value[5:]}")
-    root.attrib.pop("width", None)
-    root.attrib.pop("height", None)
+    _, _, w, h = (float(v) for v in root.attrib["viewBox"].split())
+    root.set("width", f"{w * SCALE:.0f}")  # pixels; the page's CSS narrows it to fit
+    root.set("height", f"{h * SCALE:.0f}")
     root.set("role", "img")
     root.set("aria-labelledby", f"{prefix}-title")
     title = ET.Element(f"{{{SVG}}}title", {"id": f"{prefix}-title"})

@@ -84,19 +84,25 @@ def picture(problem: Problem, check: StatisticalCheck, outs: list[np.ndarray],
             "worst": [check.seed_offset + worst, _num(values[worst])]}
 
 
-def _index(index: list[int]) -> str:
-    return "(" + ", ".join(str(int(i)) for i in index) + ("," if len(index) == 1 else "") + ")"
+def component(index: list[int]) -> str:
+    """Which component a panel shows, as the check's message names it: `component (2,)`."""
+    if not index:
+        return "the output"
+    return "component (" + ", ".join(str(int(i)) for i in index) + \
+        ("," if len(index) == 1 else "") + ")"
 
 
 def alt_text(plot: dict[str, Any]) -> str:
     """The picture in words, built from its numbers only (no text the learner controls)."""
     kind, seeds = plot["kind"], int(plot["seeds"])
     if kind == "mean_z":
-        parts = [f"component {_index(c['index'])}: the mean of your estimates "
+        parts = [f"{component(c['index'])}: the mean of your estimates "
                  f"{float(c['mean']):.4g} is {abs(float(c['z'])):.1f} standard errors "
                  f"{'above' if float(c['z']) > 0 else 'below'} the exact value "
                  f"{float(c['exact']):.4g}" for c in plot["components"]]
-        return (f"Your estimates on {seeds} seeds against the exact mean, "
+        band = ("" if plot["spread"] == "exact" else " (with no exact variance, the band is "
+                "your own estimates' spread)")
+        return (f"Your estimates on {seeds} seeds against the exact mean{band}, "
                 f"{float(plot['threshold']):.2f} standard errors allowed; "
                 + "; ".join(parts) + ".")
     if kind == "variance_ratio":

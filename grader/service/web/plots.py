@@ -18,7 +18,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from grader.judging.pictures import alt_text, finite
+from grader.judging.pictures import alt_text, component, finite
 
 SVG = "http://www.w3.org/2000/svg"
 XLINK = "http://www.w3.org/1999/xlink"
@@ -81,8 +81,7 @@ def _mean_panel(ax: Any, c: dict[str, Any], threshold: float, exact: bool, gid: 
     off = abs(mean - mu) > threshold * se
     ax.errorbar([len(values) + 4], [mean], yerr=[threshold * se], fmt="D", ms=5, capsize=3,
                 color=RED if off else GREEN, gid=f"{gid}-mean-off" if off else f"{gid}-mean-on")
-    ax.set_title("component " + "(" + ", ".join(str(int(i)) for i in c["index"]) + ")",
-                 fontsize=8)
+    ax.set_title(component(c["index"]), fontsize=8)
     ax.set_xlabel("seed", fontsize=7)
     ax.tick_params(labelsize=6)
     ax.set_xlim(0, len(values) + 7)

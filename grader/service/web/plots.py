@@ -10,6 +10,7 @@ judge or the jail."""
 from __future__ import annotations
 
 import io
+import logging
 import re
 import threading
 import xml.etree.ElementTree as ET
@@ -32,6 +33,7 @@ SCALE = 1.4  # pixels per point on the page
 DECIMALS = re.compile(r"(\.\d\d)\d+")
 BLUE, RED, GREY, GREEN = "#1f6fb4", "#c0392b", "#8a8f98", "#2e8b57"
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()  # matplotlib's state (rcParams, font cache) is the process's
 
 
@@ -185,4 +187,8 @@ def check_plot(plot: Any, prefix: str) -> Markup | None:
         return None
     # Nothing in the SVG is text the learner wrote: numbers and this module's words. It is
     # still escaped where it is text (ElementTree escapes every text and attribute).
-    return Markup(_svg(json.dumps(plot, sort_keys=True), str(escape(prefix))))
+    try:
+        return Markup(_svg(json.dumps(plot, sort_keys=True), str(escape(prefix))))
+    except Exception:  # a picture is a courtesy: the page is shown without it
+        log.exception("a check's picture could not be drawn")
+        return None

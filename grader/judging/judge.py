@@ -25,6 +25,7 @@ from grader.judging.execution import (
 )
 from grader.judging.feedback import advice
 from grader.judging.function_checks import failed_under, judge_row
+from grader.judging.pictures import picture
 from grader.judging.statistics import (
     check_calls,
     evaluate,
@@ -255,8 +256,10 @@ def _judge_unit(problem: Problem, unit: Unit, got: list[Outcome | None],
     else:
         arrays = [o.array[unit.output or ""] if isinstance(o.array, dict) else o.array
                   for o in got if o is not None and o.array is not None]
-        result.verdict, result.message = evaluate(
-            problem, unit, arrays, trusted_data(problem, unit), z_star)
+        trusted = trusted_data(problem, unit)
+        result.verdict, result.message = evaluate(problem, unit, arrays, trusted, z_star)
+        if unit.visible:  # a hidden check's numbers are the learner's code on hidden inputs
+            result.plot = picture(problem, unit, arrays, trusted, z_star)
     return result
 
 

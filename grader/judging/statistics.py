@@ -208,8 +208,9 @@ def _fmt(values: np.ndarray) -> str:
     return np.array2string(values, precision=2, separator=", ", max_line_width=200)
 
 
-def _mean(check: MeanCheck, x: np.ndarray, trusted: dict[str, np.ndarray],
-          z_star: float) -> tuple[Verdict, str]:
+def mean_stats(x: np.ndarray, trusted: dict[str, np.ndarray],
+               z_star: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, str]:
+    """mean_z over `x` (seeds first): exact mean, its standard error, z, threshold, source."""
     s = x.shape[0]
     mu = trusted["expectation"]
     if "variance" in trusted:
@@ -218,13 +219,18 @@ def _mean(check: MeanCheck, x: np.ndarray, trusted: dict[str, np.ndarray],
     else:
         se = x.std(axis=0, ddof=1) / math.sqrt(s)
         threshold, source = t_threshold(z_star, s - 1), "sample variance"
-    floor = RESOLUTION * max(float(np.abs(mu).max(initial=0.0)), 1e-12)
-    z = (x.mean(axis=0) - mu) / np.hypot(se, floor)
+    se = np.hypot(se, RESOLUTION * max(float(np.abs(mu).max(initial=0.0)), 1e-12))
+    return mu, se, (x.mean(axis=0) - mu) / se, threshold, source
+
+
+def _mean(check: MeanCheck, x: np.ndarray, trusted: dict[str, np.ndarray],
+          z_star: float) -> tuple[Verdict, str]:
+    mu, _, z, threshold, source = mean_stats(x, trusted, z_star)
     worst = np.unravel_index(int(np.argmax(np.abs(z))), z.shape)
     zmax = float(np.abs(z)[worst])
     shown = f"; z per component {_fmt(z)}" if z.size <= 8 else ""
-    text = (f"mean over {s} seeds vs the exact expectation: largest |z| = {zmax:.2f} at index "
-            f"{tuple(int(i) for i in worst)} (threshold {threshold:.2f}, {source}){shown}")
+    text = (f"mean over {x.shape[0]} seeds vs the exact expectation: largest |z| = {zmax:.2f} "
+            f"at index {tuple(int(i) for i in worst)} (threshold {threshold:.2f}, {source}){shown}")
     if zmax <= threshold:
         return Verdict.ACCEPTED, text
     return Verdict.WRONG_ANSWER, (
@@ -248,24 +254,31 @@ def _variance(check: VarianceCheck, x: np.ndarray, against: float) -> tuple[Verd
     return Verdict.ACCEPTED, text
 
 
-def _sum_zero(check: SumZeroCheck | SumCheck, x: np.ndarray,
-              spec: ProblemSpec) -> tuple[Verdict, str]:
-    """Every call's output sums to the target (0 for invariant_sum_zero), over all components
-    or, for invariant_sum with an axis, along that axis of each call's output."""
-    target = check.target if isinstance(check, SumCheck) else 0.0
-    axis = check.axis if isinstance(check, SumCheck) else None
+def sum_deviations(check: SumZeroCheck | SumCheck, x: np.ndarray,
+                   spec: ProblemSpec) -> tuple[np.ndarray, float] | str:
+    """Per seed, the largest |sum - target| of an invariant_sum(_zero) check, and what it
+    allows; or why the output cannot be summed as the check says."""
+    target, axis = (check.target, check.axis) if isinstance(check, SumCheck) else (0.0, None)
     if axis is None:
         sums = np.abs(x.reshape(x.shape[0], -1).sum(axis=1) - target)
     else:
         if not -x.ndim + 1 <= axis < x.ndim - 1:
-            return Verdict.WRONG_ANSWER, (f"the output has {x.ndim - 1} dims: no axis {axis} "
-                                          "to sum along")
+            return f"the output has {x.ndim - 1} dims: no axis {axis} to sum along"
         along = axis if axis < 0 else axis + 1
         dev = np.abs(x.sum(axis=along) - target)
         sums = dev.reshape(x.shape[0], -1).max(axis=1, initial=0.0)
-    args = dict(fixed_args(spec, check))
-    allowed = check.atol + (check.atol_per_scale * scale_of(check.scale, args)
-                            if check.scale is not None else 0.0)
+    allowed = check.atol + (check.atol_per_scale * scale_of(check.scale, dict(fixed_args(
+        spec, check))) if check.scale is not None else 0.0)
+    return sums, allowed
+
+
+def _sum_zero(check: SumZeroCheck | SumCheck, x: np.ndarray,
+              spec: ProblemSpec) -> tuple[Verdict, str]:
+    """Every call's output sums to the target (0 for invariant_sum_zero): sum_deviations."""
+    target, axis = (check.target, check.axis) if isinstance(check, SumCheck) else (0.0, None)
+    if isinstance(found := sum_deviations(check, x, spec), str):
+        return Verdict.WRONG_ANSWER, found
+    sums, allowed = found
     worst = int(np.argmax(sums)) if sums.size else 0
     what = "components" if axis is None else f"components along axis {axis}"
     text = (f"largest |sum of {what} - {target:g}| over {x.shape[0]} seeds: "

@@ -82,6 +82,7 @@ class TestResult:
     statistical: bool = False  # a check over many seeds, not a fixed-seed test
     ratio: float | None = None  # largest diff over its allowance (fixed-seed tests)
     summary: str = ""  # the message as a hidden test may show it
+    plot: dict[str, Any] | None = None  # a visible check's picture data (judging/pictures.py)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything, for instructors; `redact` makes the learner's view of it."""
@@ -92,6 +93,8 @@ class TestResult:
                "summary": self.summary, "statistical": self.statistical}
         if self.shown:
             out["shown"] = _shown(self.shown)
+        if self.plot is not None:
+            out["plot"] = self.plot
         return out
 
 
@@ -141,8 +144,8 @@ def fit(report: dict[str, Any], cap: int) -> dict[str, Any]:
     `"truncated": true` and `"size"` (the full one's bytes). The hidden part goes first: hidden
     tests down to their skeleton and `hidden_output`, so whether a learner's visible values
     are kept never depends on what the code did with hidden inputs. Then visible tests lose
-    their values (`shown`), then most of their text, then all but their skeleton. The grade, the
-    verdict and every test's verdict and points are always kept, whatever the cap."""
+    their values (`shown`, `plot`), then most of their text, then all but their skeleton. The
+    grade, the verdict and every test's verdict and points are always kept, whatever the cap."""
     size = json_bytes(report)
     if size <= cap:
         return report
@@ -153,7 +156,7 @@ def fit(report: dict[str, Any], cap: int) -> dict[str, Any]:
         return small
     for message, output in _PASSES:
         small = {**small,
-                 "tests": [{**{k: v for k, v in t.items() if k != "shown"},
+                 "tests": [{**{k: v for k, v in t.items() if k not in ("shown", "plot")},
                             "message": _cut(str(t.get("message", "")), message),
                             "summary": _cut(str(t.get("summary", "")), message)}
                            if t.get("visible") else t for t in tests],

@@ -19,8 +19,8 @@ SCREENSHOTS = ROOT / "tests" / "output" / "screenshots"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 # Runs before any page script, in every document of the tab (CDP, so the page's CSP does not
-# apply): records rows the live client adds, and any <img>/<script> element that is not ours,
-# in sessionStorage, which survives the page's reload when grading ends.
+# apply): records rows the live client adds, any <img>/<script> element that is not ours, and
+# what the CSP blocked, in sessionStorage, which survives the page's reload when grading ends.
 WATCH = """
 var OURS = ['/static/live.js', '/static/editor.js'];
 new MutationObserver(function (changes) {
@@ -41,6 +41,11 @@ new MutationObserver(function (changes) {
   }); });
   sessionStorage.setItem('watch', JSON.stringify(log));
 }).observe(document, {childList: true, subtree: true});
+document.addEventListener('securitypolicyviolation', function (e) {
+  var log = JSON.parse(sessionStorage.getItem('watch') || '{"live": [], "injected": []}');
+  (log.csp = log.csp || []).push(e.violatedDirective + ' ' + (e.sample || ''));
+  sessionStorage.setItem('watch', JSON.stringify(log));
+});
 """
 
 

@@ -230,6 +230,12 @@ def test_an_accepted_file_from_the_editor_is_judged_live(browser: WebDriver,
     assert len(rows) == 5 and all("accepted" in r.text for r in rows)
     assert text(browser, "#score") == "1.00" and text(browser, "#points") == "5 / 5"
     assert "def reinforce_grad" in text(browser, "#source")
+    # The visible check's picture (issue 23), drawn on the server, within the CSP.
+    plots = browser.find_elements(By.CSS_SELECTOR, ".check-plot svg[role=img]")
+    assert len(plots) == 1 and plots[0].size["width"] > 200
+    title = str(plots[0].find_element(By.CSS_SELECTOR, "title").get_attribute("textContent"))
+    assert "Your estimates on 20 seeds against the exact mean" in title
+    assert watched(browser).get("csp", []) == []
     screenshot(browser, "submission-accepted")
     browser.get(world.url + "/problems/reinforce_grad")  # accepted: the reference is shown
     assert "def reinforce_grad" in text(browser, "#reference")

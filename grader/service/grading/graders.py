@@ -171,8 +171,9 @@ class Graders:
 
         def on_test(u: int, result: TestResult) -> None:
             # No values in a live event (the report keeps them): a second copy of every
-            # argument, expected and returned array would double what a grade stores.
-            test = {k: v for k, v in result.to_dict().items() if k != "shown"}
+            # argument, expected and returned array (or a check's picture data) would double
+            # what a grade stores.
+            test = {k: v for k, v in result.to_dict().items() if k not in ("shown", "plot")}
             test = fit({"tests": [test]}, EVENT_CAP)["tests"][0]
 
             def add() -> None:

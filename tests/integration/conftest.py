@@ -114,13 +114,13 @@ def sandbox_leftovers() -> list[str]:
         # that uid owns, on /tmp's own file system. Not the CI's caches, a pytest temp root or a
         # chroot's /proc (thousands of entries, 0.5 s a walk).
         kept = []
-        for d in dirs:
+        for sub in dirs:
             try:
-                st = os.lstat(os.path.join(dirpath, d))
+                st = os.lstat(os.path.join(dirpath, sub))
             except FileNotFoundError:
                 continue
             if st.st_dev == top and (st.st_mode & 0o002 or st.st_uid in JAIL_UIDS):
-                kept.append(d)
+                kept.append(sub)
         dirs[:] = kept
         for n in names:
             p = Path(dirpath) / n

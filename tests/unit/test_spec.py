@@ -85,8 +85,8 @@ def test_json_schema_forbids_unknown_keys() -> None:
 def test_shipped_problems_all_load() -> None:
     specs = sorted((ROOT / "problems").glob("*/problem.yaml"))
     assert [load_spec(p).id for p in specs] == [
-        "adam_step", "antithetic_reparam_grad", "bernoulli_score_grad", "discounted_returns",
-        "gae_advantages", "gumbel_max_sample", "gumbel_softmax_sample", "hvp_given",
-        "iwae_bound", "log1pexp_vjp", "per_example_grads", "policy_gradient_rtg",
-        "ppo_clip_objective", "reinforce_baseline_grad", "reinforce_grad", "reparam_grad",
-        "straight_through_gumbel"]
+        "adam_step", "antithetic_reparam_grad", "bernoulli_score_grad", "control_variate_grad",
+        "discounted_returns", "gae_advantages", "gumbel_max_sample", "gumbel_softmax_sample",
+        "hvp_given", "iwae_bound", "log1pexp_vjp", "per_example_grads", "policy_gradient_rtg",
+        "ppo_clip_objective", "rao_blackwell_reinforce", "reinforce_baseline_grad",
+        "reinforce_grad", "reparam_grad", "straight_through_gumbel"]

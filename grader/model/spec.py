@@ -267,7 +267,8 @@ def _is_union_tag(part: object) -> bool:
 
 __all__ = ["DIFFICULTIES", "EXAMPLE", "GIVEN", "AnyParam", "AnyReturns", "ArgGenerator",
            "ArrayParam", "Bernoulli", "BoolParam", "CallableParam", "ChoiceParam", "Constant",
-           "DType",           "Diagnosis", "ExplicitTest", "Function", "GeneratedTests", "IntRange", "KeyParam",
+           "DType", "Diagnosis", "ExplicitTest", "Function", "GeneratedTests", "IntRange",
+           "KeyParam",
            "Leaf", "Leaves", "Limits", "Normal", "Param", "Pick", "ProblemSpec", "Returns",
            "ScalarParam", "Simplex", "Spd", "Tolerance", "TreeParam", "TreeReturns",
            "TupleReturns", "Uniform", "given_names", "load_spec", "walk_leaves"]

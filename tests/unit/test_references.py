@@ -318,21 +318,15 @@ def test_control_variate_reference_is_its_count_formula() -> None:
     assert counts[1:].min() == 0  # the second case has a category never drawn
 
 
-def test_rao_blackwell_variance_matches_sampling_and_limits() -> None:
-    """The exact variance against 4,000 seeds; n_exact = 0 is REINFORCE, n_exact = K exact."""
-    import jax
-
+def test_rao_blackwell_limits_are_reinforce_and_the_exact_gradient() -> None:
+    """n_exact = 0 samples everything (plain REINFORCE, same draws); n_exact = K sums everything
+    (the exact gradient). The exact variance is checked against sampling by the calibration
+    test (spread_like_reference over 10 seed offsets)."""
     ref = load_problem("rao_blackwell_reinforce").reference_module
     logits, rewards = CASES[1]
-    est = np.asarray(jax.jit(jax.vmap(lambda s: ref.rao_blackwell_reinforce(
-        s, logits, rewards, 50.0, 2)))(np.arange(4000)), dtype=np.float64)
-    var = ref.variance(logits, rewards, 50.0, 2)
-    exact = ref.expectation(logits, rewards)
-    # 4,000 draws: the sample variance is within ~10% (1 + kurtosis slack) of the exact one.
-    np.testing.assert_allclose(est.var(axis=0, ddof=1), var, rtol=0.15)
-    assert np.all(np.abs(est.mean(axis=0) - exact) <= Z * np.sqrt(var / 4000))
     plain = load_problem("reinforce_grad").reference_module.reinforce_grad
-    np.testing.assert_array_equal(ref.rao_blackwell_reinforce(3.0, logits, rewards, 100.0, 0),
-                                  plain(3.0, logits, rewards, 100.0))
-    np.testing.assert_allclose(ref.rao_blackwell_reinforce(3.0, logits, rewards, 100.0, 4),
-                               exact, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(ref.rao_blackwell_reinforce(3.0, logits, rewards, 200.0, 0),
+                                  plain(3.0, logits, rewards, 200.0))
+    np.testing.assert_allclose(ref.rao_blackwell_reinforce(3.0, logits, rewards, 200.0, 4),
+                               ref.expectation(logits, rewards), rtol=0, atol=1e-6)
+    assert np.all(ref.variance(logits, rewards, 200.0, 4) == 0)

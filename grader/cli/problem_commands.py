@@ -9,6 +9,7 @@ import time
 import numpy as np
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 
 from grader.cli.exits import EXIT_FAILED, EXIT_OK
 from grader.data import cache
@@ -62,8 +63,10 @@ def cmd_list(console: Console, _: argparse.Namespace) -> int:
     for i, (title, group) in enumerate(grouped(problems, optional_tracks())):
         console.print(("\n" if i else "") + f"[bold]{title}[/bold]", highlight=False)
         for n, p in enumerate(group, 1):
-            console.print(f"  {n:>2}. [bold]{p.id:<{width}}[/bold]  {p.spec.title}",
-                          highlight=False, soft_wrap=True)
+            about = (f"  [{p.spec.difficulty}]" if p.spec.difficulty else "") + (
+                f"  {', '.join(p.spec.tags)}" if p.spec.tags else "")
+            console.print(f"  {n:>2}. [bold]{p.id:<{width}}[/bold]  {p.spec.title}"
+                          f"[dim]{escape(about)}[/dim]", highlight=False, soft_wrap=True)
     return EXIT_OK
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from grader.errors import SpecError
 from grader.model.checks import StatisticalCheck, SumCheck, SumZeroCheck
@@ -42,7 +42,7 @@ from grader.model.kinds import (  # the spec's names, re-exported
     TupleReturns,
     walk_leaves,
 )
-from grader.model.strict import Scale, Strict
+from grader.model.strict import Scale, Strict, distinct
 from grader.model.transforms import FunctionCheck, validate_checks
 
 EXAMPLE = r"^[A-Za-z0-9_]+/[A-Za-z0-9_.-]+\.py$"  # a path under submissions/<problem>/
@@ -115,9 +115,20 @@ class Diagnosis(Strict):
     message: str = Field(min_length=1)
 
 
+# Words, not 1..3: they read the same in problem.yaml, `jaxjudge list` and the pages, with no
+# legend to look up, and the JSON Schema offers them to an editor. In order, easiest first.
+DIFFICULTIES = ("easy", "medium", "hard")
+TAG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+
 class ProblemSpec(Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str = Field(min_length=1)
+    difficulty: Literal["easy", "medium", "hard"] | None = Field(None, description=(
+        "how hard the problem is for a learner who has solved the ones before it in its track; "
+        "shown where a learner chooses a problem"))
+    tags: list[str] = Field(default_factory=list, max_length=8, description=(
+        "topics, lower-case words joined by '-', e.g. score-function; shown beside the title"))
     function: Function
     limits: Limits = Limits()
     tolerance: Tolerance
@@ -135,6 +146,15 @@ class ProblemSpec(Strict):
             "staff: they may warm the compile cache unsandboxed"))
     show_reference_after_accepted: bool = Field(True, description=(
         "the reference solution on the problem page for a learner once they are accepted"))
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags: list[str]) -> list[str]:
+        for tag in tags:
+            if not re.fullmatch(TAG, tag):
+                raise ValueError(f"{tag!r} is no tag: use lower-case letters and digits, words "
+                                 "joined by '-', e.g. score-function")
+        return distinct(tags, "tags")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> ProblemSpec:
@@ -245,9 +265,10 @@ def _is_union_tag(part: object) -> bool:
     )
 
 
-__all__ = ["EXAMPLE", "GIVEN", "AnyParam", "AnyReturns", "ArgGenerator", "ArrayParam",
-           "Bernoulli", "BoolParam", "CallableParam", "ChoiceParam", "Constant", "DType",
-           "Diagnosis", "ExplicitTest", "Function", "GeneratedTests", "IntRange", "KeyParam",
+__all__ = ["DIFFICULTIES", "EXAMPLE", "GIVEN", "AnyParam", "AnyReturns", "ArgGenerator",
+           "ArrayParam", "Bernoulli", "BoolParam", "CallableParam", "ChoiceParam", "Constant",
+           "DType", "Diagnosis", "ExplicitTest", "Function", "GeneratedTests", "IntRange",
+           "KeyParam",
            "Leaf", "Leaves", "Limits", "Normal", "Param", "Pick", "ProblemSpec", "Returns",
            "ScalarParam", "Simplex", "Spd", "Tolerance", "TreeParam", "TreeReturns",
            "TupleReturns", "Uniform", "given_names", "load_spec", "walk_leaves"]

@@ -33,7 +33,8 @@ def _outputs(problem: Problem, check: StatisticalCheck) -> list[np.ndarray]:
 @pytest.mark.parametrize("problem_id", ["reinforce_grad", "reinforce_baseline_grad",
                                         "reparam_grad", "bernoulli_score_grad",
                                         "gumbel_softmax_sample", "antithetic_reparam_grad",
-                                        "iwae_bound", "gumbel_max_sample"])
+                                        "iwae_bound", "gumbel_max_sample",
+                                        "control_variate_grad", "rao_blackwell_reinforce"])
 def test_references_pass_every_check_at_every_seed_offset(problem_id: str) -> None:
     problem = load_problem(problem_id)
     z_star = z_threshold(problem.spec)

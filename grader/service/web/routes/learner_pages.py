@@ -60,7 +60,8 @@ def home(request: Request, principal: Visitor, db: Db) -> HTMLResponse:
 
 
 def _rows(problems: list[Problem], standing: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"id": p.id, "title": p.spec.title, "submissions": 0, "best": None,
+    return [{"id": p.id, "title": p.spec.title, "difficulty": p.spec.difficulty,
+             "tags": p.spec.tags, "submissions": 0, "best": None,
              "solved": False, **standing.get(p.id, {})} for p in problems]
 
 

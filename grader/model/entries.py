@@ -34,9 +34,9 @@ def entry_checks(spec: Any, fn: Function, several: bool) -> set[str]:
         raise ValueError(at + "a problem needs at least one entry in `tests` or `generated`"
                          + (" that calls it" if several else ""))
     for t in filter(mine, spec.tests):
-        _same_keys(f"test {t.name!r} args", set(t.args), names)
+        _same_keys(f"{at}test {t.name!r} args", set(t.args), names)
     for g in filter(mine, spec.generated):
-        _same_keys(f"generated {g.name!r} args", set(g.args), names)
+        _same_keys(f"{at}generated {g.name!r} args", set(g.args), names)
         bound = sorted(set(g.sizes) & set(binders))
         if bound:
             raise ValueError(f"{at}generated {g.name!r} sizes name {bound}, which parameter "
@@ -58,7 +58,7 @@ def entry_checks(spec: Any, fn: Function, several: bool) -> set[str]:
         if c.seed_param in c.args:
             raise ValueError(f"{at}statistics {c.name!r}: {c.seed_param!r} is the seed; the "
                              "check draws it from seed_offset, remove it from args")
-        _same_keys(f"statistics {c.name!r} args", set(c.args) | {c.seed_param}, names)
+        _same_keys(f"{at}statistics {c.name!r} args", set(c.args) | {c.seed_param}, names)
         if isinstance(c, SumZeroCheck | SumCheck) and c.scale is not None \
                 and c.scale.arg not in names:
             raise ValueError(f"{at}statistics {c.name!r} scale.arg is no parameter")

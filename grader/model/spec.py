@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from grader.errors import SpecError
 from grader.model.checks import StatisticalCheck
@@ -123,6 +123,9 @@ class Diagnosis(Strict):
 
 
 class ProblemSpec(Strict):
+    model_config = ConfigDict(json_schema_extra={
+        "oneOf": [{"required": ["function"]}, {"required": ["functions"]}]})
+
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str = Field(min_length=1)
     # `spec.function` (the property below) is the one entry, or the first of `functions`.

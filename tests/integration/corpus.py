@@ -23,7 +23,8 @@ EXAMPLES = sorted((ROOT / "submissions").glob("*/*/*.py"))
 # Problems by the module that walks their examples: of about equal cost (grades, each problem's
 # diagnosis examples, new shapes to compile), not by track.
 PARTS = {
-    "reinforce": ["reinforce_grad", "reinforce_baseline_grad", "reparam_grad"],
+    "reinforce": ["reinforce_grad", "reinforce_baseline_grad", "reparam_grad",
+                  "score_vs_pathwise"],
     "sampling": ["bernoulli_score_grad", "gumbel_max_sample", "gumbel_softmax_sample",
                  "straight_through_gumbel", "antithetic_reparam_grad"],
     "core": ["hvp_given", "adam_step", "log1pexp_vjp", "per_example_grads"],
@@ -100,6 +101,8 @@ BIASED = {"reinforce_grad/raw_logits", "reinforce_grad/missing_reward",
           "antithetic_reparam_grad/pairs_not_halved", "antithetic_reparam_grad/mirror_around_zero",
           "antithetic_reparam_grad/independent_halves",
           "iwae_bound/missing_log_k", "iwae_bound/missing_jacobian",
+          "score_vs_pathwise/score_without_sigma_squared", "score_vs_pathwise/score_is_pathwise",
+          "score_vs_pathwise/sums_not_means",
           "gumbel_max_sample/noise_on_probabilities"}
 # What a learner who made the example's mistake must read in the feedback.
 FEEDBACK = {
@@ -155,6 +158,9 @@ FEEDBACK = {
     "iwae_bound/elbo_not_iwae": "You average the log-weights (the ELBO)",
     "iwae_bound/missing_log_k": "without dividing the sum by n_samples",
     "iwae_bound/missing_jacobian": "misses the -sum(log_sigma) term",
+    "score_vs_pathwise/score_without_sigma_squared": "uses (x - mu) as the score",
+    "score_vs_pathwise/score_is_pathwise": "returns the pathwise (reparameterised) estimate",
+    "score_vs_pathwise/sums_not_means": "sum over the samples",
     "gumbel_max_sample/noise_on_probabilities": "You add the Gumbel noise to softmax(logits)",
     "gumbel_max_sample/one_noise_row": "Your n samples share one noise vector",
     "gumbel_max_sample/exponential_noise": "exponential rather than Gumbel",

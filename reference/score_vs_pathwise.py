@@ -1,4 +1,4 @@
-"""Reference score-function and pathwise estimators of grad_mu E_{x~N(mu, diag(sigma)^2)}[sum x^2]."""
+"""Reference score-function and pathwise estimators of grad_mu E[sum x^2], x ~ N(mu, sigma^2)."""
 
 from __future__ import annotations
 
@@ -53,4 +53,4 @@ def score_variance(mu: np.ndarray, sigma: np.ndarray, n_samples: float) -> np.nd
     a_second = var_sq.sum() - var_sq + a_mean**2
     second = (a_second + 2 * a_mean * (m**2 + 3 * s**2)
               + m**4 + 18 * m**2 * s**2 + 15 * s**4) / s**2
-    return (second - 4 * m**2) / int(n_samples)
+    return np.asarray((second - 4 * m**2) / int(n_samples))

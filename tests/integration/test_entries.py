@@ -32,7 +32,7 @@ def test_a_file_missing_an_entry_is_a_compile_error_naming_it(two_entries: Probl
                                                                tmp_path: Path) -> None:
     path = tmp_path / "only_score.py"
     path.write_text(CORRECT.split("def pathwise_grad")[0])
-    report = grade_submission(two_entries, path, LocalSandbox())
+    report = grade_submission(two_entries, path, LocalSandbox(), advise=False)
     assert report.verdict == Verdict.COMPILE_ERROR
     first = report.tests[0]
     assert first.message == "your file defines no function named 'pathwise_grad'", first.message
@@ -52,7 +52,7 @@ def test_each_test_runs_its_entry_and_a_hidden_calls_failure_shows_only_its_verd
         two_entries: Problem, tmp_path: Path) -> None:
     path = tmp_path / "attack.py"
     path.write_text(ATTACK)
-    report = grade_submission(two_entries, path, LocalSandbox())
+    report = grade_submission(two_entries, path, LocalSandbox(), advise=False)
     verdicts = {t.name: t.verdict for t in report.tests}
     calls = {c.name: c.call for c in two_entries.tests}
     assert {n for n, v in verdicts.items() if v == Verdict.ACCEPTED} == \

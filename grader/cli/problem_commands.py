@@ -77,11 +77,13 @@ def cmd_show(console: Console, args: argparse.Namespace) -> int:
     if given is not None:  # course material the learner's function is called with
         console.print("\n[bold]Given functions[/bold] (given.py)")
         console.print(given.rstrip(), highlight=False, markup=False, soft_wrap=True)
-    console.print(f"\n[bold]Signature[/bold]\n  {signature(problem)}", highlight=False)
+    lines = signature(problem).replace("\n", "\n  ")
+    console.print(f"\n[bold]Signature[/bold]\n  {lines}", highlight=False)
     visible = [c for c in problem.tests if c.visible]
     console.print(f"\n[bold]Visible examples[/bold] ({len(visible)} of {len(problem.tests)} tests)")
     for case in visible:
-        console.print(f"\n  [bold]{case.name}[/bold]", highlight=False)
+        calls = f" calls {case.call}" if case.call else ""
+        console.print(f"\n  [bold]{case.name}[/bold]{calls}", highlight=False)
         for name, value in case.args.items():
             console.print(f"    {name} = {_fmt(value)}", highlight=False)
         out = reference_output(problem, case)

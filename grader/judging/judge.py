@@ -22,6 +22,7 @@ from grader.judging.execution import (
     environment,
     make_job,
     run_calls,
+    tagged,
 )
 from grader.judging.feedback import advice
 from grader.judging.function_checks import failed_under, judge_row
@@ -83,13 +84,14 @@ def plan(problem: Problem) -> Plan:
             leaves[len(calls)] = unit.leaf_paths
         if isinstance(unit, TestCase | CheckRow):
             spans[u] = range(len(calls), len(calls) + 1)
-            calls.append(unit.args if isinstance(unit, TestCase) else unit.call)
+            calls.append(tagged(unit.args, unit.call) if isinstance(unit, TestCase)
+                         else unit.call)
             groups.append(None)
             continue
-        key = json.dumps([unit.seed_param, unit.seeds, unit.seed_offset, unit.args],
+        key = json.dumps([unit.call, unit.seed_param, unit.seeds, unit.seed_offset, unit.args],
                          sort_keys=True)
         if key not in shared:
-            more = check_calls(problem.spec, unit)
+            more = [tagged(c, unit.call) for c in check_calls(problem.spec, unit)]
             shared[key] = range(len(calls), len(calls) + len(more))
             calls += more
             groups += [len(shared) - 1] * len(more)
@@ -280,8 +282,8 @@ def _not_run(result: TestResult, stop: Stop | None, culprit: bool, culprit_name:
 def _judge_test(problem: Problem, case: TestCase, result: TestResult, outcome: Outcome,
                 want: Output) -> None:
     assert outcome.array is not None
-    c = compare_output(outcome.array, want, problem.spec.function, problem.spec.tolerance,
-                       dict(case.args))
+    c = compare_output(outcome.array, want, problem.spec.entry(case.call),
+                       problem.spec.tolerance, dict(case.args))
     result.verdict, result.message, result.details = c.verdict, c.message, c.details
     result.summary = c.summary
     result.max_abs_diff, result.max_rel_diff, result.ratio = c.max_abs_diff, c.max_rel_diff, c.ratio

@@ -43,7 +43,7 @@ RESOLUTION = 1e-5
 def fixed_args(spec: ProblemSpec, check: StatisticalCheck) -> dict[str, Value]:
     """The check's inputs without the seed, with the declared dtypes."""
     out = {}
-    for p in spec.function.params:
+    for p in spec.entry(check.call).params:
         if p.name != check.seed_param:
             try:
                 out[p.name] = coerce(p, check.args[p.name])
@@ -56,7 +56,7 @@ def check_calls(spec: ProblemSpec, check: StatisticalCheck,
                 count: int | None = None) -> list[dict[str, Value]]:
     """One call per seed: seed_offset, seed_offset + 1, ... (the first `count` of them)."""
     base = fixed_args(spec, check)
-    seed = spec.function.param(check.seed_param)
+    seed = spec.entry(check.call).param(check.seed_param)
     return [{**base, check.seed_param: coerce(seed, check.seed_offset + i)}
             for i in range(check.seeds if count is None else count)]
 
@@ -64,7 +64,7 @@ def check_calls(spec: ProblemSpec, check: StatisticalCheck,
 def output_shape(spec: ProblemSpec, check: StatisticalCheck) -> tuple[int, ...]:
     """The shape of what the check judges: the return, or its leaf `output`."""
     first = check_calls(spec, check, count=1)[0]
-    leaves = expected_leaves(spec.function, bind_dims(spec.function, first))
+    leaves = expected_leaves(fn := spec.entry(check.call), bind_dims(fn, first))
     return next(shape for path, _, shape in leaves if path == (check.output or ""))
 
 
@@ -116,7 +116,7 @@ def trusted_samples(fn: Callable[..., Any], spec: ProblemSpec, check: Statistica
     functions, which callable arguments name."""
     calls = check_calls(spec, check)
     seeds = [int(c[check.seed_param]) for c in calls]
-    if not spec.function.structured and seeds and max(seeds) < 2**31:
+    if not spec.entry(check.call).structured and seeds and max(seeds) < 2**31:
         try:
             batched = _batched(fn, spec, check, given)
             return np.asarray(batched(np.asarray(seeds, dtype=np.int32)), dtype=np.float64)
@@ -134,7 +134,7 @@ def _batched(fn: Callable[..., Any], spec: ProblemSpec, check: StatisticalCheck,
 
         wanted = inspect.signature(fn).parameters
         fixed = call_args({k: v for k, v in base.items() if k in wanted}, given)
-        as_key = isinstance(spec.function.param(check.seed_param), KeyParam)
+        as_key = isinstance(spec.entry(check.call).param(check.seed_param), KeyParam)
 
         def one(seed: Any) -> Any:
             return fn(**fixed, **{check.seed_param: jax.random.key(seed) if as_key else seed})
@@ -169,7 +169,7 @@ def trusted_data(problem: Problem, check: StatisticalCheck) -> dict[str, np.ndar
             if check.variance is not None:
                 total = float(_call(_helper(problem, check.variance), args, given=given).sum())
             else:
-                fn = _helper(problem, check.against or spec.function.name)
+                fn = _helper(problem, check.against or spec.entry(check.call).name)
                 samples = trusted_samples(fn, spec, check, check.output, given)
                 total = float(samples.var(axis=0, ddof=1).sum())
             if not total > 0:

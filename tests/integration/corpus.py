@@ -30,7 +30,7 @@ PARTS = {
     "core": ["hvp_given", "adam_step", "log1pexp_vjp", "per_example_grads",
              "rao_blackwell_reinforce"],
     "policy": ["policy_gradient_rtg", "gae_advantages", "discounted_returns",
-               "ppo_clip_objective", "iwae_bound"],
+               "ppo_clip_objective", "iwae_bound", "score_vs_pathwise"],
 }
 
 
@@ -107,7 +107,9 @@ BIASED = {"reinforce_grad/raw_logits", "reinforce_grad/missing_reward",
           "control_variate_grad/added_not_subtracted",
           "rao_blackwell_reinforce/exact_not_weighted",
           "rao_blackwell_reinforce/sampled_not_scaled",
-          "rao_blackwell_reinforce/remainder_score"}
+          "rao_blackwell_reinforce/remainder_score",
+          "score_vs_pathwise/score_without_sigma_squared", "score_vs_pathwise/score_is_pathwise",
+          "score_vs_pathwise/sums_not_means"}
 # What a learner who made the example's mistake must read in the feedback.
 FEEDBACK = {
     "reinforce_grad/raw_logits": "log p(a) is log_softmax(logits)[a]",
@@ -162,6 +164,9 @@ FEEDBACK = {
     "iwae_bound/elbo_not_iwae": "You average the log-weights (the ELBO)",
     "iwae_bound/missing_log_k": "without dividing the sum by n_samples",
     "iwae_bound/missing_jacobian": "misses the -sum(log_sigma) term",
+    "score_vs_pathwise/score_without_sigma_squared": "uses (x - mu) as the score",
+    "score_vs_pathwise/score_is_pathwise": "returns the pathwise (reparameterised) estimate",
+    "score_vs_pathwise/sums_not_means": "sum over the samples",
     "gumbel_max_sample/noise_on_probabilities": "You add the Gumbel noise to softmax(logits)",
     "gumbel_max_sample/one_noise_row": "Your n samples share one noise vector",
     "gumbel_max_sample/exponential_noise": "exponential rather than Gumbel",

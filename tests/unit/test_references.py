@@ -330,3 +330,28 @@ def test_rao_blackwell_limits_are_reinforce_and_the_exact_gradient() -> None:
     np.testing.assert_allclose(ref.rao_blackwell_reinforce(3.0, logits, rewards, 200.0, 4),
                                ref.expectation(logits, rewards), rtol=0, atol=1e-6)
     assert np.all(ref.variance(logits, rewards, 200.0, 4) == 0)
+
+
+def test_score_vs_pathwise_worked_example_and_moments() -> None:
+    """Both entries' numbers in the statement, from the worked_example tests, and the exact
+    variances the checks use against sampling (the score's is 17 times the pathwise one's)."""
+    problem = load_problem("score_vs_pathwise")
+    ref = problem.reference_module
+    section = problem.statement().split("## Worked mini-example", 1)[1].split("\n## ", 1)[0]
+    for call, shown in (("score_grad", [4.499, 2.076]), ("pathwise_grad", [2.217, -0.2655])):
+        case = next(c for c in problem.tests if c.name.startswith("worked_example")
+                    and c.call == call)
+        assert case.visible
+        for array in _arrays(case.args):
+            assert _compact(array) in section, _compact(array)
+        assert f"**{_compact(np.asarray(shown))}**" in section
+        got = np.asarray(getattr(ref, call)(**call_args(case.args)), dtype=np.float64)
+        np.testing.assert_allclose(got, shown, rtol=0, atol=5e-4)
+    mu, sigma = np.array([1.0, -0.5]), np.array([0.5, 1.0])
+    x = mu + sigma * np.random.default_rng(0).normal(size=(N, 2))
+    g = (x**2).sum(1, keepdims=True) * (x - mu) / sigma**2
+    np.testing.assert_allclose(g.mean(0), ref.exact_grad(mu, sigma), atol=Z * 0.02)
+    np.testing.assert_allclose(g.var(0), ref.score_variance(mu, sigma, 1.0), rtol=0.05)
+    np.testing.assert_allclose((2 * x).var(0), ref.pathwise_variance(mu, sigma, 1.0), rtol=0.02)
+    ratio = ref.score_variance(mu, sigma, 20.0).sum() / ref.pathwise_variance(mu, sigma, 20.0).sum()
+    assert ratio == pytest.approx(17.375) and "about 17 times" in section

@@ -107,4 +107,4 @@ def test_shipped_problems_all_load() -> None:
         "discounted_returns", "gae_advantages", "gumbel_max_sample", "gumbel_softmax_sample",
         "hvp_given", "iwae_bound", "log1pexp_vjp", "per_example_grads", "policy_gradient_rtg",
         "ppo_clip_objective", "rao_blackwell_reinforce", "reinforce_baseline_grad",
-        "reinforce_grad", "reparam_grad", "straight_through_gumbel"]
+        "reinforce_grad", "reparam_grad", "score_vs_pathwise", "straight_through_gumbel"]

@@ -17,6 +17,7 @@ class ProblemSummary(BaseModel):
 
 class Example(BaseModel):
     name: str
+    call: str | None = None  # the entry it calls, in a problem with several
     args: dict[str, Any]
     expected: Any
 

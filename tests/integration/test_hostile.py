@@ -161,7 +161,9 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
     assert verdict == Verdict.RUNTIME_ERROR, msg
 
 
-def test_stdout_flood_is_drained_not_fatal(fast_problem: Problem, tmp_path: Path) -> None:
+def test_stdout_flood_is_drained_not_fatal(roomy_problem: Problem, tmp_path: Path) -> None:
+    # roomy_problem: draining 256 MiB through Docker's attach stream took over fast_problem's 8 s
+    # once on a loaded machine; the verdict is about the flood, not the time.
     path = tmp_path / "attack.py"
     path.write_text(CORRECT + '''
 import os
@@ -174,7 +176,7 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
             os.write(1, CHUNK)
     return correct(seed, logits, reward_table, n_samples)
 ''')
-    report = grade_submission(fast_problem, path, CURRENT["sandbox"])
+    report = grade_submission(roomy_problem, path, CURRENT["sandbox"])
     assert report.verdict == Verdict.ACCEPTED
     assert len(report.output) <= 2 * 64 * 1024
 

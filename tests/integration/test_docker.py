@@ -110,8 +110,16 @@ def test_learner_code_in_the_judge_container_cannot_read_references(
     assert report["verdict"] == "accepted", [t["message"] for t in report["tests"]][:3]
 
 
+# Ctrl-C's SIGINT as a terminal sends it: a suite started in the background (make test's docker
+# session, or `nohup make test &`) has SIGINT ignored, which a shell cannot undo and every child
+# inherits, and the judge would then grade on to its verdict. The judge gets it at default.
+SIGINT_AT_DEFAULT = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                     "os.execv(sys.argv[1], sys.argv[1:])")
+
+
 def test_interrupting_the_judge_removes_the_container(docker_sandbox: DockerSandbox) -> None:
-    judge = subprocess.Popen([sys.executable, "-m", "grader.cli", "grade", "reinforce_grad",
+    judge = subprocess.Popen([sys.executable, "-c", SIGINT_AT_DEFAULT,
+                              sys.executable, "-m", "grader.cli", "grade", "reinforce_grad",
                               str(EX / "time_limit_exceeded" / "endless_loop.py"),
                               "--backend", "docker"], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, cwd=ROOT)

@@ -10,7 +10,9 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +31,59 @@ SANDBOX_UID = int(os.environ.get("JAXJUDGE_SANDBOX_UID") or 60_000)
 # the jail's uid cannot enter (a clone under /root or mktemp -d).
 STAGED_RUNNER = ".jaxjudge-runner.py"
 # Likewise the problem's given.py (trusted functions a callable parameter names), staged beside
-# it; in bubblewrap it is bound read-only at JAIL_GIVEN.
+# it; in bubblewrap it is staged beside the submission, in the jail's staging folder.
 STAGED_GIVEN = ".jaxjudge-given.py"
-JAIL_GIVEN = "/judge/given.py"
+STAGED_SUBMISSION, STAGED_GIVEN_NAME = "submission.py", "given.py"
+# bubblewrap: the jail's own staging folder, empty when the jail starts, bound read-only here;
+# the judge writes the submission (and given.py) into it when the job comes.
+JAIL_STAGING = "/submission"
+JAIL_SUBMISSION = f"{JAIL_STAGING}/submission.py"
+# A ready jail that waited longer than this is replaced (killed and started afresh) when taken.
+READY_MAX_WAIT_S = 600.0
+
+
+@dataclass(frozen=True)
+class LimitsKey:
+    """What a jail's command line fixes at its start: a ready jail serves only jobs of its key."""
+
+    memory_mb: int
+    max_processes: int
+    tmp_mb: int
+
+    @classmethod
+    def of(cls, job: Job) -> LimitsKey:
+        return cls(job.memory_mb, job.max_processes, job.tmp_mb)
+
+
+@dataclass(eq=False)
+class Jail:
+    """One started bubblewrap jail: its runner imports jax, then waits for its header on stdin.
+    It grades one job at most; `close` kills it and removes its cgroup, staging and /tmp."""
+
+    key: LimitsKey
+    proc: subprocess.Popen[bytes]
+    rfd: int  # the judge's end of the result channel
+    wfd: int  # the number the jail's end has in the jail
+    group: cgroup.Group | None
+    staging: Path
+    stack: contextlib.ExitStack
+    born: float
+    used: bool = False
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None and not (self.group is not None and self.group.oom())
+
+    def close(self) -> None:
+        try:
+            kill(self.proc)
+            for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+                with contextlib.suppress(OSError):
+                    if pipe is not None:
+                        pipe.close()
+            with contextlib.suppress(OSError):
+                os.close(self.rfd)
+        finally:
+            self.stack.close()
 
 
 class LocalSandbox:
@@ -41,7 +93,7 @@ class LocalSandbox:
 
     def __init__(self, unsandboxed: bool = False, uid: int = SANDBOX_UID,
                  compile_cache: Path | None = None, per_process_limits: bool = False,
-                 cgroup_root: Path | None = None) -> None:
+                 cgroup_root: Path | None = None, keep_ready: bool = False) -> None:
         """unsandboxed: run with no isolation at all, for trusted code only (never a fallback).
 
         uid: the jail's uid when run as root; concurrent jails take distinct uids, so each has
@@ -50,6 +102,8 @@ class LocalSandbox:
         to it. per_process_limits:
         where no cgroup can be made, grade under per-process rlimits instead of refusing (also
         JAXJUDGE_LIMITS=per-process). cgroup_root: where cgroups are mounted (tests).
+        keep_ready: (bubblewrap only) keep one jail started ahead, its Python and `import jax`
+        done, and replace each spent one at once; `close()` ends it. Each jail grades one job.
         """
         self.uid = uid
         self.compile_cache = compile_cache
@@ -78,23 +132,70 @@ class LocalSandbox:
         # Neither (bwrap 0.8 without root): only the cgroup's memory limit bounds it, as its
         # pages are charged to the writer's memory cgroup.
         self.tmp_flag = self.bwrap is not None and scratch.bwrap_sizes_tmpfs(self.bwrap)
+        self.keep_ready = keep_ready and self.bwrap is not None
+        self.max_wait_s = READY_MAX_WAIT_S
+        self._ready: Jail | None = None
+        self._lock = threading.Lock()
+        self._closed = False
 
-    def command(self, job: Job, group: cgroup.Group | None = None,
-                tmp: Path | None = None) -> list[str]:
+    def prepare(self, key: LimitsKey) -> None:
+        """Starts a jail of `key` ahead, if this sandbox keeps one ready and has none of that key
+        (one of another key is closed: one ready jail per sandbox, so per uid)."""
+        if not self.keep_ready:
+            return
+        with self._lock:
+            if self._closed or (self._ready is not None and self._ready.key == key):
+                return
+            old, self._ready = self._ready, None
+        if old is not None:
+            old.close()
+        jail = self._start(key)
+        with self._lock:
+            if not self._closed and self._ready is None:
+                self._ready, jail = jail, None  # type: ignore[assignment]
+        if jail is not None:
+            jail.close()
+
+    def close(self) -> None:
+        """Kills and cleans the ready jail; no other is started after this."""
+        with self._lock:
+            self._closed = True
+            jail, self._ready = self._ready, None
+        if jail is not None:
+            jail.close()
+
+    def _take(self, key: LimitsKey) -> Jail | None:
+        """The ready jail, if of `key`, alive and not stale; else None (a dead or stale one is
+        closed here)."""
+        with self._lock:
+            jail = self._ready
+            if jail is None or jail.key != key:
+                return None
+            self._ready = None
+        if jail.used or not jail.alive() or time.monotonic() - jail.born > self.max_wait_s:
+            jail.close()
+            return None
+        return jail
+
+    def command(self, key: LimitsKey, group: cgroup.Group | None = None,
+                tmp: Path | None = None, staging: Path | None = None) -> list[str]:
         """The jail's command line; `group` is the run's cgroup, `tmp` a host folder to bind as
-        the jail's /tmp (else a tmpfs, of the job's size where bwrap can size it)."""
+        the jail's /tmp (else a tmpfs, of the key's size where bwrap can size it), `staging`
+        (bubblewrap) the host folder bound read-only at /submission, where the judge puts the
+        submission and given.py when the job comes. Nothing of a job but its limits is in it."""
         joined = group.join_command() if group is not None else []
         python = Path(sys.executable)
-        mem = job.memory_mb * 1024 * 1024
+        mem = key.memory_mb * 1024 * 1024
         # prlimit, not preexec_fn: the judge has imported jax, and forking a threaded process to
         # run Python code in the child can deadlock. Hard limits: the learner cannot raise them.
-        rlimits = ["/usr/bin/prlimit", f"--as={mem}", f"--nproc={job.max_processes}",
+        rlimits = ["/usr/bin/prlimit", f"--as={mem}", f"--nproc={key.max_processes}",
                    f"--fsize={64 << 20}", "--core=0", "--"]
         if self.uid_only:
             runner = tmp / STAGED_RUNNER if tmp is not None else RUNNER
             return [*joined, *rlimits, *self._drop(), str(python), "-I", str(runner)]
         if self.bwrap is None:
             return [*rlimits, str(python), str(RUNNER)]
+        assert staging is not None, "a bubblewrap jail needs its staging folder"
         env = dict(JAIL_ENV)
         cache: list[str] = []
         if (sealed := jail_cache(self.compile_cache)) is not None:
@@ -105,7 +206,7 @@ class LocalSandbox:
         prefixes = sorted({Path(sys.prefix), Path(sys.base_prefix).resolve()})
         binds: list[str] = []
         made: set[Path] = set()
-        for target in [*prefixes, Path("/judge/runner.py"), Path("/submission/submission.py")]:
+        for target in [*prefixes, Path("/judge/runner.py"), Path(JAIL_SUBMISSION)]:
             for parent in reversed(target.parents):
                 if parent != Path("/") and parent not in made and not _system(parent):
                     made.add(parent)
@@ -117,11 +218,10 @@ class LocalSandbox:
                "--ro-bind", "/usr", "/usr", "--ro-bind-try", "/lib", "/lib",
                "--ro-bind-try", "/lib64", "/lib64", "--ro-bind-try", "/bin", "/bin",
                "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
-               "--proc", "/proc", "--dev", "/dev", *_tmp(job, tmp, self.tmp_flag),
+               "--proc", "/proc", "--dev", "/dev", *_tmp(key, tmp, self.tmp_flag),
                *binds,
                "--ro-bind", str(RUNNER), "/judge/runner.py",
-               *(["--ro-bind", str(job.given.resolve()), JAIL_GIVEN] if job.given else []),
-               "--ro-bind", str(job.submission.resolve()), "/submission/submission.py",
+               "--ro-bind", str(staging), JAIL_STAGING,
                *cache, "--chdir", "/tmp", "--clearenv",
                *(arg for k, v in env.items() for arg in ("--setenv", k, v))]
         if not self.root:
@@ -151,8 +251,71 @@ class LocalSandbox:
                 **cache_env(str(self.compile_cache), writable=True)}
 
     def run(self, job: Job, capture: Capture) -> Iterator[Event]:
-        """One jail, in a fresh cgroup and with scratch of its own. On every path out, once the
+        """One jail, in a cgroup and with scratch of its own, that grades this job and no other.
+        bubblewrap: the ready jail of the job's limits when there is one, else one started now;
+        the spent jail is closed and (keep_ready) replaced at once. On every path out, once the
         jail's processes are killed: the cgroup (and any straggler in it), then the scratch."""
+        if self.bwrap is None:
+            yield from self._run_direct(job, capture)
+            return
+        key = LimitsKey.of(job)
+        jail = self._take(key) or self._start(key)
+        try:
+            yield from self._serve(jail, job, capture)
+        finally:
+            jail.close()
+            if self.keep_ready:
+                try:
+                    self.prepare(key)
+                except Exception as exc:  # the next job starts its own, and says why
+                    print(f"jaxjudge: warning: cannot start a jail ahead: {exc}",
+                          file=sys.stderr)
+
+    def _start(self, key: LimitsKey) -> Jail:
+        """A bubblewrap jail of `key`, its staging folder still empty: its runner starts Python
+        and imports jax, then waits for its header."""
+        stack = contextlib.ExitStack()
+        try:
+            tmp = None
+            if self.root and not self.tmp_flag:
+                tmp = stack.enter_context(scratch.sized_tmpfs(key.tmp_mb, self.uid))
+            staging = stack.enter_context(scratch.staging_dir(self.jail_uid))
+            group = None
+            if self.cgroups is not None:
+                group = self.cgroups.create(key.memory_mb << 20, key.max_processes)
+                stack.callback(group.close)
+                group.watch()
+            rfd, wfd = os.pipe()
+            os.set_blocking(rfd, False)
+            try:
+                proc = subprocess.Popen(self.command(key, group, tmp, staging),
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, pass_fds=(wfd,),
+                                        start_new_session=True)
+            except BaseException:
+                os.close(rfd)
+                raise
+            finally:
+                os.close(wfd)
+            return Jail(key, proc, rfd, wfd, group, staging, stack, time.monotonic())
+        except BaseException:
+            stack.close()
+            raise
+
+    def _serve(self, jail: Jail, job: Job, capture: Capture) -> Iterator[Event]:
+        """The job in `jail`: its files staged (read-only to the jail), then its header and
+        public calls; the deadlines start now, as for a jail started for it."""
+        jail.used = True
+        scratch.stage_file(job.submission, jail.staging / STAGED_SUBMISSION)
+        given = None
+        if job.given is not None:
+            scratch.stage_file(job.given, jail.staging / STAGED_GIVEN_NAME)
+            given = f"{JAIL_STAGING}/{STAGED_GIVEN_NAME}"
+        first, rest = job.stdin(JAIL_SUBMISSION, jail.wfd, given)
+        yield from self._exchange(job, capture, jail.proc, jail.rfd, first, rest, jail.group)
+
+    def _run_direct(self, job: Job, capture: Capture) -> Iterator[Event]:
+        """No bubblewrap (uid isolation, or unsandboxed): a process started for this job."""
         with contextlib.ExitStack() as stack:
             tmp = None
             if self.uid_only:
@@ -160,31 +323,40 @@ class LocalSandbox:
                 scratch.stage_file(RUNNER, tmp / STAGED_RUNNER)
                 if job.given is not None:
                     scratch.stage_file(job.given, tmp / STAGED_GIVEN)
-            elif self.bwrap is not None and self.root and not self.tmp_flag:
-                tmp = stack.enter_context(scratch.sized_tmpfs(job.tmp_mb, self.uid))
             group = None
             if self.cgroups is not None:
                 group = self.cgroups.create(job.memory_mb << 20, job.max_processes)
                 stack.callback(group.close)
                 group.watch()
-            yield from self._run(job, capture, group, tmp)
+            rfd, wfd = os.pipe()
+            os.set_blocking(rfd, False)
+            given = None
+            if job.given is not None:
+                given = str(tmp / STAGED_GIVEN) if tmp is not None else str(job.given)
+            first, rest = job.stdin(str(job.submission), wfd, given)
+            try:
+                proc = subprocess.Popen(self.command(LimitsKey.of(job), group, tmp),
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, pass_fds=(wfd,),
+                                        start_new_session=True, env=self.environment(tmp),
+                                        cwd=tmp)
+            except BaseException:
+                os.close(rfd)
+                raise
+            finally:
+                os.close(wfd)
+            try:
+                yield from self._exchange(job, capture, proc, rfd, first, rest, group)
+            finally:
+                kill(proc)
+                if self.uid_only:
+                    kill_uid(self.uid)  # no pid namespace of our own: whatever escaped the group
+                os.close(rfd)
 
-    def _run(self, job: Job, capture: Capture, group: cgroup.Group | None,
-             tmp: Path | None) -> Iterator[Event]:
-        rfd, wfd = os.pipe()
-        os.set_blocking(rfd, False)
-        path = "/submission/submission.py" if self.bwrap else str(job.submission)
-        given = None
-        if job.given is not None:
-            given = JAIL_GIVEN if self.bwrap else str(tmp / STAGED_GIVEN) \
-                if self.uid_only and tmp is not None else str(job.given)
-        first, rest = job.stdin(path, wfd, given)
-        proc = subprocess.Popen(self.command(job, group, tmp), stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(wfd,),
-                                start_new_session=True,
-                                env=self.environment(tmp if self.uid_only else None),
-                                cwd=tmp if self.uid_only else None)
-        os.close(wfd)
+    def _exchange(self, job: Job, capture: Capture, proc: subprocess.Popen[bytes], rfd: int,
+                  first: bytes, rest: bytes, group: cgroup.Group | None) -> Iterator[Event]:
+        """The job's stdin to the runner (the hidden calls only once released), its frames back
+        under the job's deadlines; the runner is killed on every path out."""
         assert proc.stdin is not None
         stdin = proc.stdin
 
@@ -221,9 +393,6 @@ class LocalSandbox:
                               group.oom if group is not None else None)
         finally:
             kill(proc)
-            if self.uid_only:
-                kill_uid(self.uid)  # no pid namespace of our own: whatever escaped the group
-            os.close(rfd)
             for t in [*drains, *writers]:
                 t.join(timeout=5)
             with contextlib.suppress(OSError):
@@ -257,10 +426,10 @@ def _may(folder: Path, uid: int, bits: int) -> bool:
     return (st.st_mode >> shift) & bits == bits
 
 
-def _tmp(job: Job, folder: Path | None, sized: bool) -> list[str]:
+def _tmp(key: LimitsKey, folder: Path | None, sized: bool) -> list[str]:
     if folder is not None:
         return ["--bind", str(folder), "/tmp"]
-    size = ["--size", str(job.tmp_mb << 20)] if sized else []
+    size = ["--size", str(key.tmp_mb << 20)] if sized else []
     return ["--perms", "1777", *size, "--tmpfs", "/tmp"]
 
 

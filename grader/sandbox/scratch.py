@@ -15,6 +15,7 @@ from grader.errors import JudgeError
 
 # Host folders, under the temp dir, named with the judge's pid: jaxjudge-tmp-<pid>-...
 TMP_PREFIX, SCRATCH_PREFIX = "jaxjudge-tmp-", "jaxjudge-scratch-"
+STAGE_PREFIX = "jaxjudge-stage-"
 
 
 def bwrap_sizes_tmpfs(bwrap: str) -> bool:
@@ -67,6 +68,21 @@ def private_dir(uid: int) -> Iterator[Path]:
     try:
         os.chown(folder, uid, uid)
         folder.chmod(0o700)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staging_dir(jail_gid: int | None) -> Iterator[Path]:
+    """A fresh folder for one jail's submission (and given.py), bound read-only into it: the
+    judge's, entered by the jail's group (as root) or by the judge's own uid only (the jail is
+    that uid in a user namespace); never writable by the jail. Removed with all it holds."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-"))
+    try:
+        if jail_gid is not None and os.geteuid() == 0:
+            os.chown(folder, 0, jail_gid)
+            folder.chmod(0o750)
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -125,7 +125,8 @@ def jail_leftovers() -> list[str]:
     groups = [str(d) for parent in hierarchy.probe().parents for d in parent.glob(mine + "*")]
     mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
               if scratch.TMP_PREFIX in line]
-    folders = [str(p) for prefix in (scratch.TMP_PREFIX, scratch.SCRATCH_PREFIX)
+    folders = [str(p) for prefix in (scratch.TMP_PREFIX, scratch.SCRATCH_PREFIX,
+                                              scratch.STAGE_PREFIX)
                for p in Path(tempfile.gettempdir()).glob(f"{prefix}{os.getpid()}-*")]
     return groups + mounts + folders
 

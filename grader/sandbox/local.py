@@ -54,6 +54,14 @@ class LimitsKey:
     def of(cls, job: Job) -> LimitsKey:
         return cls(job.memory_mb, job.max_processes, job.tmp_mb)
 
+    @classmethod
+    def default(cls) -> LimitsKey:
+        """The key of a problem whose spec sets no memory or tmp limit (most do not)."""
+        from grader.model.spec import Limits
+
+        limits = Limits()
+        return cls(limits.memory_mb, Job.max_processes, limits.tmp_mb)
+
 
 @dataclass(eq=False)
 class Jail:

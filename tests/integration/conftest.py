@@ -13,7 +13,7 @@ import pytest
 from grader.model.problems import Problem, load_problem
 from grader.sandbox import hierarchy, scratch
 from grader.sandbox.container import DockerSandbox
-from grader.sandbox.local import SANDBOX_UID, LocalSandbox
+from grader.sandbox.local import SANDBOX_UID, LimitsKey, LocalSandbox
 from grader.sandbox.protocol import Sandbox
 from grader.tools.warm import warm
 from tests.integration.servers import Postgres, Redis
@@ -49,12 +49,21 @@ def compile_cache(tmp_path_factory: pytest.TempPathFactory, fast_problem: Proble
 
 
 @pytest.fixture(params=["local", "docker"])
-def sandbox(request: pytest.FixtureRequest, compile_cache: Path) -> Sandbox:
+def sandbox(request: pytest.FixtureRequest, compile_cache: Path) -> Iterator[Sandbox]:
     """Each backend in turn: the judge must give the same verdicts through both. Both read the
-    session's warm compile cache (read-only, as in production)."""
+    session's warm compile cache (read-only, as in production). "ready" (asked for by name,
+    where the ready path differs): bubblewrap with a jail started ahead, as a grader keeps."""
     if request.param == "docker":
-        return DockerSandbox(compile_cache=compile_cache)
-    return LocalSandbox(compile_cache=compile_cache)
+        yield DockerSandbox(compile_cache=compile_cache)
+    elif request.param == "ready":
+        box = LocalSandbox(compile_cache=compile_cache, keep_ready=True)
+        box.prepare(LimitsKey.default())
+        try:
+            yield box
+        finally:
+            box.close()
+    else:
+        yield LocalSandbox(compile_cache=compile_cache)
 
 
 def _visible_only(tmp_path_factory: pytest.TempPathFactory, limits: str) -> Problem:

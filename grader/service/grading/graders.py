@@ -19,6 +19,8 @@ from grader.model.problems import Problem, load_problem
 from grader.model.report import TestResult, fit
 from grader.model.submission import Submission
 from grader.sandbox.factory import make_sandbox
+from grader.sandbox.local import LimitsKey, LocalSandbox
+from grader.sandbox.protocol import Sandbox
 from grader.service.settings import Settings
 from grader.service.store import leases
 from grader.service.store.db import Database
@@ -102,6 +104,29 @@ class Graders:
         self.lock = threading.Lock()
         self.stopping = threading.Event()  # set on SIGTERM: finish what we hold, take nothing
         self.busy = 0  # submissions being graded in this process now
+        self.sandboxes: dict[int, Sandbox] = {}  # per slot, kept: its jail started ahead
+
+    def sandbox(self, slot: int) -> Sandbox:
+        """The slot's sandbox, made on its first use; with ready jails on, it starts one jail
+        of the default limits ahead at once (after a grade, one of that grade's limits)."""
+        with self.lock:
+            box = self.sandboxes.get(slot)
+            made = box is None
+            if box is None:
+                box = self.sandboxes[slot] = make_sandbox(
+                    self.settings.backend, compile_cache_dir(), slot=slot,
+                    keep_ready=self.settings.ready_jails)
+        if made and isinstance(box, LocalSandbox):
+            box.prepare(LimitsKey.default())  # nothing unless it keeps jails ready
+        return box
+
+    def close(self) -> None:
+        """Kills and cleans every slot's ready jail."""
+        with self.lock:
+            boxes, self.sandboxes = list(self.sandboxes.values()), {}
+        for box in boxes:
+            if isinstance(box, LocalSandbox):
+                box.close()
 
     def problem(self, problem_id: str) -> Problem:
         with self.lock:
@@ -114,6 +139,7 @@ class Graders:
         if self.stopping.is_set():
             return None
         slot = self.slots.mine()
+        self.sandbox(slot)  # on a slot's first call, its first jail starts ahead of the claim
         with self.db.session() as s:
             claim = leases.claim_next(s, leases.grader_id(slot), self.settings.lease_seconds,
                                       self.settings.max_attempts)
@@ -188,7 +214,7 @@ class Graders:
                 log.warning("test event %d of submission %d dropped", u, claim.submission_id,
                             extra={"submission": claim.submission_id})
 
-        sandbox = make_sandbox(self.settings.backend, compile_cache_dir(), slot=slot)
+        sandbox = self.sandbox(slot)
         report = grade_submission(problem, Submission(name, source), sandbox, on_test=on_test)
         return fit(json_safe(report.to_dict(reveal=True)), self.settings.report_cap)
 

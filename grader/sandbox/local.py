@@ -141,6 +141,8 @@ class LocalSandbox:
         # pages are charged to the writer's memory cgroup.
         self.tmp_flag = self.bwrap is not None and scratch.bwrap_sizes_tmpfs(self.bwrap)
         self.keep_ready = keep_ready and self.bwrap is not None
+        if self.keep_ready:
+            scratch.sweep_staging()  # what ready jails of judges that died left
         self.max_wait_s = READY_MAX_WAIT_S
         self._ready: Jail | None = None
         self._lock = threading.Lock()

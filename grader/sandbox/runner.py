@@ -223,11 +223,17 @@ def main() -> None:
     stdin = sys.stdin.buffer
     # jax first, then the header: a jail started ahead of its job (a ready jail) has done the
     # costly part when its job comes; a jail started for its job reads the same header later.
+    # Whatever the import prints goes to stderr: stdout may be the result channel (below).
+    saved = os.dup(1)
+    os.dup2(2, 1)
     import jax  # before the learner's code, so its import time is not charged to them
 
     jax.config.update("jax_platforms", "cpu")
     if os.environ.get("JAXJUDGE_STRIP_LOCATIONS") == "1":
         strip_locations()
+    sys.stdout.flush()
+    os.dup2(saved, 1)
+    os.close(saved)
     job = json.loads(stdin.readline())
     if job["result_fd"] == "stdout":
         # A container has one output stream for frames: move it aside and send everything the

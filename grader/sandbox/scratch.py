@@ -88,6 +88,33 @@ def staging_dir(jail_gid: int | None) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def sweep_staging(stale_after_s: float = 60.0) -> list[Path]:
+    """Removes the staging folders of judges that died (a SIGKILLed grader leaves its ready
+    jail's): named after a pid that no longer runs and older than `stale_after_s`. Returns them."""
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{STAGE_PREFIX}*-*"):
+        pid = folder.name[len(STAGE_PREFIX):].split("-")[0]
+        try:
+            if not pid.isdigit() or _alive(int(pid)) \
+                    or time.time() - folder.lstat().st_mtime < stale_after_s:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def stage_file(source: Path, target: Path) -> None:
     """A read-only copy of `source` the judge owns, made before the jail starts (O_EXCL: never
     through a link): it is read once, at start, so a jail that replaces it afterwards changes

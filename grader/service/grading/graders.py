@@ -139,7 +139,10 @@ class Graders:
         if self.stopping.is_set():
             return None
         slot = self.slots.mine()
-        self.sandbox(slot)  # on a slot's first call, its first jail starts ahead of the claim
+        try:  # on a slot's first call, its first jail starts ahead of the claim
+            self.sandbox(slot)
+        except Exception:  # grading says why (no engine, no cgroup), under the claim
+            log.warning("cannot start slot %d's jail ahead", slot, exc_info=True)
         with self.db.session() as s:
             claim = leases.claim_next(s, leases.grader_id(slot), self.settings.lease_seconds,
                                       self.settings.max_attempts)

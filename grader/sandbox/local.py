@@ -40,6 +40,9 @@ JAIL_STAGING = "/submission"
 JAIL_SUBMISSION = f"{JAIL_STAGING}/submission.py"
 # A ready jail that waited longer than this is replaced (killed and started afresh) when taken.
 READY_MAX_WAIT_S = 600.0
+# A slot's second uid (as root): the jail started ahead runs as one while the slot's other jail
+# still grades as the other, so that neither shares the other's RLIMIT_NPROC budget.
+READY_UID_OFFSET = 1000
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Jail:
     It grades one job at most; `close` kills it and removes its cgroup, staging and /tmp."""
 
     key: LimitsKey
+    uid: int
     proc: subprocess.Popen[bytes]
     rfd: int  # the judge's end of the result channel
     wfd: int  # the number the jail's end has in the jail
@@ -147,6 +151,20 @@ class LocalSandbox:
         self._ready: Jail | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._live: set[int] = set()  # uids of this sandbox's jails alive now
+
+    def _claim_uid(self) -> int | None:
+        """The slot's uid no jail of this sandbox runs as now (None: both are in use)."""
+        with self._lock:
+            for uid in (self.uid, self.uid + READY_UID_OFFSET):
+                if uid not in self._live:
+                    self._live.add(uid)
+                    return uid
+        return None
+
+    def _release_uid(self, uid: int) -> None:
+        with self._lock:
+            self._live.discard(uid)
 
     def prepare(self, key: LimitsKey) -> None:
         """Starts a jail of `key` ahead, if this sandbox keeps one ready and has none of that key
@@ -159,10 +177,12 @@ class LocalSandbox:
             old, self._ready = self._ready, None
         if old is not None:
             old.close()
-        jail = self._start(key)
+        jail = self._start(key, ahead=True)
+        if jail is None:
+            return
         with self._lock:
             if not self._closed and self._ready is None:
-                self._ready, jail = jail, None  # type: ignore[assignment]
+                self._ready, jail = jail, None
         if jail is not None:
             jail.close()
 
@@ -188,7 +208,8 @@ class LocalSandbox:
         return jail
 
     def command(self, key: LimitsKey, group: cgroup.Group | None = None,
-                tmp: Path | None = None, staging: Path | None = None) -> list[str]:
+                tmp: Path | None = None, staging: Path | None = None,
+                uid: int | None = None) -> list[str]:
         """The jail's command line; `group` is the run's cgroup, `tmp` a host folder to bind as
         the jail's /tmp (else a tmpfs, of the key's size where bwrap can size it), `staging`
         (bubblewrap) the host folder bound read-only at /submission, where the judge puts the
@@ -236,14 +257,15 @@ class LocalSandbox:
                *(arg for k, v in env.items() for arg in ("--setenv", k, v))]
         if not self.root:
             cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
-        return [*joined, *rlimits, *cmd, *self._drop(), str(python), "-I", "/judge/runner.py"]
+        return [*joined, *rlimits, *cmd, *self._drop(uid), str(python), "-I", "/judge/runner.py"]
 
-    def _drop(self) -> list[str]:
+    def _drop(self, uid: int | None = None) -> list[str]:
         """As root, no user namespace: a real unprivileged uid, so RLIMIT_NPROC holds (the kernel
         exempts uid 0 from it) and no capability survives."""
         if not self.root:
             return []
-        return ["/usr/bin/setpriv", f"--reuid={self.uid}", f"--regid={self.uid}",
+        uid = self.uid if uid is None else uid
+        return ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}",
                 "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
 
     def environment(self, home: Path | None = None) -> dict[str, str] | None:
@@ -269,27 +291,45 @@ class LocalSandbox:
             yield from self._run_direct(job, capture)
             return
         key = LimitsKey.of(job)
-        jail = self._take(key) or self._start(key)
+        jail = self._take(key)
+        if jail is None:
+            self._discard()  # a ready jail of other limits: its uid is this one's
+            jail = self._start(key)
+        assert jail is not None
         try:
-            yield from self._serve(jail, job, capture)
-        finally:
-            jail.close()
-            if self.keep_ready:
+            if self.keep_ready:  # the next one starts at once, beside this one, as the other uid
                 try:
                     self.prepare(key)
                 except Exception as exc:  # the next job starts its own, and says why
                     print(f"jaxjudge: warning: cannot start a jail ahead: {exc}",
                           file=sys.stderr)
+            yield from self._serve(jail, job, capture)
+        finally:
+            jail.close()
 
-    def _start(self, key: LimitsKey) -> Jail:
+    def _discard(self) -> None:
+        with self._lock:
+            jail, self._ready = self._ready, None
+        if jail is not None:
+            jail.close()
+
+    def _start(self, key: LimitsKey, ahead: bool = False) -> Jail | None:
         """A bubblewrap jail of `key`, its staging folder still empty: its runner starts Python
-        and imports jax, then waits for its header."""
+        and imports jax, then waits for its header. It runs as whichever of the slot's two uids
+        no live jail of this sandbox has; with both in use, a jail started `ahead` is None, and
+        one for a job now is refused (never two jails of one uid)."""
+        uid = self._claim_uid()
+        if uid is None:
+            if ahead:
+                return None
+            raise JudgeError("both of this slot's jail uids are in use")
         stack = contextlib.ExitStack()
+        stack.callback(self._release_uid, uid)
         try:
             tmp = None
             if self.root and not self.tmp_flag:
-                tmp = stack.enter_context(scratch.sized_tmpfs(key.tmp_mb, self.uid))
-            staging = stack.enter_context(scratch.staging_dir(self.jail_uid))
+                tmp = stack.enter_context(scratch.sized_tmpfs(key.tmp_mb, uid))
+            staging = stack.enter_context(scratch.staging_dir(uid if self.root else None))
             group = None
             if self.cgroups is not None:
                 group = self.cgroups.create(key.memory_mb << 20, key.max_processes)
@@ -298,7 +338,7 @@ class LocalSandbox:
             rfd, wfd = os.pipe()
             os.set_blocking(rfd, False)
             try:
-                proc = subprocess.Popen(self.command(key, group, tmp, staging),
+                proc = subprocess.Popen(self.command(key, group, tmp, staging, uid),
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, pass_fds=(wfd,),
                                         start_new_session=True)
@@ -307,7 +347,7 @@ class LocalSandbox:
                 raise
             finally:
                 os.close(wfd)
-            return Jail(key, proc, rfd, wfd, group, staging, stack, time.monotonic())
+            return Jail(key, uid, proc, rfd, wfd, group, staging, stack, time.monotonic())
         except BaseException:
             stack.close()
             raise

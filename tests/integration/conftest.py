@@ -13,7 +13,7 @@ import pytest
 from grader.model.problems import Problem, load_problem
 from grader.sandbox import hierarchy, scratch
 from grader.sandbox.container import DockerSandbox
-from grader.sandbox.local import SANDBOX_UID, LimitsKey, LocalSandbox
+from grader.sandbox.local import READY_UID_OFFSET, SANDBOX_UID, LimitsKey, LocalSandbox
 from grader.sandbox.protocol import Sandbox
 from grader.tools.warm import warm
 from tests.integration.servers import Postgres, Redis
@@ -95,7 +95,9 @@ def roomy_problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
                                            "memory_mb: 3072, startup_s: 15}")
 
 
-JAIL_UIDS = range(SANDBOX_UID, SANDBOX_UID + 64)  # batch mode gives each slot its own
+# Batch mode gives each slot its own; a slot's jail started ahead takes its second one.
+JAIL_UIDS = frozenset([*range(SANDBOX_UID, SANDBOX_UID + 64),
+                       *range(SANDBOX_UID + READY_UID_OFFSET, SANDBOX_UID + READY_UID_OFFSET + 64)])
 
 
 def _memory_cgroup(pid: str) -> str:

@@ -122,7 +122,7 @@ class Stillborn(LocalSandbox):
     judge rightly calls its own fault (judge_error)."""
 
     def command(self, key: LimitsKey, group: Group | None = None, tmp: Path | None = None,
-                staging: Path | None = None) -> list[str]:
+                staging: Path | None = None, uid: int | None = None) -> list[str]:
         return ["/bin/sh", "-c", "echo 'bwrap: cannot create the jail' >&2; exit 1"]
 
 

@@ -168,7 +168,8 @@ class LocalSandbox:
 
     def prepare(self, key: LimitsKey) -> None:
         """Starts a jail of `key` ahead, if this sandbox keeps one ready and has none of that key
-        (one of another key is closed: one ready jail per sandbox, so per uid)."""
+        (one of another key is closed: one ready jail per sandbox). It runs as whichever of the
+        slot's two uids no live jail of this sandbox has (none free: nothing is started)."""
         if not self.keep_ready:
             return
         with self._lock:

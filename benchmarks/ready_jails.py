@@ -24,8 +24,9 @@ from grader.judging.execution import make_job
 from grader.judging.judge import plan
 from grader.model.problems import load_problem
 from grader.sandbox.capture import Capture
-from grader.sandbox.local import LimitsKey, LocalSandbox
+from grader.sandbox.local import LocalSandbox
 from grader.sandbox.protocol import Job, Sandbox
+from grader.sandbox.ready import LimitsKey
 from tests.integration.service import ROOT, Server, create_user, env, events, jaxjudge, submit
 
 PROBLEM = "reinforce_grad"

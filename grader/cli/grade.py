@@ -17,13 +17,15 @@ from grader.batch.class_grading import find_submissions, grade_many
 from grader.batch.exports import write_csv, write_gradescope, write_junit
 from grader.cli.exits import grade_exit
 from grader.data import cache
+from grader.judging.execution import ready_key
 from grader.judging.judge import grade_submission
 from grader.model.problems import Problem, default_root, load_problem
 from grader.model.report import redact
 from grader.model.submission import read_submission
 from grader.sandbox.factory import BACKENDS, make_sandbox
-from grader.sandbox.local import LimitsKey, LocalSandbox
+from grader.sandbox.local import LocalSandbox
 from grader.sandbox.protocol import Sandbox
+from grader.sandbox.ready import LimitsKey
 from grader.verdict import Verdict
 
 
@@ -63,8 +65,8 @@ def early_key(problem_id: str) -> LimitsKey:
                              .read_text(encoding="utf-8"))
         limits = Limits(**raw.get("limits") or {})
     except Exception:
-        return LimitsKey.default()
-    return LimitsKey(limits.memory_mb, LimitsKey.default().max_processes, limits.tmp_mb)
+        return ready_key()
+    return ready_key(limits)
 
 
 def cmd_grade(console: Console, args: argparse.Namespace) -> int:

@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from grader.model.problems import Problem
+from grader.model.spec import Limits
 from grader.model.values import Output, structure
 from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event
 from grader.sandbox.protocol import Job, Sandbox
+from grader.sandbox.ready import LimitsKey
 from grader.verdict import Verdict
 
 # (verdict, message for anyone, summary that holds no learner-chosen text: for hidden tests)
@@ -181,3 +183,10 @@ def make_job(problem: Problem, submission: Path, calls: list[dict[str, Any]],
                returns=structure(fn), leaf_paths=tuple(p for p, _ in fn.leaves())
                if fn.structured else (), call_leaves=call_leaves, given=problem.given_path,
                given_names=problem.given_choices)
+
+
+def ready_key(limits: Limits | None = None) -> LimitsKey:
+    """The limits a jail started ahead is started with for a problem of `limits` (default: a
+    spec that sets none, as most do): what make_job's jobs of that problem will ask for."""
+    limits = limits or Limits()
+    return LimitsKey(limits.memory_mb, Job.max_processes, limits.tmp_mb)

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from grader.judging.execution import ready_key
 from grader.model.problems import Problem, load_problem
 from grader.sandbox import hierarchy, scratch
 from grader.sandbox.container import DockerSandbox
-from grader.sandbox.local import READY_UID_OFFSET, SANDBOX_UID, LimitsKey, LocalSandbox
+from grader.sandbox.local import SANDBOX_UID, LocalSandbox
 from grader.sandbox.protocol import Sandbox
+from grader.sandbox.ready import READY_UID_OFFSET
 from grader.tools.warm import warm
 from tests.integration.servers import Postgres, Redis
 from tests.specs import hidden_tests_problem
@@ -57,7 +59,7 @@ def sandbox(request: pytest.FixtureRequest, compile_cache: Path) -> Iterator[San
         yield DockerSandbox(compile_cache=compile_cache)
     elif request.param == "ready":
         box = LocalSandbox(compile_cache=compile_cache, keep_ready=True)
-        box.prepare(LimitsKey.default())
+        box.prepare(ready_key())
         try:
             yield box
         finally:

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from grader.judging.execution import make_job
+from grader.judging.execution import make_job, ready_key
 from grader.judging.judge import grade_submission, plan
 from grader.model.problems import Problem, load_problem
 from grader.model.report import Report
 from grader.sandbox.capture import Capture
-from grader.sandbox.local import LimitsKey, LocalSandbox
+from grader.sandbox.local import LocalSandbox
 from grader.verdict import Verdict
 from tests.integration.test_hostile import CORRECT
 from tests.integration.test_limits import FILL_TMP
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.usefixtures("clean_after")
 @pytest.fixture
 def ready(compile_cache: Path) -> Iterator[LocalSandbox]:
     box = LocalSandbox(compile_cache=compile_cache, keep_ready=True)
-    box.prepare(LimitsKey.default())
+    box.prepare(ready_key())
     try:
         yield box
     finally:
@@ -104,7 +104,7 @@ def test_a_submission_cannot_change_its_file_nor_reach_another_jails(
         fast_problem: Problem, tmp_path: Path, ready: LocalSandbox, compile_cache: Path) -> None:
     other = LocalSandbox(compile_cache=compile_cache, keep_ready=True)
     try:
-        other.prepare(LimitsKey.default())
+        other.prepare(ready_key())
         assert other._ready is not None
         report = grade(fast_problem, tmp_path,
                        f"OTHER = {str(other._ready.staging)!r}\n" + STAGING, ready)

@@ -20,8 +20,9 @@ from grader.judging.judge import grade_submission
 from grader.model.problems import Problem, load_problem
 from grader.sandbox.cgroup import Group
 from grader.sandbox.factory import make_sandbox
-from grader.sandbox.local import LimitsKey, LocalSandbox
+from grader.sandbox.local import LocalSandbox
 from grader.sandbox.protocol import Sandbox
+from grader.sandbox.ready import LimitsKey
 from grader.tools.warm import warm
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,15 +8,16 @@ from pathlib import Path
 import pytest
 
 from grader.cli.grade import early_key
+from grader.judging.execution import ready_key
 from grader.model.problems import load_problem
 from grader.model.spec import Limits
-from grader.sandbox.local import LimitsKey
 from grader.sandbox.protocol import Job
+from grader.sandbox.ready import LimitsKey
 
 
 def test_the_default_key_is_a_default_jobs() -> None:
     job = Job(Path("x.py"), "f", [], 1.0, 1.0, Limits().memory_mb, 1)
-    assert LimitsKey.of(job) == LimitsKey.default()
+    assert LimitsKey.of(job) == ready_key()
     assert LimitsKey.of(job) != LimitsKey.of(Job(Path("x.py"), "f", [], 1.0, 1.0, 512, 1))
 
 
@@ -26,17 +27,17 @@ def test_early_key_reads_the_spec_limits_and_falls_back_to_the_defaults(
     folder = tmp_path / "problems" / "p"
     folder.mkdir(parents=True)
     (folder / "problem.yaml").write_text("limits: {memory_mb: 1024, tmp_mb: 8}\n")
-    assert early_key("p") == LimitsKey(1024, LimitsKey.default().max_processes, 8)
+    assert early_key("p") == LimitsKey(1024, ready_key().max_processes, 8)
     (folder / "problem.yaml").write_text("limits: [not, a, mapping\n")
-    assert early_key("p") == LimitsKey.default()
-    assert early_key("absent") == LimitsKey.default()
+    assert early_key("p") == ready_key()
+    assert early_key("absent") == ready_key()
 
 
 def test_early_key_agrees_with_the_loaded_spec() -> None:
     problem = load_problem("reinforce_grad")
     limits = problem.spec.limits
     assert early_key("reinforce_grad") == LimitsKey(limits.memory_mb,
-                                                    LimitsKey.default().max_processes,
+                                                    ready_key().max_processes,
                                                     limits.tmp_mb)
 
 

@@ -14,12 +14,13 @@ from typing import Any, TypeVar
 
 from grader.batch.class_grading import ungraded
 from grader.data.cache import compile_cache_dir
+from grader.judging.execution import ready_key
 from grader.judging.judge import grade_submission
 from grader.model.problems import Problem, load_problem
 from grader.model.report import TestResult, fit
 from grader.model.submission import Submission
 from grader.sandbox.factory import make_sandbox
-from grader.sandbox.local import LimitsKey, LocalSandbox
+from grader.sandbox.local import LocalSandbox
 from grader.sandbox.protocol import Sandbox
 from grader.service.settings import Settings
 from grader.service.store import leases
@@ -117,7 +118,7 @@ class Graders:
                     self.settings.backend, compile_cache_dir(), slot=slot,
                     keep_ready=self.settings.ready_jails)
         if made and isinstance(box, LocalSandbox):
-            box.prepare(LimitsKey.default())  # nothing unless it keeps jails ready
+            box.prepare(ready_key())  # nothing unless it keeps jails ready
         return box
 
     def close(self) -> None:

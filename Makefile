@@ -12,13 +12,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# bubblewrap is the local sandbox; Chromium with its driver runs the pages' browser tests;
+# bubblewrap is the local sandbox; Node.js and npm build the page's editor; Chromium with its
+# driver runs the pages' browser tests;
 # redis-server and PostgreSQL are what the many-machine tests run against; nginx runs
 # docs/nginx.conf in front of the judge. Install what is
 # missing where we can, say how where we cannot.
 APT_DEPS := bubblewrap:/usr/bin/bwrap chromium:/usr/bin/chromium \
 	chromium-driver:/usr/bin/chromedriver redis-server:/usr/bin/redis-server \
-	postgresql:/usr/lib/postgresql/15/bin/initdb nginx:/usr/sbin/nginx
+	postgresql:/usr/lib/postgresql/15/bin/initdb nginx:/usr/sbin/nginx \
+	nodejs:/usr/bin/node npm:/usr/bin/npm
 system-deps:
 	@missing=""; for dep in $(APT_DEPS); do \
 		[ -x "$${dep#*:}" ] || missing="$$missing $${dep%%:*}"; done; \
@@ -28,7 +30,14 @@ system-deps:
 			apt-get -o DPkg::Lock::Timeout=300 install -y -qq $$missing; \
 	else echo "jaxjudge needs:$$missing: run 'sudo apt-get install$$missing' (or your OS's packages)"; fi
 
-setup: system-deps $(STAMP)
+# The problem page's editor (CodeMirror 6, web/): npm ci from the lockfile, then esbuild bundles
+# it into the package's static files. The bundle is not committed; without it the page's editor
+# is the plain textarea. web/node_modules also holds axe-core for the browser tests.
+EDITOR_JS := grader/service/web/static/editor.js
+$(EDITOR_JS): web/package.json web/package-lock.json web/build.mjs web/editor.js
+	cd web && npm ci --no-audit --no-fund --loglevel=error && node build.mjs
+
+setup: system-deps $(STAMP) $(EDITOR_JS)
 
 demo: setup
 	$(BIN)/jaxjudge list
@@ -55,9 +64,10 @@ serve: setup
 # Every example and attack through bubblewrap, what Docker enforces through Docker
 # (tests/integration/backends.py), on 3 pytest-xdist workers (tests/conftest.py partitions
 # what they share). PYTEST_WORKERS=0 runs the suite in this one process. .ci/test-suite runs
-# the tests not marked docker while the Docker images build (docker-setup), then the rest.
+# the tests not marked docker and, beside them, .ci/docker-tests: the images (docker-setup),
+# then the tests marked docker.
 export PYTEST_WORKERS ?= 3
-test: system-deps $(STAMP)
+test: system-deps $(STAMP) $(EDITOR_JS)
 	bash .ci/test-suite
 
 # The subset that needs no Docker, browser, server or database and skips the slow tests

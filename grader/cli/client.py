@@ -77,8 +77,9 @@ def follow(http: httpx.Client, sid: int, live: bool, console: Console) -> None:
 
 
 def submit(problem: str, path: Path, server: str, token: str | None, fmt: str,
-           console: Console) -> str:
-    """Submits, waits for the verdict (printing tests as they arrive on a terminal) and prints
+           console: Console, run: bool = False) -> str:
+    """Submits (`run`: as a Run, graded on the visible tests and checks only and never
+    counted), waits for the verdict (printing tests as they arrive on a terminal) and prints
     the report as `jaxjudge grade` would; returns the verdict."""
     token = token or os.environ.get("JAXJUDGE_TOKEN")
     if not token:
@@ -89,7 +90,8 @@ def submit(problem: str, path: Path, server: str, token: str | None, fmt: str,
     live = fmt == "text" and console.is_terminal
     with httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=TIMEOUT) as http:
         try:
-            r = http.post("/api/v1/submissions", data={"problem": problem},
+            form = {"problem": problem, **({"run": "true"} if run else {})}
+            r = http.post("/api/v1/submissions", data=form,
                           files={"file": (path.name, source.source, kind)})
             if r.status_code != 201:
                 raise _error(r)

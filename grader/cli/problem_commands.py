@@ -9,6 +9,7 @@ import time
 import numpy as np
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 
 from grader.cli.exits import EXIT_FAILED, EXIT_OK
 from grader.data import cache
@@ -62,8 +63,10 @@ def cmd_list(console: Console, _: argparse.Namespace) -> int:
     for i, (title, group) in enumerate(grouped(problems, optional_tracks())):
         console.print(("\n" if i else "") + f"[bold]{title}[/bold]", highlight=False)
         for n, p in enumerate(group, 1):
-            console.print(f"  {n:>2}. [bold]{p.id:<{width}}[/bold]  {p.spec.title}",
-                          highlight=False, soft_wrap=True)
+            about = (f"  [{p.spec.difficulty}]" if p.spec.difficulty else "") + (
+                f"  {', '.join(p.spec.tags)}" if p.spec.tags else "")
+            console.print(f"  {n:>2}. [bold]{p.id:<{width}}[/bold]  {p.spec.title}"
+                          f"[dim]{escape(about)}[/dim]", highlight=False, soft_wrap=True)
     return EXIT_OK
 
 
@@ -74,11 +77,13 @@ def cmd_show(console: Console, args: argparse.Namespace) -> int:
     if given is not None:  # course material the learner's function is called with
         console.print("\n[bold]Given functions[/bold] (given.py)")
         console.print(given.rstrip(), highlight=False, markup=False, soft_wrap=True)
-    console.print(f"\n[bold]Signature[/bold]\n  {signature(problem)}", highlight=False)
+    lines = signature(problem).replace("\n", "\n  ")
+    console.print(f"\n[bold]Signature[/bold]\n  {lines}", highlight=False)
     visible = [c for c in problem.tests if c.visible]
     console.print(f"\n[bold]Visible examples[/bold] ({len(visible)} of {len(problem.tests)} tests)")
     for case in visible:
-        console.print(f"\n  [bold]{case.name}[/bold]", highlight=False)
+        calls = f" calls {case.call}" if case.call else ""
+        console.print(f"\n  [bold]{case.name}[/bold]{calls}", highlight=False)
         for name, value in case.args.items():
             console.print(f"    {name} = {_fmt(value)}", highlight=False)
         out = reference_output(problem, case)

@@ -15,7 +15,7 @@ def reference_output(problem: Problem, case: TestCase) -> Output:
     """Runs the reference on one test; a failure or a misshapen result is the judge's fault.
     A tuple or tree return comes back as a dict of arrays by leaf path."""
     module = problem.reference_module
-    fn = problem.spec.function
+    fn = problem.spec.entry(case.call)
     ref = getattr(module, fn.name, None)
     if not callable(ref):
         raise ReferenceSolutionError(f"{problem.reference_path}: defines no function {fn.name!r}")

@@ -23,15 +23,16 @@ def _mutants(source: str, function: str) -> tuple[Mutant, ...]:
 
 
 def reference_mutants(problem: Problem) -> tuple[Mutant, ...]:
+    """Mutants of every entry the learner writes (each mutates one of them)."""
     source = problem.reference_path.read_text(encoding="utf-8")
-    return _mutants(source, problem.spec.function.name)
+    return tuple(m for f in problem.spec.entries for m in _mutants(source, f.name))
 
 
-def _function(problem: Problem, mutant: Mutant) -> Any:
+def _module(problem: Problem, mutant: Mutant) -> Any:
     module = types.ModuleType(f"jaxjudge_mutant_{problem.id}")
     module.__file__ = str(problem.reference_path)
     exec(compile(mutant.source, str(problem.reference_path), "exec"), module.__dict__)
-    return getattr(module, problem.spec.function.name)
+    return module
 
 
 def mutant_outputs(problem: Problem, mutant: Mutant) -> dict[str, Output]:
@@ -41,13 +42,14 @@ def mutant_outputs(problem: Problem, mutant: Mutant) -> dict[str, Output]:
 
     def compute() -> dict[str, np.ndarray]:
         try:
-            fn = _function(problem, mutant)
+            module = _module(problem, mutant)
         except Exception:  # a mutant that does not even import diagnoses nothing
             return {}
-        spec_fn = problem.spec.function
         out = {}
         for case in problem.tests:
+            spec_fn = problem.spec.entry(case.call)
             try:
+                fn = getattr(module, spec_fn.name)
                 a = trusted_output(spec_fn, fn(**call_args(case.args, problem.given_functions)))
             except Exception:  # a mutant's failure is no judge error
                 continue
@@ -76,7 +78,8 @@ def distinct_mutants(problem: Problem) -> list[tuple[Mutant, dict[str, Output]]]
 
         def same(a: dict[str, Output], b: dict[str, Output]) -> bool:
             return a.keys() <= b.keys() and all(
-                compare_output(a[n], b[n], problem.spec.function, tol, dict(c.args)).verdict
+                compare_output(a[n], b[n], problem.spec.entry(c.call), tol,
+                               dict(c.args)).verdict
                 == Verdict.ACCEPTED for c in problem.tests if (n := c.name) in a)
 
         if same(outs, expected) or any(same(outs, o) and o.keys() == outs.keys()

@@ -16,6 +16,7 @@ from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event
 from grader.sandbox.protocol import Job, Sandbox
 from grader.sandbox.ready import LimitsKey
+from grader.sandbox.runner import CALL_KEY
 from grader.verdict import Verdict
 
 # (verdict, message for anyone, summary that holds no learner-chosen text: for hidden tests)
@@ -24,7 +25,8 @@ KILLS = {
     "protocol": (Verdict.RUNTIME_ERROR, "your code wrote into the judge's result channel"),
     # Sent before the learner's file is read: the judge's fault, never the submission's.
     "stale_runner": (Verdict.JUDGE_ERROR, "the sandbox's runner predates tuple and tree "
-                     "returns or given functions: rebuild the runner image (make image)"),
+                     "returns, given functions or several entry points: rebuild the runner "
+                     "image (make image)"),
     "stale_transforms": (Verdict.JUDGE_ERROR, "the sandbox's runner predates function checks "
                          "(jit, vmap, jvp, vjp): rebuild the runner image (make image)"),
 }
@@ -182,7 +184,13 @@ def make_job(problem: Problem, submission: Path, calls: list[dict[str, Any]],
                limits.startup_s, public=public, groups=groups, tmp_mb=limits.tmp_mb,
                returns=structure(fn), leaf_paths=tuple(p for p, _ in fn.leaves())
                if fn.structured else (), call_leaves=call_leaves, given=problem.given_path,
-               given_names=problem.given_choices)
+               given_names=problem.given_choices,
+               entries=tuple(f.name for f in problem.spec.functions or ()))
+
+
+def tagged(args: dict[str, Any], call: str | None) -> dict[str, Any]:
+    """A call's arguments as the job sends them: with the entry it runs, when it names one."""
+    return args if call is None else {**args, CALL_KEY: call}
 
 
 def ready_key(limits: Limits | None = None) -> LimitsKey:

@@ -10,7 +10,7 @@ import numpy as np
 from grader.data.cache import DIAGNOSES, arrays_path, isolated, load_arrays, store_arrays
 from grader.data.expected import expected_outputs
 from grader.data.mutated import distinct_mutants
-from grader.judging.execution import make_job, run_calls
+from grader.judging.execution import make_job, run_calls, tagged
 from grader.judging.function_checks import row_compare
 from grader.judging.relations import VISIBLE_ONLY, relations
 from grader.model.problems import Problem
@@ -131,8 +131,8 @@ def _reproduces(problem: Problem, outputs: dict[int, Output],
         if row is not None:
             c = row_compare(problem, row, got, want)
         else:
-            c = compare_output(got, want, problem.spec.function, problem.spec.tolerance,
-                               dict(problem.tests[i].args))
+            c = compare_output(got, want, problem.spec.entry(problem.tests[i].call),
+                               problem.spec.tolerance, dict(problem.tests[i].args))
         if c.verdict != Verdict.ACCEPTED:
             return False
         compared.add(i)
@@ -176,7 +176,7 @@ def example_outputs(problem: Problem, example: Path, sandbox: Sandbox) -> dict[s
     # image keeps /app root-only), and the jail runs as another uid.
     with staged(source, sandbox.jail_uid) as copy:
         run = run_calls(sandbox, make_job(
-            problem, copy, [c.args for c in cases] + [r.call for r in rows],
+            problem, copy, [tagged(c.args, c.call) for c in cases] + [r.call for r in rows],
             call_leaves=(None,) * len(cases) + tuple(r.leaf_paths for r in rows)))
     outputs = {names[i]: o.array for i, o in run.outcomes.items() if o.array is not None}
     if run.stop is None and len(outputs) == len(names) and isolated(sandbox):

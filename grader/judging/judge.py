@@ -22,9 +22,11 @@ from grader.judging.execution import (
     environment,
     make_job,
     run_calls,
+    tagged,
 )
 from grader.judging.feedback import advice
 from grader.judging.function_checks import failed_under, judge_row
+from grader.judging.pictures import picture
 from grader.judging.statistics import (
     check_calls,
     evaluate,
@@ -82,13 +84,14 @@ def plan(problem: Problem) -> Plan:
             leaves[len(calls)] = unit.leaf_paths
         if isinstance(unit, TestCase | CheckRow):
             spans[u] = range(len(calls), len(calls) + 1)
-            calls.append(unit.args if isinstance(unit, TestCase) else unit.call)
+            calls.append(tagged(unit.args, unit.call) if isinstance(unit, TestCase)
+                         else unit.call)
             groups.append(None)
             continue
-        key = json.dumps([unit.seed_param, unit.seeds, unit.seed_offset, unit.args],
+        key = json.dumps([unit.call, unit.seed_param, unit.seeds, unit.seed_offset, unit.args],
                          sort_keys=True)
         if key not in shared:
-            more = check_calls(problem.spec, unit)
+            more = [tagged(c, unit.call) for c in check_calls(problem.spec, unit)]
             shared[key] = range(len(calls), len(calls) + len(more))
             calls += more
             groups += [len(shared) - 1] * len(more)
@@ -111,7 +114,8 @@ def blame(run: Run, spans: list[range]) -> int | None:
 
 def grade_submission(problem: Problem, submission: Submission | Path, sandbox: Sandbox,
                      advise: bool = True,
-                     on_test: Callable[[int, TestResult], None] | None = None) -> Report:
+                     on_test: Callable[[int, TestResult], None] | None = None,
+                     visible_only: bool = False) -> Report:
     """Grades one learner file; learner mistakes come back as verdicts, never as exceptions.
 
     A path is read first (SubmissionRefused for anything but a small UTF-8 regular file); the
@@ -119,37 +123,48 @@ def grade_submission(problem: Problem, submission: Submission | Path, sandbox: S
     names the submission as given.
     `on_test(u, result)` hears each unit's result (u in report order) as soon as it is judged:
     visible units first, then hidden ones, then whatever the end of the run decided.
+
+    `visible_only` grades a Run: the visible tests and checks only. The jail is sent the
+    visible calls alone (a hidden input never reaches it), and the report holds the visible
+    units alone, marked `run`; `on_test`'s u is then the index in that report.
     """
     source = submission if isinstance(submission, Submission) else read_submission(submission)
     try:
         code, notes = source.python()  # a notebook's code cells
     except SubmissionRefused as exc:  # a notebook stored before intake checked them
-        return _refused(problem, source.name, str(exc), sandbox)
+        return _refused(problem, source.name, str(exc), sandbox, visible_only)
     with staged(code, sandbox.jail_uid) as copy:
-        report = _grade(problem, copy, sandbox, advise, on_test)
+        report = _grade(problem, copy, sandbox, advise, on_test, visible_only)
     report.submission = source.name
     report.feedback = [*notes, *report.feedback]
     return report
 
 
-def _refused(problem: Problem, name: str, why: str, sandbox: Sandbox) -> Report:
+def _refused(problem: Problem, name: str, why: str, sandbox: Sandbox,
+             visible_only: bool = False) -> Report:
     """A submission that never reached the jail (a notebook that cannot be graded): a compile
     error naming why, as a file Python cannot compile would be."""
-    every = units(problem)
+    every = [u for u in units(problem) if u.visible or not visible_only]
     tests = [TestResult(u.name, Verdict.COMPILE_ERROR, u.visible, u.points,
                         message=why if i == 0 else f"not run: see {every[0].name}",
                         summary=why if i == 0 else f"not run: see {every[0].name}")
              for i, u in enumerate(every)]
-    return Report(problem.id, name, tests, [], environment(sandbox.name), 0.0)
+    return Report(problem.id, name, tests, [], environment(sandbox.name), 0.0, run=visible_only)
 
 
 def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool,
-           on_test: Callable[[int, TestResult], None] | None) -> Report:
+           on_test: Callable[[int, TestResult], None] | None, visible_only: bool) -> Report:
     start = time.monotonic()
     expected = [*expected_outputs(problem), *[None] * len(problem.spec.statistics),
                 *expected_rows(problem)]
     p = plan(problem)
     every = units(problem)
+    # The units this grade reports, in report order: all, or for a Run the visible ones. Their
+    # calls are the plan's first `sent` (visible units run first), and a Run's jail gets those
+    # alone: no hidden input is ever written to it.
+    shown = [u for u in range(len(every)) if every[u].visible or not visible_only]
+    sent = max((p.spans[u].stop for u in shown), default=0) if visible_only else len(p.calls)
+    place = {u: k for k, u in enumerate(shown)}
     z_star = z_threshold(problem.spec)
     results: dict[int, TestResult] = {}
     finishing: dict[int, list[int]] = {}  # a unit is complete once its last call returns
@@ -167,8 +182,8 @@ def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool,
         first = every[culprit].name if culprit is not None else ""
         results[u] = _judge_unit(problem, every[u], got, expected, u, run.stop,
                                  (u == culprit, first), z_star)
-        if on_test is not None:
-            on_test(u, results[u])
+        if on_test is not None and u in place:
+            on_test(place[u], results[u])
 
     def arrived(call: int, run: Run) -> None:
         outcome = run.outcomes[call]
@@ -178,21 +193,30 @@ def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool,
         elif got is not None and call in shapes:
             outcome.array = _held(got, shapes[call][""])
         for u in finishing.get(call, []):
-            if all(i in run.outcomes for i in p.spans[u]):
+            if u in place and all(i in run.outcomes for i in p.spans[u]):
                 judged(u, run)
 
-    run = run_calls(sandbox, make_job(problem, submission, p.calls, p.public, p.groups,
-                                      p.leaves), arrived)
-    for u in range(len(every)):
+    run = run_calls(sandbox, make_job(problem, submission, p.calls[:sent],
+                                      sent if visible_only else p.public,
+                                      p.groups[:sent], p.leaves[:sent]), arrived)
+    for u in shown:
         if u not in results:
             judged(u, run)
     outputs = {t: o.array for t, span in enumerate(p.spans)
-               if isinstance(every[t], TestCase | CheckRow)
+               if t in place and isinstance(every[t], TestCase | CheckRow)
                and (o := run.outcomes.get(span[0])) is not None and o.array is not None}
-    report = Report(problem.id, str(submission), [results[u] for u in range(len(every))], [],
-                    environment(sandbox.name), 0.0, run.capture.public, run.capture.hidden)
+    report = Report(problem.id, str(submission), [results[u] for u in shown], [],
+                    environment(sandbox.name), 0.0, run.capture.public, run.capture.hidden,
+                    run=visible_only)
     if advise and report.verdict != Verdict.ACCEPTED:
-        report.feedback = advice(problem, report, outputs, sandbox)
+        # Advice reads units by their index in the whole problem: a Run's hidden units stand
+        # in as passed fixed tests, so that no hint is drawn from a unit that never ran.
+        whole = report if not visible_only else Report(
+            problem.id, report.submission,
+            [results[u] if u in place else TestResult(every[u].name, Verdict.ACCEPTED, False,
+                                                       every[u].points)
+             for u in range(len(every))], [], report.environment, 0.0)
+        report.feedback = advice(problem, whole, outputs, sandbox)
     report.duration_s = time.monotonic() - start
     return report
 
@@ -234,8 +258,10 @@ def _judge_unit(problem: Problem, unit: Unit, got: list[Outcome | None],
     else:
         arrays = [o.array[unit.output or ""] if isinstance(o.array, dict) else o.array
                   for o in got if o is not None and o.array is not None]
-        result.verdict, result.message = evaluate(
-            problem, unit, arrays, trusted_data(problem, unit), z_star)
+        trusted = trusted_data(problem, unit)
+        result.verdict, result.message = evaluate(problem, unit, arrays, trusted, z_star)
+        if unit.visible:  # a hidden check's numbers are the learner's code on hidden inputs
+            result.plot = picture(problem, unit, arrays, trusted, z_star)
     return result
 
 
@@ -256,8 +282,8 @@ def _not_run(result: TestResult, stop: Stop | None, culprit: bool, culprit_name:
 def _judge_test(problem: Problem, case: TestCase, result: TestResult, outcome: Outcome,
                 want: Output) -> None:
     assert outcome.array is not None
-    c = compare_output(outcome.array, want, problem.spec.function, problem.spec.tolerance,
-                       dict(case.args))
+    c = compare_output(outcome.array, want, problem.spec.entry(case.call),
+                       problem.spec.tolerance, dict(case.args))
     result.verdict, result.message, result.details = c.verdict, c.message, c.details
     result.summary = c.summary
     result.max_abs_diff, result.max_rel_diff, result.ratio = c.max_abs_diff, c.max_rel_diff, c.ratio

@@ -191,7 +191,8 @@ def _ignores_inputs(problem: Problem, pairs: list[Pair]) -> str:
     for i, a in enumerate(pairs):
         for b in pairs[i + 1:]:
             if a.got.shape == b.got.shape == a.want.shape == b.want.shape \
-                    and np.array_equal(a.got, b.got) and not close(a.want, b.want, b):
+                    and a.case.call == b.case.call and np.array_equal(a.got, b.got) \
+                    and not close(a.want, b.want, b):
                 differ = [k for k in a.case.args if a.case.key() != b.case.key()
                           and not np.array_equal(a.case.args[k], b.case.args[k])]
                 which = (f"`{differ[0]}`" if len(differ) == 1 and a.case.visible

@@ -43,7 +43,7 @@ RESOLUTION = 1e-5
 def fixed_args(spec: ProblemSpec, check: StatisticalCheck) -> dict[str, Value]:
     """The check's inputs without the seed, with the declared dtypes."""
     out = {}
-    for p in spec.function.params:
+    for p in spec.entry(check.call).params:
         if p.name != check.seed_param:
             try:
                 out[p.name] = coerce(p, check.args[p.name])
@@ -56,7 +56,7 @@ def check_calls(spec: ProblemSpec, check: StatisticalCheck,
                 count: int | None = None) -> list[dict[str, Value]]:
     """One call per seed: seed_offset, seed_offset + 1, ... (the first `count` of them)."""
     base = fixed_args(spec, check)
-    seed = spec.function.param(check.seed_param)
+    seed = spec.entry(check.call).param(check.seed_param)
     return [{**base, check.seed_param: coerce(seed, check.seed_offset + i)}
             for i in range(check.seeds if count is None else count)]
 
@@ -64,7 +64,7 @@ def check_calls(spec: ProblemSpec, check: StatisticalCheck,
 def output_shape(spec: ProblemSpec, check: StatisticalCheck) -> tuple[int, ...]:
     """The shape of what the check judges: the return, or its leaf `output`."""
     first = check_calls(spec, check, count=1)[0]
-    leaves = expected_leaves(spec.function, bind_dims(spec.function, first))
+    leaves = expected_leaves(fn := spec.entry(check.call), bind_dims(fn, first))
     return next(shape for path, _, shape in leaves if path == (check.output or ""))
 
 
@@ -116,7 +116,7 @@ def trusted_samples(fn: Callable[..., Any], spec: ProblemSpec, check: Statistica
     functions, which callable arguments name."""
     calls = check_calls(spec, check)
     seeds = [int(c[check.seed_param]) for c in calls]
-    if not spec.function.structured and seeds and max(seeds) < 2**31:
+    if not spec.entry(check.call).structured and seeds and max(seeds) < 2**31:
         try:
             batched = _batched(fn, spec, check, given)
             return np.asarray(batched(np.asarray(seeds, dtype=np.int32)), dtype=np.float64)
@@ -134,7 +134,7 @@ def _batched(fn: Callable[..., Any], spec: ProblemSpec, check: StatisticalCheck,
 
         wanted = inspect.signature(fn).parameters
         fixed = call_args({k: v for k, v in base.items() if k in wanted}, given)
-        as_key = isinstance(spec.function.param(check.seed_param), KeyParam)
+        as_key = isinstance(spec.entry(check.call).param(check.seed_param), KeyParam)
 
         def one(seed: Any) -> Any:
             return fn(**fixed, **{check.seed_param: jax.random.key(seed) if as_key else seed})
@@ -169,7 +169,7 @@ def trusted_data(problem: Problem, check: StatisticalCheck) -> dict[str, np.ndar
             if check.variance is not None:
                 total = float(_call(_helper(problem, check.variance), args, given=given).sum())
             else:
-                fn = _helper(problem, check.against or spec.function.name)
+                fn = _helper(problem, check.against or spec.entry(check.call).name)
                 samples = trusted_samples(fn, spec, check, check.output, given)
                 total = float(samples.var(axis=0, ddof=1).sum())
             if not total > 0:
@@ -208,8 +208,9 @@ def _fmt(values: np.ndarray) -> str:
     return np.array2string(values, precision=2, separator=", ", max_line_width=200)
 
 
-def _mean(check: MeanCheck, x: np.ndarray, trusted: dict[str, np.ndarray],
-          z_star: float) -> tuple[Verdict, str]:
+def mean_stats(x: np.ndarray, trusted: dict[str, np.ndarray],
+               z_star: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, str]:
+    """mean_z over `x` (seeds first): exact mean, its standard error, z, threshold, source."""
     s = x.shape[0]
     mu = trusted["expectation"]
     if "variance" in trusted:
@@ -218,13 +219,18 @@ def _mean(check: MeanCheck, x: np.ndarray, trusted: dict[str, np.ndarray],
     else:
         se = x.std(axis=0, ddof=1) / math.sqrt(s)
         threshold, source = t_threshold(z_star, s - 1), "sample variance"
-    floor = RESOLUTION * max(float(np.abs(mu).max(initial=0.0)), 1e-12)
-    z = (x.mean(axis=0) - mu) / np.hypot(se, floor)
+    se = np.hypot(se, RESOLUTION * max(float(np.abs(mu).max(initial=0.0)), 1e-12))
+    return mu, se, (x.mean(axis=0) - mu) / se, threshold, source
+
+
+def _mean(check: MeanCheck, x: np.ndarray, trusted: dict[str, np.ndarray],
+          z_star: float) -> tuple[Verdict, str]:
+    mu, _, z, threshold, source = mean_stats(x, trusted, z_star)
     worst = np.unravel_index(int(np.argmax(np.abs(z))), z.shape)
     zmax = float(np.abs(z)[worst])
     shown = f"; z per component {_fmt(z)}" if z.size <= 8 else ""
-    text = (f"mean over {s} seeds vs the exact expectation: largest |z| = {zmax:.2f} at index "
-            f"{tuple(int(i) for i in worst)} (threshold {threshold:.2f}, {source}){shown}")
+    text = (f"mean over {x.shape[0]} seeds vs the exact expectation: largest |z| = {zmax:.2f} "
+            f"at index {tuple(int(i) for i in worst)} (threshold {threshold:.2f}, {source}){shown}")
     if zmax <= threshold:
         return Verdict.ACCEPTED, text
     return Verdict.WRONG_ANSWER, (
@@ -248,24 +254,31 @@ def _variance(check: VarianceCheck, x: np.ndarray, against: float) -> tuple[Verd
     return Verdict.ACCEPTED, text
 
 
-def _sum_zero(check: SumZeroCheck | SumCheck, x: np.ndarray,
-              spec: ProblemSpec) -> tuple[Verdict, str]:
-    """Every call's output sums to the target (0 for invariant_sum_zero), over all components
-    or, for invariant_sum with an axis, along that axis of each call's output."""
-    target = check.target if isinstance(check, SumCheck) else 0.0
-    axis = check.axis if isinstance(check, SumCheck) else None
+def sum_deviations(check: SumZeroCheck | SumCheck, x: np.ndarray,
+                   spec: ProblemSpec) -> tuple[np.ndarray, float] | str:
+    """Per seed, the largest |sum - target| of an invariant_sum(_zero) check, and what it
+    allows; or why the output cannot be summed as the check says."""
+    target, axis = (check.target, check.axis) if isinstance(check, SumCheck) else (0.0, None)
     if axis is None:
         sums = np.abs(x.reshape(x.shape[0], -1).sum(axis=1) - target)
     else:
         if not -x.ndim + 1 <= axis < x.ndim - 1:
-            return Verdict.WRONG_ANSWER, (f"the output has {x.ndim - 1} dims: no axis {axis} "
-                                          "to sum along")
+            return f"the output has {x.ndim - 1} dims: no axis {axis} to sum along"
         along = axis if axis < 0 else axis + 1
         dev = np.abs(x.sum(axis=along) - target)
         sums = dev.reshape(x.shape[0], -1).max(axis=1, initial=0.0)
-    args = dict(fixed_args(spec, check))
-    allowed = check.atol + (check.atol_per_scale * scale_of(check.scale, args)
-                            if check.scale is not None else 0.0)
+    allowed = check.atol + (check.atol_per_scale * scale_of(check.scale, dict(fixed_args(
+        spec, check))) if check.scale is not None else 0.0)
+    return sums, allowed
+
+
+def _sum_zero(check: SumZeroCheck | SumCheck, x: np.ndarray,
+              spec: ProblemSpec) -> tuple[Verdict, str]:
+    """Every call's output sums to the target (0 for invariant_sum_zero): sum_deviations."""
+    target, axis = (check.target, check.axis) if isinstance(check, SumCheck) else (0.0, None)
+    if isinstance(found := sum_deviations(check, x, spec), str):
+        return Verdict.WRONG_ANSWER, found
+    sums, allowed = found
     worst = int(np.argmax(sums)) if sums.size else 0
     what = "components" if axis is None else f"components along axis {axis}"
     text = (f"largest |sum of {what} - {target:g}| over {x.shape[0]} seeds: "

@@ -13,6 +13,8 @@ class _Check(Strict):
     """Calls the submission once per seed on fixed inputs, in the same sandbox as the tests."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    call: str | None = Field(None, pattern=IDENT, description=(
+        "with `functions`: the entry the check calls (a `functions` name)"))
     args: dict[str, Any] = Field(description="every parameter except `seed_param`")
     seed_param: str = Field("seed", pattern=IDENT)
     seeds: int = Field(ge=20, le=5000, description="calls, with seeds seed_offset, +1, ...")

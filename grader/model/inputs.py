@@ -46,8 +46,7 @@ class KeySeed(int):
         return f"KeySeed({int(self)})"
 
 
-# A tree argument is nested dicts of arrays, as the function receives it.
-Value = Any  # float | int | bool | str | np.ndarray | KeySeed | GivenName | dict[str, Value]
+Value = Any  # float | int | bool | str | np.ndarray | KeySeed | GivenName | dict (a tree)
 MAX_SEED = 2**63 - 1
 
 
@@ -57,10 +56,11 @@ class TestCase:
     args: dict[str, Value]
     visible: bool
     points: float
+    call: str | None = None  # the entry it calls, in a problem with `functions`
 
     def key(self) -> tuple[Any, ...]:
-        """A hashable fingerprint of the inputs, to find duplicate tests."""
-        return tuple((k, fingerprint(v)) for k, v in sorted(self.args.items()))
+        """A hashable fingerprint of the entry and inputs, to find duplicate tests."""
+        return (self.call, *((k, fingerprint(v)) for k, v in sorted(self.args.items())))
 
 
 def fingerprint(v: Any) -> Any:
@@ -281,7 +281,7 @@ def _generate(function: Function, gen: GeneratedTests) -> list[TestCase]:
         except InputError as exc:
             raise InputError(f"generated.{gen.name}: {exc}") from exc
         args = {p.name: drawn[p.name] for p in function.params}
-        cases.append(TestCase(f"{gen.name}_{i}", args, gen.visible, gen.points))
+        cases.append(TestCase(f"{gen.name}_{i}", args, gen.visible, gen.points, gen.call))
     return cases
 
 
@@ -290,11 +290,11 @@ def materialise(spec: ProblemSpec) -> list[TestCase]:
     cases = []
     for t in spec.tests:
         try:
-            args = {p.name: coerce(p, t.args[p.name]) for p in spec.function.params}
-            bind_dims(spec.function, args)
+            args = {p.name: coerce(p, t.args[p.name]) for p in spec.entry(t.call).params}
+            bind_dims(spec.entry(t.call), args)
         except InputError as exc:
             raise InputError(f"tests.{t.name}: {exc}") from exc
-        cases.append(TestCase(t.name, args, t.visible, t.points))
+        cases.append(TestCase(t.name, args, t.visible, t.points, t.call))
     for g in spec.generated:
-        cases.extend(_generate(spec.function, g))
+        cases.extend(_generate(spec.entry(g.call), g))
     return cases

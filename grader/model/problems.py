@@ -21,6 +21,7 @@ from grader.model.spec import (
     ArrayParam,
     CallableParam,
     ChoiceParam,
+    Function,
     ProblemSpec,
     ScalarParam,
     TreeParam,
@@ -169,7 +170,11 @@ def list_problems(root: Path | None = None) -> list[Problem]:
 
 
 def signature(problem: Problem) -> str:
-    fn = problem.spec.function
+    """The function learners write, one line per entry of a problem with several."""
+    return "\n".join(_signature(fn) for fn in problem.spec.entries)
+
+
+def _signature(fn: Function) -> str:
 
     def shape(dims: Sequence[int | str]) -> str:
         return "[" + ", ".join(str(d) for d in dims) + "]"

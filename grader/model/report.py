@@ -22,7 +22,7 @@ from grader.verdict import Verdict
 
 # A report's fields a learner reads (not hidden_output: printed while hidden inputs were in the
 # jail). Every other field of a stored report, present or future, stays with instructors.
-LEARNER_KEYS = ("problem", "submission", "verdict", "score", "feedback", "output",
+LEARNER_KEYS = ("problem", "submission", "run", "verdict", "score", "feedback", "output",
                 "environment", "duration_s")
 
 
@@ -82,6 +82,7 @@ class TestResult:
     statistical: bool = False  # a check over many seeds, not a fixed-seed test
     ratio: float | None = None  # largest diff over its allowance (fixed-seed tests)
     summary: str = ""  # the message as a hidden test may show it
+    plot: dict[str, Any] | None = None  # a visible check's picture data (judging/pictures.py)
 
     def to_dict(self) -> dict[str, Any]:
         """Everything, for instructors; `redact` makes the learner's view of it."""
@@ -92,6 +93,8 @@ class TestResult:
                "summary": self.summary, "statistical": self.statistical}
         if self.shown:
             out["shown"] = _shown(self.shown)
+        if self.plot is not None:
+            out["plot"] = self.plot
         return out
 
 
@@ -141,8 +144,8 @@ def fit(report: dict[str, Any], cap: int) -> dict[str, Any]:
     `"truncated": true` and `"size"` (the full one's bytes). The hidden part goes first: hidden
     tests down to their skeleton and `hidden_output`, so whether a learner's visible values
     are kept never depends on what the code did with hidden inputs. Then visible tests lose
-    their values (`shown`), then most of their text, then all but their skeleton. The grade, the
-    verdict and every test's verdict and points are always kept, whatever the cap."""
+    their values (`shown`, `plot`), then most of their text, then all but their skeleton. The
+    grade, the verdict and every test's verdict and points are always kept, whatever the cap."""
     size = json_bytes(report)
     if size <= cap:
         return report
@@ -153,7 +156,7 @@ def fit(report: dict[str, Any], cap: int) -> dict[str, Any]:
         return small
     for message, output in _PASSES:
         small = {**small,
-                 "tests": [{**{k: v for k, v in t.items() if k != "shown"},
+                 "tests": [{**{k: v for k, v in t.items() if k not in ("shown", "plot")},
                             "message": _cut(str(t.get("message", "")), message),
                             "summary": _cut(str(t.get("summary", "")), message)}
                            if t.get("visible") else t for t in tests],
@@ -176,6 +179,7 @@ class Report:
     duration_s: float
     output: str = ""  # printed before any hidden input reached the jail: import, visible tests
     hidden_output: str = ""  # printed afterwards: instructors only
+    run: bool = False  # a Run: visible tests and checks only, never graded or counted
 
     @property
     def verdict(self) -> Verdict:
@@ -190,7 +194,8 @@ class Report:
 
     def to_dict(self, reveal: bool = False) -> dict[str, Any]:
         full = {"problem": self.problem, "submission": self.submission,
-                "verdict": str(self.verdict), "score": self.score,
+                **({"run": True} if self.run else {}), "verdict": str(self.verdict),
+                "score": self.score,
                 "tests": [t.to_dict() for t in self.tests], "feedback": self.feedback,
                 "output": self.output, "hidden_output": self.hidden_output,
                 "environment": self.environment, "duration_s": round(self.duration_s, 3)}
@@ -219,6 +224,9 @@ def render(report: dict[str, Any], console: Console) -> None:
     learner): `jaxjudge grade` and `jaxjudge submit` print the same thing."""
     verdict = report["verdict"]
     colour = "green" if verdict == Verdict.ACCEPTED else "red"
+    if report.get("run"):
+        console.print("[bold]Run — not graded[/bold] (visible tests and checks only)",
+                      highlight=False)
     console.print(f"[bold]{report['problem']}[/bold] · {escape(report['submission'])}: "
                   f"[bold {colour}]{verdict}[/bold {colour}]  score {report['score']:.2f}  "
                   f"({report['duration_s']:.1f} s)", highlight=False)

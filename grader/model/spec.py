@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from grader.errors import SpecError
-from grader.model.checks import StatisticalCheck, SumCheck, SumZeroCheck
+from grader.model.checks import StatisticalCheck
+from grader.model.entries import entry_checks
 from grader.model.generators import (  # the spec's names, re-exported
     ArgGenerator,
     Bernoulli,
@@ -42,7 +43,7 @@ from grader.model.kinds import (  # the spec's names, re-exported
     TupleReturns,
     walk_leaves,
 )
-from grader.model.strict import Scale, Strict
+from grader.model.strict import IDENT, Scale, Strict, distinct
 from grader.model.transforms import FunctionCheck, validate_checks
 
 EXAMPLE = r"^[A-Za-z0-9_]+/[A-Za-z0-9_.-]+\.py$"  # a path under submissions/<problem>/
@@ -86,8 +87,13 @@ class Tolerance(Strict):
         return self
 
 
+CALL = Field(None, pattern=IDENT, description=(
+    "with `functions`: the entry this test calls (a `functions` name); none with `function`"))
+
+
 class ExplicitTest(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    call: str | None = CALL
     args: dict[str, Any]
     visible: bool = False
     points: float = Field(1.0, ge=0)
@@ -97,6 +103,7 @@ class GeneratedTests(Strict):
     """`count` tests drawn from a seeded generator, so hidden suites need no hand-written arrays."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    call: str | None = CALL
     count: int = Field(ge=1, le=1000)
     seed: int = Field(ge=0)
     sizes: dict[str, list[Annotated[int, Field(ge=1)]]] = Field(
@@ -115,10 +122,29 @@ class Diagnosis(Strict):
     message: str = Field(min_length=1)
 
 
+# Words, not 1..3: they read the same in problem.yaml, `jaxjudge list` and the pages, with no
+# legend to look up, and the JSON Schema offers them to an editor. In order, easiest first.
+DIFFICULTIES = ("easy", "medium", "hard")
+TAG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+
 class ProblemSpec(Strict):
+    model_config = ConfigDict(json_schema_extra={
+        "oneOf": [{"required": ["function"]}, {"required": ["functions"]}]})
+
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str = Field(min_length=1)
-    function: Function
+    difficulty: Literal["easy", "medium", "hard"] | None = Field(None, description=(
+        "how hard the problem is for a learner who has solved the ones before it in its track; "
+        "shown where a learner chooses a problem"))
+    tags: list[str] = Field(default_factory=list, max_length=8, description=(
+        "topics, lower-case words joined by '-', e.g. score-function; shown beside the title"))
+    # `spec.function` (the property below) is the one entry, or the first of `functions`.
+    function_: Function | None = Field(None, alias="function", description=(
+        "the one function learners write; or give `functions`"))
+    functions: list[Function] | None = Field(None, min_length=2, max_length=8, description=(
+        "several entry points of one problem (init and update, two estimators): each test, "
+        "generated test and statistical check names the one it calls with `call:`"))
     limits: Limits = Limits()
     tolerance: Tolerance
     tests: list[ExplicitTest] = Field(default_factory=list)
@@ -136,58 +162,60 @@ class ProblemSpec(Strict):
     show_reference_after_accepted: bool = Field(True, description=(
         "the reference solution on the problem page for a learner once they are accepted"))
 
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags: list[str]) -> list[str]:
+        for tag in tags:
+            if not re.fullmatch(TAG, tag):
+                raise ValueError(f"{tag!r} is no tag: use lower-case letters and digits, words "
+                                 "joined by '-', e.g. score-function")
+        return distinct(tags, "tags")
+
+    @property
+    def function(self) -> Function:
+        """The problem's function: its one entry, or the first of `functions`."""
+        if self.function_ is not None:
+            return self.function_
+        assert self.functions
+        return self.functions[0]
+
+    @property
+    def entries(self) -> list[Function]:
+        return [self.function_] if self.function_ is not None else list(self.functions or [])
+
+    def entry(self, call: str | None) -> Function:
+        """The function a test, generated test or check calls (`call`: None for the one)."""
+        return self.function if call is None else \
+            next(f for f in self.entries if f.name == call)
+
     @model_validator(mode="after")
     def _cross_checks(self) -> ProblemSpec:
-        names = {p.name for p in self.function.params}
-        fn = self.function
-        binders = {p.binds: p.name for p in fn.params if isinstance(p, ScalarParam) and p.binds}
-        symbols = fn.bound_dims() - set(binders)
-        outputs = {path for path, _ in fn.leaves() if path}
-        outputs |= {path.rsplit(".", i)[0] for path in set(outputs) for i in range(1, 9)}
+        if (self.function_ is None) == (self.functions is None):
+            raise ValueError("give `function` (one entry) or `functions` (several), exactly one")
+        distinct([f.name for f in self.entries], "functions names")
+        several = self.functions is not None
+        declared = [f.name for f in self.entries]
+        for where, items in (("tests", self.tests), ("generated", self.generated),
+                             ("statistics", self.statistics)):
+            for i, t in enumerate(items):
+                if several and t.call not in declared:
+                    raise ValueError(f"{where}.{i} ({t.name!r}): `call: {t.call}` names no entry;"
+                                     f" say which it calls, one of {declared}")
+                if not several and t.call is not None:
+                    raise ValueError(f"{where}.{i} ({t.name!r}): `call` is for problems with "
+                                     "`functions`; remove it (the test calls `function`)")
+        if several and self.function_checks:
+            raise ValueError("function_checks judge one function: not yet with `functions`")
+        if several and any(isinstance(p, CallableParam) for f in self.entries for p in f.params):
+            raise ValueError("`kind: callable` parameters are not yet supported with `functions`")
+        if several and any(f.structured for f in self.entries):
+            raise ValueError("with `functions`, each entry returns one array (tuple and tree "
+                             "returns are not yet supported there)")
+        outputs = set().union(*(entry_checks(self, f, several) for f in self.entries))
         for key in self.tolerance.per_output:
             if key not in outputs:
                 raise ValueError(f"tolerance.per_output names {key!r}, which is no output "
                                  f"(outputs: {', '.join(sorted(outputs)) or 'one array'})")
-        leaf_paths = [path for path, _ in fn.leaves()]
-        for c in self.statistics:
-            if c.output is not None and c.output not in leaf_paths:
-                shown = ", ".join(p or "(one array)" for p in leaf_paths)
-                raise ValueError(f"statistics {c.name!r} output {c.output!r} is no leaf of the "
-                                 f"return (leaves: {shown})")
-            if c.output is None and fn.structured:
-                raise ValueError(f"statistics {c.name!r}: the return is a tuple or tree; say "
-                                 f"which leaf the check judges with `output:` (one of "
-                                 f"{', '.join(leaf_paths)})")
-        if not self.tests and not self.generated:
-            raise ValueError("a problem needs at least one entry in `tests` or `generated`")
-        for t in self.tests:
-            _same_keys(f"test {t.name!r} args", set(t.args), names)
-        for g in self.generated:
-            _same_keys(f"generated {g.name!r} args", set(g.args), names)
-            bound = sorted(set(g.sizes) & set(binders))
-            if bound:
-                raise ValueError(f"generated {g.name!r} sizes name {bound}, which parameter "
-                                 f"{binders[bound[0]]!r} binds: draw that parameter instead")
-            unknown = set(g.sizes) - symbols
-            if unknown:
-                raise ValueError(f"generated {g.name!r} sizes name {sorted(unknown)}, not dims")
-            missing = symbols - set(g.sizes)
-            if missing:
-                raise ValueError(f"generated {g.name!r} sizes lack {sorted(missing)}")
-        if self.tolerance.scale is not None and self.tolerance.scale.arg not in names:
-            raise ValueError(f"tolerance.scale.arg {self.tolerance.scale.arg!r} is no parameter")
-        if self.tolerance.scale is not None and isinstance(
-                fn.param(self.tolerance.scale.arg), CallableParam):
-            raise ValueError(f"tolerance.scale.arg {self.tolerance.scale.arg!r} is a function, "
-                             "which has no size: name an array")
-        for c in self.statistics:
-            if c.seed_param in c.args:
-                raise ValueError(f"statistics {c.name!r}: {c.seed_param!r} is the seed; the "
-                                 "check draws it from seed_offset, remove it from args")
-            _same_keys(f"statistics {c.name!r} args", set(c.args) | {c.seed_param}, names)
-            if isinstance(c, SumZeroCheck | SumCheck) and c.scale is not None \
-                    and c.scale.arg not in names:
-                raise ValueError(f"statistics {c.name!r} scale.arg is no parameter")
         all_names = [t.name for t in self.tests] + [g.name for g in self.generated]
         all_names += [s.name for s in self.statistics]
         dup = {n for n in all_names if all_names.count(n) > 1}
@@ -195,16 +223,6 @@ class ProblemSpec(Strict):
             raise ValueError(f"test names repeat: {sorted(dup)}")
         validate_checks(self)
         return self
-
-
-def _same_keys(what: str, got: set[str], want: set[str]) -> None:
-    if got != want:
-        parts = []
-        if want - got:
-            parts.append(f"missing {sorted(want - got)}")
-        if got - want:
-            parts.append(f"unknown {sorted(got - want)}")
-        raise ValueError(f"{what}: {', '.join(parts)} (parameters are {sorted(want)})")
 
 
 def load_spec(path: Path) -> ProblemSpec:
@@ -245,9 +263,10 @@ def _is_union_tag(part: object) -> bool:
     )
 
 
-__all__ = ["EXAMPLE", "GIVEN", "AnyParam", "AnyReturns", "ArgGenerator", "ArrayParam",
-           "Bernoulli", "BoolParam", "CallableParam", "ChoiceParam", "Constant", "DType",
-           "Diagnosis", "ExplicitTest", "Function", "GeneratedTests", "IntRange", "KeyParam",
+__all__ = ["DIFFICULTIES", "EXAMPLE", "GIVEN", "AnyParam", "AnyReturns", "ArgGenerator",
+           "ArrayParam", "Bernoulli", "BoolParam", "CallableParam", "ChoiceParam", "Constant",
+           "DType", "Diagnosis", "ExplicitTest", "Function", "GeneratedTests", "IntRange",
+           "KeyParam",
            "Leaf", "Leaves", "Limits", "Normal", "Param", "Pick", "ProblemSpec", "Returns",
            "ScalarParam", "Simplex", "Spd", "Tolerance", "TreeParam", "TreeReturns",
            "TupleReturns", "Uniform", "given_names", "load_spec", "walk_leaves"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from grader.errors import JudgeError
 from grader.sandbox.cgroup import CONTROLLERS, Group, Unavailable, read_value, write_value
+from grader.sandbox.reaping import alive
 
 ROOT = Path("/sys/fs/cgroup")
 V2_PARENT = "jaxjudge"  # v2 as root: jails' groups go under <root>/jaxjudge, which has no process
@@ -62,16 +63,6 @@ GROUP_NAME = re.compile(r"jaxjudge-(?:probe-)?(\d+)-[0-9a-f]{12}")
 STALE_AFTER_S = 60.0  # a group this old with no process in it is no jail being set up
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def sweep(hierarchy: Hierarchy, now: float | None = None) -> list[Path]:
     """Removes the groups that judges which died (SIGKILL, OOM, a power cut) could not: named
     after a pid that no longer runs, with no process in them, and older than STALE_AFTER_S (so
@@ -84,7 +75,7 @@ def sweep(hierarchy: Hierarchy, now: float | None = None) -> list[Path]:
         with contextlib.suppress(OSError):
             for d in parent.iterdir():
                 found = GROUP_NAME.fullmatch(d.name)
-                if found is None or _alive(int(found[1])):
+                if found is None or alive(int(found[1])):
                     continue
                 try:
                     if read_value(d / "cgroup.procs").split() \

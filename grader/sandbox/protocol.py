@@ -50,6 +50,8 @@ class Job:
     # Per call, the leaf paths of a function check's result where they differ from the
     # function's (a vjp's gradients; () for one array); None, or no entry: `leaf_paths`.
     call_leaves: tuple[tuple[str, ...] | None, ...] = ()
+    # Every entry of a problem with `functions` (each call names its own, CALL_KEY); () for one.
+    entries: tuple[str, ...] = ()
 
     def leaves_of(self, call: int | None) -> tuple[str, ...]:
         own = self.call_leaves[call] if call is not None and call < len(self.call_leaves) \
@@ -73,7 +75,7 @@ class Job:
         groups = list(self.groups) or [None] * len(self.tests)
         header = {"path": path, "function": self.function, "output_bytes": self.output_bytes,
                   "result_fd": result_fd, "calls": len(self.tests), "public": self.n_public,
-                  "groups": groups, "returns": self.returns,
+                  "groups": groups, "returns": self.returns, "entries": list(self.entries),
                   "given": {"path": given, "names": list(self.given_names)}
                   if self.given is not None else None}
         lines = [json.dumps(encode_args(t)).encode() + b"\n" for t in self.tests]
@@ -198,7 +200,8 @@ def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
                     deadline = time.monotonic() + job.time_per_test_s
                 yield event
                 if event.kind == "ready" and ((job.leaf_paths and event.header.get(
-                        "structures") != 1) or (job.given and event.header.get("given") != 1)):
+                        "structures") != 1) or (job.given and event.header.get("given") != 1)
+                        or (job.entries and event.header.get("entries") != 1)):
                     yield Event("killed", header={"reason": "stale_runner"})
                     return
                 if event.kind == "ready" and job.transforms \

@@ -27,6 +27,17 @@ def _gone(pid: int) -> bool:
     return status.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
+def alive(pid: int) -> bool:
+    """Whether a process `pid` runs (one of another user's too), in this pid namespace."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def kill_all(listed: Callable[[], list[int]], rounds: int, pause: float) -> None:
     """SIGKILL whatever `listed()` names until it names nothing (at most `rounds` rounds: a
     process may fork between the listing and the kill)."""

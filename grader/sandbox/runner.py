@@ -131,6 +131,7 @@ def flatten(value: Any, shape: dict[str, Any], path: str = "") -> list[Any]:
 
 
 TRANSFORM_KEY = "@transform"  # a call's transform (grader.model.transforms), beside its args
+CALL_KEY = "@call"  # with several entries (`functions`): the one a call runs, beside its args
 
 
 def transformed(fn: Any, args: dict[str, Any], spec: dict[str, Any]) -> Any:
@@ -258,7 +259,7 @@ def main() -> None:
     # `structures`, `given`, `transforms`: this runner flattens tuple and tree returns (an older
     # image would stack them), resolves callables and applies a call's function-check transform;
     # the judge refuses such jobs to an older runner.
-    send(out, {"event": "ready", "structures": 1, "given": 1, "transforms": 1})
+    send(out, {"event": "ready", "structures": 1, "given": 1, "transforms": 1, "entries": 1})
     try:
         with open(path, encoding="utf-8") as f:
             code = compile(f.read(), path, "exec")
@@ -271,10 +272,11 @@ def main() -> None:
         flush_learner()
         return send(out, {"event": "compile_error",
                           "message": "your file fails to load:\n" + learner_trace(exc, path)})
-    fn = namespace.get(fn_name)
-    if not callable(fn):
-        return send(out, {"event": "compile_error",
-                          "message": f"your file defines no function named {fn_name!r}"})
+    fns: dict[str, Any] = {name: namespace.get(name) for name in job.get("entries") or [fn_name]}
+    for name, fn in fns.items():  # every entry, before any call: a hidden one's too
+        if not callable(fn):
+            return send(out, {"event": "compile_error",
+                              "message": f"your file defines no function named {name!r}"})
     failed: set[int] = set()  # checks that already failed: their other calls would decide nothing
     for index in range(calls):
         if index == public:
@@ -285,6 +287,8 @@ def main() -> None:
             send(out, {"event": "more"})
         line = json.loads(stdin.readline())
         spec = decode(line.pop(TRANSFORM_KEY, None))
+        fn_name = line.pop(CALL_KEY, None) or job["function"]
+        fn = fns[fn_name]
         args = {k: decode(v, given) for k, v in line.items()}
         group = groups[index]
         if group is not None and group in failed:

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     source_cap: int = 64 * 1024
     rate_limit: int = 10  # submissions per user per rate_window seconds
     rate_window: int = 60
+    run_limit: int = 10  # Runs (visible tests only, never counted) per user per run_window s
+    run_window: int = 60
     login_limit: int = 10  # failed sign-ins per name and address per login_window seconds
     login_window: int = 300
     login_address_limit: int = 50  # failed sign-ins per address, whatever the names, per window

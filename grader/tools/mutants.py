@@ -40,7 +40,7 @@ def run_mutants(problem: Problem, sandbox: Sandbox | None = None) -> list[Mutant
     source = problem.reference_path.read_text(encoding="utf-8")
     results = []
     with tempfile.TemporaryDirectory(prefix="jaxjudge-mutants-") as tmp:
-        for i, m in enumerate(mutants(source, problem.spec.function.name)):
+        for i, m in enumerate(m for f in problem.spec.entries for m in mutants(source, f.name)):
             path = Path(tmp) / f"mutant_{i}.py"
             path.write_text(m.source, encoding="utf-8")
             path.chmod(0o644)

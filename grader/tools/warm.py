@@ -3,6 +3,7 @@ statistical baselines, diagnosis and mutant outputs."""
 
 from __future__ import annotations
 
+import dataclasses
 import stat
 from pathlib import Path
 
@@ -54,6 +55,9 @@ def missing_trusted(problem: Problem) -> list[str]:
             if not (problem.submissions_dir / name).is_file()]
 
 
+WARM_CALL_S = 300.0  # per call of a warm run, whatever the problem's limits
+
+
 def warm(problem: Problem, folder: Path | None = None,
          sandbox: Sandbox | None = None) -> list[str]:
     """Compiles what learners will compile over every call of a grade, unsandboxed and writing the
@@ -74,7 +78,12 @@ def warm(problem: Problem, folder: Path | None = None,
     failures = missing_trusted(problem)
     examples = [problem.submissions_dir / name for name in problem.spec.trusted_examples]
     for path in [problem.reference_path, *(p for p in examples if p.is_file())]:
-        run = run_calls(trusted, make_job(problem, path, calls))
+        # Trusted code compiling every program of a grade: a learner's time limits are no bound
+        # for it (8 s per test, beside a busy machine's other work, once ended a warm early).
+        job = dataclasses.replace(make_job(problem, path, calls), time_per_test_s=WARM_CALL_S,
+                                  total_time_s=WARM_CALL_S * len(calls),
+                                  startup_s=max(problem.spec.limits.startup_s, WARM_CALL_S))
+        run = run_calls(trusted, job)
         if run.stop is not None or len(run.outcomes) != len(calls) or any(
                 o.verdict != Verdict.ACCEPTED for o in run.outcomes.values()):
             failures.append(f"{path}: did not run every call ({run.stop})")

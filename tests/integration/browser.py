@@ -19,9 +19,10 @@ SCREENSHOTS = ROOT / "tests" / "output" / "screenshots"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 # Runs before any page script, in every document of the tab (CDP, so the page's CSP does not
-# apply): records rows the live client adds, and any <img>/<script> element that is not ours,
-# in sessionStorage, which survives the page's reload when grading ends.
+# apply): records rows the live client adds, any <img>/<script> element that is not ours, and
+# what the CSP blocked, in sessionStorage, which survives the page's reload when grading ends.
 WATCH = """
+var OURS = ['/static/live.js', '/static/editor.js'];
 new MutationObserver(function (changes) {
   var log = JSON.parse(sessionStorage.getItem('watch') || '{"live": [], "injected": []}');
   changes.forEach(function (c) { c.addedNodes.forEach(function (n) {
@@ -33,14 +34,24 @@ new MutationObserver(function (changes) {
     }
     var bad = n.matches('img, script') ? [n] : Array.from(n.querySelectorAll('img, script'));
     bad.forEach(function (e) {
-      if (!(e.tagName === 'SCRIPT' && e.getAttribute('src') === '/static/live.js')) {
+      if (!(e.tagName === 'SCRIPT' && OURS.indexOf(e.getAttribute('src')) >= 0)) {
         log.injected.push(e.outerHTML);
       }
     });
   }); });
   sessionStorage.setItem('watch', JSON.stringify(log));
 }).observe(document, {childList: true, subtree: true});
+document.addEventListener('securitypolicyviolation', function (e) {
+  var log = JSON.parse(sessionStorage.getItem('watch') || '{"live": [], "injected": []}');
+  (log.csp = log.csp || []).push(e.violatedDirective + ' ' + (e.sample || ''));
+  sessionStorage.setItem('watch', JSON.stringify(log));
+});
 """
+
+
+# axe-core, from web/node_modules (npm ci, run by make setup), injected into the page by the
+# driver (not a <script>: the CSP would refuse it, and the pages load nothing of the tests').
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def have_chromium() -> bool:
@@ -60,6 +71,7 @@ def chromium(downloads: Path) -> Iterator[WebDriver]:
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         driver.set_page_load_timeout(60)
+        driver.set_script_timeout(60)  # axe.run
         driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": WATCH})
         yield driver
     finally:
@@ -100,3 +112,25 @@ def screenshot(driver: WebDriver, name: str) -> Path:
     driver.set_window_size(1280, 1000)
     return path
 
+
+
+def axe_violations(driver: WebDriver) -> list[str]:
+    """axe-core's serious and critical violations on the page now shown, one line each."""
+    if not AXE.exists():
+        raise AssertionError(f"{AXE} is missing: run 'make setup' (npm ci in web/)")
+    if not driver.execute_script("return typeof window.axe === 'object'"):
+        driver.execute_script(AXE.read_text())
+    found: list[dict[str, Any]] = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        axe.run(document, {resultTypes: ['violations']})
+          .then(r => done(r.violations), e => done([{id: 'axe-error', impact: 'critical',
+                                                     help: String(e), nodes: []}]));""")
+    return [f"{v['id']} ({v['impact']}): {v['help']}: "
+            + "; ".join(n["target"][0] if n.get("target") else "?" for n in v["nodes"][:5])
+            for v in found if v["impact"] in ("serious", "critical")]
+
+
+def dark(driver: WebDriver, on: bool) -> None:
+    """The system's colour scheme as the page sees it (prefers-color-scheme)."""
+    features = [{"name": "prefers-color-scheme", "value": "dark" if on else "light"}]
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": features})

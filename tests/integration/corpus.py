@@ -23,12 +23,14 @@ EXAMPLES = sorted((ROOT / "submissions").glob("*/*/*.py"))
 # Problems by the module that walks their examples: of about equal cost (grades, each problem's
 # diagnosis examples, new shapes to compile), not by track.
 PARTS = {
-    "reinforce": ["reinforce_grad", "reinforce_baseline_grad", "reparam_grad"],
+    "reinforce": ["reinforce_grad", "reinforce_baseline_grad", "reparam_grad",
+                  "control_variate_grad"],
     "sampling": ["bernoulli_score_grad", "gumbel_max_sample", "gumbel_softmax_sample",
                  "straight_through_gumbel", "antithetic_reparam_grad"],
-    "core": ["hvp_given", "adam_step", "log1pexp_vjp", "per_example_grads"],
+    "core": ["hvp_given", "adam_step", "log1pexp_vjp", "per_example_grads",
+             "rao_blackwell_reinforce"],
     "policy": ["policy_gradient_rtg", "gae_advantages", "discounted_returns",
-               "ppo_clip_objective", "iwae_bound"],
+               "ppo_clip_objective", "iwae_bound", "score_vs_pathwise"],
 }
 
 
@@ -100,7 +102,14 @@ BIASED = {"reinforce_grad/raw_logits", "reinforce_grad/missing_reward",
           "antithetic_reparam_grad/pairs_not_halved", "antithetic_reparam_grad/mirror_around_zero",
           "antithetic_reparam_grad/independent_halves",
           "iwae_bound/missing_log_k", "iwae_bound/missing_jacobian",
-          "gumbel_max_sample/noise_on_probabilities"}
+          "gumbel_max_sample/noise_on_probabilities",
+          "control_variate_grad/centred_by_sample_mean",
+          "control_variate_grad/added_not_subtracted",
+          "rao_blackwell_reinforce/exact_not_weighted",
+          "rao_blackwell_reinforce/sampled_not_scaled",
+          "rao_blackwell_reinforce/remainder_score",
+          "score_vs_pathwise/score_without_sigma_squared", "score_vs_pathwise/score_is_pathwise",
+          "score_vs_pathwise/sums_not_means"}
 # What a learner who made the example's mistake must read in the feedback.
 FEEDBACK = {
     "reinforce_grad/raw_logits": "log p(a) is log_softmax(logits)[a]",
@@ -155,12 +164,21 @@ FEEDBACK = {
     "iwae_bound/elbo_not_iwae": "You average the log-weights (the ELBO)",
     "iwae_bound/missing_log_k": "without dividing the sum by n_samples",
     "iwae_bound/missing_jacobian": "misses the -sum(log_sigma) term",
+    "score_vs_pathwise/score_without_sigma_squared": "uses (x - mu) as the score",
+    "score_vs_pathwise/score_is_pathwise": "returns the pathwise (reparameterised) estimate",
+    "score_vs_pathwise/sums_not_means": "sum over the samples",
     "gumbel_max_sample/noise_on_probabilities": "You add the Gumbel noise to softmax(logits)",
     "gumbel_max_sample/one_noise_row": "Your n samples share one noise vector",
     "gumbel_max_sample/exponential_noise": "exponential rather than Gumbel",
     "straight_through_gumbel/hard_no_straight_through": "with no straight-through estimator",
     "straight_through_gumbel/stop_gradient_on_wrong_term": "Your stop_gradient is on the wrong",
     "straight_through_gumbel/temperature_not_in_gradient": "without the temperature",
+    "control_variate_grad/reward_covariance": "regresses the reward R(a) on the score h",
+    "control_variate_grad/centred_by_sample_mean": "your estimate is plain REINFORCE",
+    "control_variate_grad/added_not_subtracted": "You add the control variate term",
+    "rao_blackwell_reinforce/exact_not_weighted": "weight each by its probability",
+    "rao_blackwell_reinforce/sampled_not_scaled": "not scaled by the remainder's probability",
+    "rao_blackwell_reinforce/remainder_score": "the score of the renormalised remainder",
     # No diagnosis names these two: a relation between got and expected does.
     "reinforce_grad/per_sample_not_averaged": "one row per sample",
     "reinforce_baseline_grad/exact_gradient": "Your result is the exact expectation",

@@ -25,7 +25,7 @@ OFFSETS = 10  # x 200-400 seeds each: 2,000-4,000 calls of the reference per che
 
 
 def _outputs(problem: Problem, check: StatisticalCheck) -> list[np.ndarray]:
-    fn = getattr(problem.reference_module, problem.spec.function.name)
+    fn = getattr(problem.reference_module, problem.spec.entry(check.call).name)
     return list(trusted_samples(fn, problem.spec, check, check.output, problem.given_functions))
 
 
@@ -33,7 +33,9 @@ def _outputs(problem: Problem, check: StatisticalCheck) -> list[np.ndarray]:
 @pytest.mark.parametrize("problem_id", ["reinforce_grad", "reinforce_baseline_grad",
                                         "reparam_grad", "bernoulli_score_grad",
                                         "gumbel_softmax_sample", "antithetic_reparam_grad",
-                                        "iwae_bound", "gumbel_max_sample"])
+                                        "iwae_bound", "gumbel_max_sample",
+                                        "control_variate_grad", "rao_blackwell_reinforce",
+                                        "score_vs_pathwise"])
 def test_references_pass_every_check_at_every_seed_offset(problem_id: str) -> None:
     problem = load_problem(problem_id)
     z_star = z_threshold(problem.spec)
@@ -41,10 +43,11 @@ def test_references_pass_every_check_at_every_seed_offset(problem_id: str) -> No
     ratios: list[float] = []  # against the reference sampled on the same seeds
     exact: list[tuple[float, int]] = []  # against the exact variance, with the seed count
     for offset in range(OFFSETS):
-        outs: dict[tuple[str, str | None], list[np.ndarray]] = {}
+        outs: dict[tuple[str, str | None, str | None], list[np.ndarray]] = {}
         for base in problem.spec.statistics:
             check = base.model_copy(update={"seed_offset": 2_000_000 + offset * 10_000})
-            key = (str(check.args), check.output)  # the leaf it judges, from a tuple or tree
+            # The entry it calls, and the leaf it judges of a tuple or tree.
+            key = (str(check.args), check.call, check.output)
             if key not in outs:
                 outs[key] = _outputs(problem, check)
             judged = outs[key]

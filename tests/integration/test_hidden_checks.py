@@ -68,3 +68,23 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
     # Name, verdict and points: not the class of what it raised, which the code chose.
     assert set(secret) == {"name", "verdict", "visible", "points", "statistical"}
     assert secret["verdict"] == "runtime_error" and "ValueError" not in view
+
+
+def test_a_failed_hidden_check_has_no_picture_nor_any_per_seed_value(problem: Problem,
+                                                                     tmp_path: Path) -> None:
+    """Issue 23: a visible check's report keeps per-seed values for its picture; a hidden
+    check's keeps none, not even for instructors (whose page would draw it), however it
+    fails: here biased by a hidden logit, which a picture's mean would carry out."""
+    path = tmp_path / "biased.py"
+    path.write_text(CORRECT + '''
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    out = correct(seed, logits, reward_table, n_samples)
+    return out + logits[0] if float(n_samples) == 10.0 else out
+''')
+    report = grade_submission(problem, path, LocalSandbox())
+    check = next(t for t in report.tests if t.name == "secret_check")
+    assert check.verdict == "wrong_answer" and check.statistical
+    full = next(t for t in report.to_dict(reveal=True)["tests"] if t["name"] == "secret_check")
+    assert check.plot is None and "plot" not in full
+    learner = json.dumps(report.to_dict())
+    assert "plot" not in learner and "0.707" not in learner and "4242" not in learner

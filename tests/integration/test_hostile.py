@@ -161,7 +161,9 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
     assert verdict == Verdict.RUNTIME_ERROR, msg
 
 
-def test_stdout_flood_is_drained_not_fatal(fast_problem: Problem, tmp_path: Path) -> None:
+def test_stdout_flood_is_drained_not_fatal(roomy_problem: Problem, tmp_path: Path) -> None:
+    # roomy_problem: draining 256 MiB through Docker's attach stream took over fast_problem's 8 s
+    # once on a loaded machine; the verdict is about the flood, not the time.
     path = tmp_path / "attack.py"
     path.write_text(CORRECT + '''
 import os
@@ -174,7 +176,7 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
             os.write(1, CHUNK)
     return correct(seed, logits, reward_table, n_samples)
 ''')
-    report = grade_submission(fast_problem, path, CURRENT["sandbox"])
+    report = grade_submission(roomy_problem, path, CURRENT["sandbox"])
     assert report.verdict == Verdict.ACCEPTED
     assert len(report.output) <= 2 * 64 * 1024
 
@@ -246,12 +248,13 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
 
 
 def test_two_gigabyte_result_is_refused(roomy_problem: Problem, tmp_path: Path) -> None:
-    # Filling 2 GiB inside a 3 GiB cgroup on one capped core took over 8 s on a busy machine:
-    # the verdict here is about size, so the time limit must not decide it.
+    # np.zeros: 2 GiB of untouched zero pages, so only copying or sending them costs memory. The
+    # verdict is about size; filling 2 GiB (np.ones) took 24 s of page faults on a CI machine
+    # whose host hands memory back and forth, and ended as a timeout.
     verdict, msg = grade(roomy_problem, tmp_path, '''
 import numpy as np
 def reinforce_grad(seed, logits, reward_table, n_samples):
-    return np.ones(2 * 1024**3, dtype=np.uint8)
+    return np.zeros(2 * 1024**3, dtype=np.uint8)
 ''')
     assert verdict in (Verdict.OUTPUT_LIMIT_EXCEEDED, Verdict.MEMORY_LIMIT_EXCEEDED), msg
 

@@ -36,15 +36,18 @@ pytestmark = pytest.mark.usefixtures("clean_after")
 
 @pytest.fixture(scope="module")
 def small_problem(roomy_problem: Problem, tmp_path_factory: pytest.TempPathFactory) -> Problem:
-    """roomy_problem with memory_mb 2048: a memory attack costs the host little if it holds. The
-    roomy time limits: eight children filling memory on one capped core, beside a CI's image
-    build, once took fast_problem's 8 s and ended as a timeout."""
+    """memory_mb 2048: a memory attack costs the host little if it holds; and 60 s per test:
+    filling 2 GiB is page faults whose cost here depends on the host (a CI machine's VM took
+    up to 12 s per GiB of memory it had not touched lately), and the verdict must be about
+    memory, never time."""
     root = tmp_path_factory.mktemp("small")
     shutil.copytree(roomy_problem.root, root, dirs_exist_ok=True)
     spec = root / "problems" / "reinforce_grad" / "problem.yaml"
-    spec.write_text(spec.read_text().replace("memory_mb: 3072", f"memory_mb: {MEMORY_MB}"))
+    text = re.sub(r"limits: \{[^}]*\}", f"limits: {{time_per_test_s: 60, total_time_s: 120, "
+                  f"memory_mb: {MEMORY_MB}, startup_s: 15}}", spec.read_text())
+    spec.write_text(text)
     problem = load_problem("reinforce_grad", root)
-    assert problem.spec.limits.memory_mb == MEMORY_MB
+    assert problem.spec.limits.memory_mb == MEMORY_MB and problem.spec.limits.time_per_test_s == 60
     return problem
 
 

@@ -14,10 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.integration.browser import (
+    axe_violations,
     chromium,
+    dark,
     have_chromium,
     screenshot,
     sign_in,
@@ -114,9 +117,25 @@ def leaks(page: str) -> list[str]:
     return [s for s in SECRET_DIGITS if s in page]
 
 
+def editor(driver: WebDriver) -> str:
+    """The problem page's editor once mounted; its text."""
+    wait(driver, "the editor",
+         lambda d: d.find_elements(By.CSS_SELECTOR, "#submit-form .cm-editor"))
+    return str(driver.execute_script("return window.jaxjudgeEditor.state.doc.toString()"))
+
+
+def paste(driver: WebDriver, source: str) -> None:
+    """`source` in place of the editor's text, as a paste would put it (typing it would have
+    the editor indent each new line)."""
+    editor(driver)
+    driver.execute_script("const v = window.jaxjudgeEditor; v.dispatch({changes: {from: 0,"
+                          " to: v.state.doc.length, insert: arguments[0]},"
+                          " userEvent: 'input.paste'})", source)
+
+
 def submit_in_editor(driver: WebDriver, world: World, source: str) -> int:
     driver.get(world.url + "/problems/reinforce_grad")
-    driver.find_element(By.ID, "source").send_keys(source)
+    paste(driver, source)
     driver.find_element(By.ID, "submit").click()
     wait(driver, "the submission page", lambda d: "/submissions/" in d.current_url)
     return int(driver.current_url.rsplit("/", 1)[1])
@@ -167,9 +186,40 @@ def test_a_problem_page_is_readable_signed_out(browser: WebDriver, world: World)
 
 def test_an_accepted_file_from_the_editor_is_judged_live(browser: WebDriver,
                                                          world: World) -> None:
+    """The editor (CodeMirror over the form's textarea): typing, Tab indenting, Escape then Tab
+    leaving it, the draft surviving a reload, and the form posting the editor's text."""
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": (
+        "window.violations = [];"
+        "document.addEventListener('securitypolicyviolation', function (e) {"
+        "  window.violations.push(e.violatedDirective + ' ' + e.blockedURI); });")})
     sign_in(browser, world.url, "alice", "alice-pw")
-    sid = submit_in_editor(browser, world, ACCEPTED)
-    world.ids["accepted"] = sid
+    browser.get(world.url + "/problems/reinforce_grad")
+    paste(browser, ACCEPTED.rstrip("\n"))
+    assert not browser.find_element(By.ID, "source").is_displayed()  # the editor stands in
+    # CodeMirror's own styles apply under the CSP (style-src 'self'): a constructed stylesheet
+    assert browser.execute_script(
+        "return getComputedStyle(document.querySelector('.cm-editor')).display") == "flex"
+    assert browser.find_elements(By.CSS_SELECTOR, ".cm-lineNumbers .cm-gutterElement")
+    assert browser.find_elements(By.CSS_SELECTOR, ".cm-content .tok-keyword")  # Python
+    content = browser.find_element(By.CSS_SELECTOR, "#submit-form .cm-content")
+    content.click()
+    content.send_keys(Keys.CONTROL, Keys.END)
+    content.send_keys(Keys.ENTER, "# typed here")
+    line = browser.execute_script("const s = window.jaxjudgeEditor.state;"
+                                  " return s.doc.lineAt(s.selection.main.head).text")
+    content.send_keys(Keys.TAB)
+    assert editor(browser).endswith("\n    " + line)  # Tab indented the line
+    content.send_keys(Keys.ESCAPE, Keys.TAB)  # ...and Escape, Tab leaves the editor
+    assert browser.switch_to.active_element.get_attribute("id") == "file"
+    typed = editor(browser)
+    assert browser.execute_script("return window.violations") == []  # nothing the CSP refused
+    assert browser.find_element(By.ID, "source").get_property("value") == typed
+    browser.refresh()
+    assert editor(browser) == typed  # the draft, kept in the browser
+    browser.find_element(By.ID, "submit").click()
+    wait(browser, "the submission page", lambda d: "/submissions/" in d.current_url)
+    world.ids["accepted"] = int(browser.current_url.rsplit("/", 1)[1])
+    assert text(browser, "#source") == typed.strip()  # the post carried the editor's text
     assert wait_judged(browser) == "accepted"
     live = watched(browser)["live"]
     # Each test arrived on its own row through the stream, spread over the grading time.
@@ -180,6 +230,12 @@ def test_an_accepted_file_from_the_editor_is_judged_live(browser: WebDriver,
     assert len(rows) == 5 and all("accepted" in r.text for r in rows)
     assert text(browser, "#score") == "1.00" and text(browser, "#points") == "5 / 5"
     assert "def reinforce_grad" in text(browser, "#source")
+    # The visible check's picture (issue 23), drawn on the server, within the CSP.
+    plots = browser.find_elements(By.CSS_SELECTOR, ".check-plot svg[role=img]")
+    assert len(plots) == 1 and plots[0].size["width"] > 200
+    title = str(plots[0].find_element(By.CSS_SELECTOR, "title").get_attribute("textContent"))
+    assert "Your estimates on 20 seeds against the exact mean" in title
+    assert watched(browser).get("csp", []) == []
     screenshot(browser, "submission-accepted")
     browser.get(world.url + "/problems/reinforce_grad")  # accepted: the reference is shown
     assert "def reinforce_grad" in text(browser, "#reference")
@@ -245,6 +301,7 @@ def test_a_learner_gets_404_for_another_learners_submission(browser: WebDriver,
     sign_in(browser, world.url, "bob", "bob-pw")
     browser.get(f"{world.url}/submissions/{sid}")
     assert "404" in text(browser, "h1")
+    assert axe_violations(browser) == []  # the error page
     assert "def reinforce_grad" not in browser.page_source
     cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
     r = httpx.get(f"{world.url}/submissions/{sid}", cookies=cookies,
@@ -285,6 +342,30 @@ def test_a_forged_form_post_is_refused(browser: WebDriver, world: World) -> None
     assert len(world.api("alice").get("/api/v1/submissions").json()) == before
 
 
+def test_a_run_from_the_editor_is_shown_as_not_graded_and_counts_for_nothing(
+        browser: WebDriver, world: World) -> None:
+    """bob's Run of a wrong file: the same report view, marked, with the visible tests alone;
+    no hint for a failure, "not tried" at home (the instructor test after this one finds it
+    in no list, gradebook or rejudge)."""
+    sign_in(browser, world.url, "bob", "bob-pw")
+    browser.get(world.url + "/problems/reinforce_grad")
+    browser.find_element(By.ID, "file").send_keys(str(WRONG))
+    browser.find_element(By.ID, "run").click()
+    wait(browser, "the run's page", lambda d: "/submissions/" in d.current_url)
+    assert wait_judged(browser) == "wrong_answer (Run — not graded)"
+    assert "Run — not graded" in text(browser, "#run-note")
+    names = [r.find_element(By.CSS_SELECTOR, ".name").text
+             for r in browser.find_elements(By.CSS_SELECTOR, "#tests tbody tr.judged")]
+    assert names == ["shown_first", "shown_after_a_secret", "unbiased"]
+    assert browser.find_elements(By.CSS_SELECTOR, ".detail table.diff")  # visible diffs
+    assert leaks(browser.page_source) == []
+    browser.get(world.url + "/problems/reinforce_grad")
+    assert not browser.find_elements(By.CSS_SELECTOR, ".hint")  # a Run is no failure
+    assert "Run — not graded" in text(browser, "main")  # listed among bob's own
+    browser.get(world.url + "/")
+    assert "not tried" in text(browser, "#problems")
+
+
 def test_the_instructor_pages(browser: WebDriver, world: World) -> None:
     sign_in(browser, world.url, "ines", "ines-pw")
     browser.get(world.url + "/instructor")
@@ -292,8 +373,10 @@ def test_the_instructor_pages(browser: WebDriver, world: World) -> None:
     for verdict in ("accepted", "wrong_answer", "runtime_error"):
         assert f"{verdict}" in block
     assert block.count("alice") >= 3
+    assert axe_violations(browser) == []
     browser.get(world.url + "/instructor/gradebook")
     assert "alice" in text(browser, "#gradebook") and "1.00" in text(browser, "#gradebook")
+    assert axe_violations(browser) == []
     for link, name in (("csv", "gradebook.csv"), ("gradescope", "gradescope.zip")):
         browser.find_element(By.ID, link).click()
         target = world.downloads / name
@@ -305,6 +388,7 @@ def test_the_instructor_pages(browser: WebDriver, world: World) -> None:
     csv = (world.downloads / "gradebook.csv").read_text().splitlines()
     assert csv[0] == "user,problem,best_score,submissions,accepted"
     assert "alice,reinforce_grad,1.0000,3,True" in csv
+    assert not [line for line in csv if line.startswith("bob,")]  # bob made a Run only
     with zipfile.ZipFile(world.downloads / "gradescope.zip") as z:
         result = json.loads(z.read("alice/reinforce_grad/results.json"))
     assert result["score"] == result["max_score"] > 0
@@ -319,3 +403,31 @@ def test_the_instructor_pages(browser: WebDriver, world: World) -> None:
         assert ines.get(f"/api/v1/submissions/{world.ids['accepted']}").json()["attempts"] <= 1
         again = {i: wait_done(ines, i, timeout=300)["verdict"] for i in graded}
     assert again == graded
+
+
+def test_the_pages_pass_axe_in_light_and_dark(browser: WebDriver, world: World) -> None:
+    """axe-core finds no serious or critical violation on the learner's pages, in the light and
+    the dark scheme; without its script the problem page's editor is the plain textarea."""
+    sid = world.ids.get("accepted") or world.ids.get("wrong") or world.ids["xss"]
+    pages = ["/login"]
+    browser.get(world.url + pages[0])
+    found = {pages[0]: axe_violations(browser)}
+    sign_in(browser, world.url, "alice", "alice-pw")
+    pages = ["/", "/problems/reinforce_grad", "/tracks/sampling", f"/submissions/{sid}",
+             "/submissions", "/account"]
+    for scheme in (False, True):
+        dark(browser, scheme)
+        for page in pages:
+            browser.get(world.url + page)
+            if page.startswith("/problems/"):
+                editor(browser)
+            found[("dark " if scheme else "") + page] = axe_violations(browser)
+    assert browser.execute_script(
+        "return matchMedia('(prefers-color-scheme: dark)').matches") is True
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*/static/editor.js"]})
+    browser.get(world.url + "/problems/reinforce_grad")
+    assert browser.find_element(By.ID, "source").is_displayed()
+    assert not browser.find_elements(By.CSS_SELECTOR, ".cm-editor")
+    found["no script /problems/reinforce_grad"] = axe_violations(browser)
+    assert {page: v for page, v in found.items() if v} == {}

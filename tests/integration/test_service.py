@@ -38,7 +38,8 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
     with served(tmp_path_factory,
-                {"alice": "learner", "bob": "learner", "ines": "instructor"}, jobs=1) as world:
+                {"alice": "learner", "bob": "learner", "ines": "instructor"}, jobs=1,
+                run_limit=2) as world:
         yield world
 
 
@@ -158,3 +159,65 @@ def test_a_reconnect_with_an_out_of_range_last_event_id_replays_the_stream(
             assert r.status_code == 200
             body = "".join(r.iter_text())
     assert "event: done" in body, body
+
+
+VISIBLE = ["shown_first", "shown_after_a_secret", "unbiased"]
+
+
+def test_a_run_grades_the_visible_tests_only_counts_for_nothing_and_has_its_own_limit(
+        world: tuple[Server, dict[str, str]]) -> None:
+    """A Run of the submission that prints and raises with whatever it receives: no hidden
+    input ever reaches its jail, so not even the instructor's full report holds one (with the
+    hidden calls still sent, `hidden_output` did); it names no hidden test, and it is not in
+    the gradebook or the instructor's list. Runs have their own rate limit (2 here)."""
+    server, tokens = world
+    with server.client(tokens["alice"]) as alice, server.client(tokens["ines"]) as ines:
+        book = ines.get("/api/v1/gradebook").json()
+        r = alice.post("/api/v1/submissions",
+                       json={"problem": "reinforce_grad", "source": HOSTILE, "run": True})
+        assert r.status_code == 201, r.text
+        sid = r.json()["id"]
+        stream = list(events(alice, sid))
+        learner = alice.get(f"/api/v1/submissions/{sid}").json()
+        full = ines.get(f"/api/v1/submissions/{sid}").json()
+        assert (learner["run"], learner["counts"], learner["verdict"]) == (
+            True, False, "runtime_error")
+        report = learner["report"]
+        assert report["run"] is True
+        assert [t["name"] for t in report["tests"]] == VISIBLE
+        assert all(t["visible"] for t in report["tests"])
+        assert [d["test"]["name"] for n, d in stream if n == "test"] == VISIBLE
+        assert "ARGS 0.0 [0.0, 0.0]" in report["output"]  # the visible inputs are its own
+        for seen in (learner, full, stream):
+            text = json.dumps(seen)
+            assert "secret_" not in text and leaks(text) == []
+        assert full["report"]["hidden_output"] == ""
+        assert ines.get("/api/v1/gradebook").json() == book
+        listed = ines.get("/api/v1/problems/reinforce_grad/submissions").json()
+        assert sid not in [s["id"] for s in listed]
+        assert sid in [s["id"] for s in alice.get("/api/v1/submissions").json()]
+        second = alice.post("/api/v1/submissions", data={"problem": "reinforce_grad",
+                                                         "run": "true"},
+                            files={"file": ("a.py", b"syntax error (\n", "text/x-python")})
+        assert second.status_code == 201, second.text
+        third = alice.post("/api/v1/submissions", json={
+            "problem": "reinforce_grad", "source": "syntax error (\n", "run": True})
+        assert third.status_code == 429 and int(third.headers["Retry-After"]) >= 1
+        assert "Runs" in third.json()["error"]
+        wait_done(alice, second.json()["id"])
+
+
+def test_jaxjudge_submit_run_prints_the_runs_report_with_submits_exit_codes(
+        world: tuple[Server, dict[str, str]], tmp_path: Path) -> None:
+    server, tokens = world
+    path = tmp_path / "wrong.py"
+    path.write_text(WRONG)
+    done = subprocess.run(jaxjudge("submit", "reinforce_grad", str(path), "--server",
+                                   server.url, "--format", "json", "--run"),
+                          env={**env(server.root), "JAXJUDGE_TOKEN": tokens["bob"]},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert report["run"] is True and report["verdict"] == "wrong_answer"
+    assert [t["name"] for t in report["tests"]] == VISIBLE
+    assert leaks(done.stdout) == []

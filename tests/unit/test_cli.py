@@ -32,6 +32,10 @@ def test_list_shows_every_problem(capsys: pytest.CaptureFixture[str]) -> None:
     lines = [line.strip() for line in out.splitlines() if line.strip()]
     assert [line.split("  ")[0].strip() for line in lines] == expected
     assert len({line.split()[1] for line in lines if ". " in line}) == len(list_problems())
+    # Each problem's difficulty and tags after its title, where a learner picks one.
+    for p in list_problems():
+        line = next(li for li in lines if li.split()[1:2] == [p.id])
+        assert line.endswith(f"{p.spec.title}  [{p.spec.difficulty}]  {', '.join(p.spec.tags)}")
 
 
 def test_show_prints_the_given_functions_after_the_statement(

@@ -115,3 +115,18 @@ def test_a_jail_that_dies_before_it_is_ready_is_tried_once_more(problem: Problem
     report = grade_submission(problem, path, twice)
     assert len(twice.jobs) == 2 and report.verdict == Verdict.JUDGE_ERROR  # no third try
     assert "the sandbox failed to start" in report.tests[0].message
+
+
+def test_a_run_sends_the_jail_the_visible_calls_only_and_reports_the_visible_units(
+        problem: Problem) -> None:
+    sandbox, heard = Scripted(), list[tuple[int, TestResult]]()
+    report = grade_submission(problem, Submission("x.py", b""), sandbox, advise=False,
+                              on_test=lambda u, r: heard.append((u, r)), visible_only=True)
+    job = sandbox.jobs[0]
+    assert len(job.tests) == job.n_public == plan(problem).public == 22  # all released at once
+    hidden = [dict(t.args) for t in problem.tests if not t.visible]
+    assert not [c for c in job.tests for h in hidden
+                if np.array_equal(np.asarray(c["logits"]), np.asarray(h["logits"]))]
+    assert [t.name for t in report.tests] == ["shown_first", "shown_after_a_secret", "unbiased"]
+    assert report.to_dict()["run"] is True
+    assert [u for u, _ in heard] == [0, 1, 2]  # indices in the Run's own report

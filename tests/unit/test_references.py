@@ -109,6 +109,9 @@ WORKED: dict[str, tuple[str, list[Any], float]] = {
     "iwae_bound": (f"**{MINUS}2.816** and its gradient **[[0.1563, 0.3852], [0.2844, "
                    f"{MINUS}0.462]]**", [-2.816, 0.1563, 0.3852, 0.2844, -0.462], 5e-4),
     "gumbel_max_sample": ("**[1, 1, 0, 0, 1]**", [1, 1, 0, 0, 1], 0.0),
+    "control_variate_grad": (f"**[2.5, {MINUS}2.5]**", [2.5, -2.5], 1e-5),
+    "rao_blackwell_reinforce": (f"**[{MINUS}0.2797, 0.1505, 0.1292]**",
+                                [-0.2797, 0.1505, 0.1292], 5e-5),
     "straight_through_gumbel": ("**[0.5492, 0.3481, 0.0285, 0.0742]**",
                                 [0.5492, 0.3481, 0.0285, 0.0742], 5e-5),
 }
@@ -273,3 +276,82 @@ def test_straight_through_worked_gradient_is_the_references_vjp() -> None:
     np.testing.assert_allclose(np.asarray(value), [1, 0, 0, 0], atol=1e-6)
     (grad,) = pullback(np.array([1.0, 0.0, 0.0, 0.0], np.float32))
     np.testing.assert_allclose(np.asarray(grad), [0.4952, -0.3824, -0.0313, -0.0815], atol=5e-5)
+
+
+def test_control_variate_moments_match_every_outcome() -> None:
+    """The closed-form finite-n mean and variance (a binomial sum per component) against the
+    estimator summed over every multinomial outcome of the counts, at n = 12 where the
+    all-or-none events are likely; at the checks' n = 200 the mean is the exact gradient."""
+    import itertools
+    from math import lgamma
+
+    ref = load_problem("control_variate_grad").reference_module
+    logits, rewards = np.array([0.5, -0.5, 0.0, 1.0]), np.array([1.0, -2.0, 4.0, 0.5])
+    p, n = ref._probs(logits), 12
+    counts = np.array([[*c, n - sum(c)] for c in itertools.product(range(n + 1), repeat=3)
+                       if sum(c) <= n], dtype=np.float64)
+    w = np.exp([lgamma(n + 1) - sum(lgamma(x + 1) for x in c)
+                + sum(x * np.log(q) for x, q in zip(c, p, strict=True)) for c in counts])
+    g = ref.estimate_from_counts(counts, p, rewards)
+    mean, var = ref.moments(logits, rewards, n)
+    np.testing.assert_allclose(mean, w @ g, rtol=1e-9)
+    np.testing.assert_allclose(var, w @ (g - w @ g) ** 2, rtol=1e-9)
+    mean200, _ = ref.moments(logits, rewards, 200)
+    np.testing.assert_allclose(mean200, ref.expectation(logits, rewards), rtol=0, atol=1e-9)
+
+
+def test_control_variate_reference_is_its_count_formula() -> None:
+    """The jnp reference (moments of f and h) and the count formula the moments rest on agree,
+    including a component never drawn (its c_j = 0)."""
+    import jax
+
+    ref = load_problem("control_variate_grad").reference_module
+    cases = [(1, CASES[1][0]), (2, np.array([8.0, 0.0, 0.0, 0.0], np.float32))]
+    rewards = CASES[1][1]
+    for seed, logits in cases:  # the checks' shapes, (4,) and 200 samples: compiled once
+        actions = np.asarray(jax.random.categorical(jax.random.PRNGKey(seed), logits,
+                                                    shape=(200,)))
+        counts = np.bincount(actions, minlength=len(logits)).astype(np.float64)
+        want = ref.estimate_from_counts(counts, ref._probs(logits), rewards.astype(float))
+        got = np.asarray(ref.control_variate_grad(float(seed), logits, rewards, 200.0))
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.abs(rewards).max())
+    assert counts[1:].min() == 0  # the second case has a category never drawn
+
+
+def test_rao_blackwell_limits_are_reinforce_and_the_exact_gradient() -> None:
+    """n_exact = 0 samples everything (plain REINFORCE, same draws); n_exact = K sums everything
+    (the exact gradient). The exact variance is checked against sampling by the calibration
+    test (spread_like_reference over 10 seed offsets)."""
+    ref = load_problem("rao_blackwell_reinforce").reference_module
+    logits, rewards = CASES[1]
+    plain = load_problem("reinforce_grad").reference_module.reinforce_grad
+    np.testing.assert_array_equal(ref.rao_blackwell_reinforce(3.0, logits, rewards, 200.0, 0),
+                                  plain(3.0, logits, rewards, 200.0))
+    np.testing.assert_allclose(ref.rao_blackwell_reinforce(3.0, logits, rewards, 200.0, 4),
+                               ref.expectation(logits, rewards), rtol=0, atol=1e-6)
+    assert np.all(ref.variance(logits, rewards, 200.0, 4) == 0)
+
+
+def test_score_vs_pathwise_worked_example_and_moments() -> None:
+    """Both entries' numbers in the statement, from the worked_example tests, and the exact
+    variances the checks use against sampling (the score's is 17 times the pathwise one's)."""
+    problem = load_problem("score_vs_pathwise")
+    ref = problem.reference_module
+    section = problem.statement().split("## Worked mini-example", 1)[1].split("\n## ", 1)[0]
+    for call, shown in (("score_grad", [4.499, 2.076]), ("pathwise_grad", [2.217, -0.2655])):
+        case = next(c for c in problem.tests if c.name.startswith("worked_example")
+                    and c.call == call)
+        assert case.visible
+        for array in _arrays(case.args):
+            assert _compact(array) in section, _compact(array)
+        assert f"**{_compact(np.asarray(shown))}**" in section
+        got = np.asarray(getattr(ref, call)(**call_args(case.args)), dtype=np.float64)
+        np.testing.assert_allclose(got, shown, rtol=0, atol=5e-4)
+    mu, sigma = np.array([1.0, -0.5]), np.array([0.5, 1.0])
+    x = mu + sigma * np.random.default_rng(0).normal(size=(N, 2))
+    g = (x**2).sum(1, keepdims=True) * (x - mu) / sigma**2
+    np.testing.assert_allclose(g.mean(0), ref.exact_grad(mu, sigma), atol=Z * 0.02)
+    np.testing.assert_allclose(g.var(0), ref.score_variance(mu, sigma, 1.0), rtol=0.05)
+    np.testing.assert_allclose((2 * x).var(0), ref.pathwise_variance(mu, sigma, 1.0), rtol=0.02)
+    ratio = ref.score_variance(mu, sigma, 20.0).sum() / ref.pathwise_variance(mu, sigma, 20.0).sum()
+    assert ratio == pytest.approx(17.375) and "about 17 times" in section

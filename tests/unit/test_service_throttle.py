@@ -10,8 +10,8 @@ import pytest
 from grader.service.errors import TooMany
 from grader.service.settings import Settings
 from grader.service.store.db import Database
-from grader.service.store.limits import check_daily
-from grader.service.store.models import SubmissionRow, User
+from grader.service.store.limits import check_daily, check_limits
+from grader.service.store.models import SubmissionRow, User, utcnow
 from grader.service.store.throttle import forget_failures, record_failure, wait_seconds
 
 T0 = dt.datetime(2026, 1, 1, 12, 0, 0)
@@ -83,3 +83,35 @@ def test_the_daily_cap_counts_one_problem_per_utc_day_and_spares_staff(tmp_path:
         check_daily(s, ann, settings, "p", dt.datetime(2026, 1, 2, 0, 0, 0))  # a new day
         check_daily(s, ines, settings, "p", late)  # staff are exempt
         check_daily(s, ann, Settings(daily_submissions_per_problem=0), "p", late)  # no cap
+
+
+def test_runs_and_submissions_are_limited_apart(tmp_path: Path) -> None:
+    """Runs have their own rate limit and are outside the submission rate and the daily cap;
+    two of each, at limits of two: each kind is refused by its own count alone."""
+    db = Database(f"sqlite:///{tmp_path / 'd.db'}")
+    db.migrate()
+    settings = Settings(rate_limit=2, run_limit=2, daily_submissions_per_problem=1)
+    with db.session() as s:
+        ann = User(name="ann")
+        s.add(ann)
+        s.flush()
+
+        def made(run: bool) -> None:
+            s.add(SubmissionRow(user_id=ann.id, problem="p", filename="f.py", source=b"",
+                                sha256="", created=utcnow(), run=run))
+            s.flush()
+
+        made(run=True)
+        made(run=True)
+        with pytest.raises(TooMany) as refused:
+            check_limits(s, ann, settings, "p", run=True)
+        assert "Runs" in str(refused.value) and (refused.value.retry_after or 0) >= 1
+        check_limits(s, ann, settings, "p")  # two Runs: no submission counted, even today
+        made(run=False)
+        with pytest.raises(TooMany):  # the daily cap of 1, now reached by a submission
+            check_limits(s, ann, settings, "p")
+        check_limits(s, ann, settings, "q")
+        made(run=False)
+        with pytest.raises(TooMany) as refused:
+            check_limits(s, ann, settings, "q")
+        assert "submissions per" in str(refused.value)

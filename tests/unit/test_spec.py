@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.errors import SpecError
-from grader.model.spec import ArrayParam, ProblemSpec, load_spec
+from grader.model.spec import DIFFICULTIES, ArrayParam, ProblemSpec, load_spec
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +50,9 @@ INVALID = [
     ("variance_without_bounds", "statistics.0", "min_ratio"),
     ("diagnosis_bad_path", "diagnoses.0.example", "should match pattern"),
     ("variance_against_and_exact", "statistics.1", "not both"),
+    ("bad_difficulty", "difficulty", "'easy', 'medium' or 'hard'"),
+    ("bad_tag", "tags", "'monte carlo' is no tag: use lower-case letters and digits, words joined"),
+    ("duplicate_tags", "tags", "tags repeat"),
 ]
 
 
@@ -82,11 +85,26 @@ def test_json_schema_forbids_unknown_keys() -> None:
     assert "Tolerance" in schema["$defs"]
 
 
+def test_difficulty_and_tags_are_optional_and_in_the_schema() -> None:
+    spec = load_spec(DATA / "valid" / "tiny" / "problem.yaml")
+    assert spec.difficulty is None and spec.tags == []
+    props = ProblemSpec.model_json_schema()["properties"]
+    assert {"enum": list(DIFFICULTIES), "type": "string"} in props["difficulty"]["anyOf"]
+    assert props["tags"]["items"] == {"type": "string"}
+
+
+def test_every_shipped_problem_says_its_difficulty_and_tags() -> None:
+    """Where a learner chooses a problem they see both: every shipped problem fills them in."""
+    for path in sorted((ROOT / "problems").glob("*/problem.yaml")):
+        spec = load_spec(path)
+        assert spec.difficulty in DIFFICULTIES and spec.tags, path
+
+
 def test_shipped_problems_all_load() -> None:
     specs = sorted((ROOT / "problems").glob("*/problem.yaml"))
     assert [load_spec(p).id for p in specs] == [
-        "adam_step", "antithetic_reparam_grad", "bernoulli_score_grad", "discounted_returns",
-        "gae_advantages", "gumbel_max_sample", "gumbel_softmax_sample", "hvp_given",
-        "iwae_bound", "log1pexp_vjp", "per_example_grads", "policy_gradient_rtg",
-        "ppo_clip_objective", "reinforce_baseline_grad", "reinforce_grad", "reparam_grad",
-        "straight_through_gumbel"]
+        "adam_step", "antithetic_reparam_grad", "bernoulli_score_grad", "control_variate_grad",
+        "discounted_returns", "gae_advantages", "gumbel_max_sample", "gumbel_softmax_sample",
+        "hvp_given", "iwae_bound", "log1pexp_vjp", "per_example_grads", "policy_gradient_rtg",
+        "ppo_clip_objective", "rao_blackwell_reinforce", "reinforce_baseline_grad",
+        "reinforce_grad", "reparam_grad", "score_vs_pathwise", "straight_through_gumbel"]

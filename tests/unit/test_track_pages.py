@@ -40,6 +40,29 @@ def test_home_lists_tracks_in_order_and_problem_pages_link_prev_and_next(
         assert 'rel="prev"' not in start and f'rel="next" href="/problems/{second}"' in start
 
 
+def _difficulty_and_tags(html: str) -> dict[str, tuple[str, list[str]]]:
+    """Per problem row of a problems table: its difficulty cell and its tags."""
+    rows = re.findall(r'<a href="/problems/([a-z0-9_]+)">.*?<td class="difficulty[^"]*">([^<]*)'
+                      r'</td>\s*<td class="tags">(.*?)</td>', html, re.S)
+    return {pid: (d, re.findall(r'<span class="tag">([^<]+)</span>', tags))
+            for pid, d, tags in rows}
+
+
+def test_home_and_track_pages_show_difficulty_and_tags(tmp_path: Path) -> None:
+    app = create_app(Settings(data=tmp_path, jobs=0))
+    track = load_tracks().tracks[0]
+    with TestClient(app) as http:
+        home = _difficulty_and_tags(http.get("/").text)
+        page = _difficulty_and_tags(http.get(f"/tracks/{track.id}").text)
+    want = {}
+    for pid in track.problems:
+        spec = load_problem(pid).spec
+        assert spec.difficulty and spec.tags
+        want[pid] = (spec.difficulty, spec.tags)
+    assert page == want
+    assert {pid: home[pid] for pid in track.problems} == want
+
+
 def _csrf(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found

@@ -196,13 +196,14 @@ class Graders:
         with self.db.session() as s:
             sub = s.get(SubmissionRow, claim.submission_id)
             assert sub is not None
-            problem_id, name, source = sub.problem, sub.filename, sub.source
+            problem_id, name, source, run = sub.problem, sub.filename, sub.source, sub.run
         problem = self.problem(problem_id)
 
         def on_test(u: int, result: TestResult) -> None:
             # No values in a live event (the report keeps them): a second copy of every
-            # argument, expected and returned array would double what a grade stores.
-            test = {k: v for k, v in result.to_dict().items() if k != "shown"}
+            # argument, expected and returned array (or a check's picture data) would double
+            # what a grade stores.
+            test = {k: v for k, v in result.to_dict().items() if k not in ("shown", "plot")}
             test = fit({"tests": [test]}, EVENT_CAP)["tests"][0]
 
             def add() -> None:
@@ -219,7 +220,9 @@ class Graders:
                             extra={"submission": claim.submission_id})
 
         sandbox = self.sandbox(slot)
-        report = grade_submission(problem, Submission(name, source), sandbox, on_test=on_test)
+        # A Run: only the visible calls are sent to the jail, only visible units reported.
+        report = grade_submission(problem, Submission(name, source), sandbox, on_test=on_test,
+                                  visible_only=run)
         return fit(json_safe(report.to_dict(reveal=True)), self.settings.report_cap)
 
     def _heartbeat(self, claim: leases.Claim, stop: threading.Event) -> None:

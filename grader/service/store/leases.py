@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from grader.sandbox.reaping import alive
 from grader.service.store.models import Status, SubmissionRow, utcnow
 
 
@@ -126,22 +127,12 @@ def expire_dead_graders(session: Session) -> int:
     rows = session.execute(select(SubmissionRow.id, SubmissionRow.grader).where(
         SubmissionRow.status == Status.RUNNING, SubmissionRow.lease_until >= utcnow(),
         SubmissionRow.grader.like(f"{host}/%"))).all()
-    dead = [i for i, g in rows if not _alive(int(str(g).split("/")[1]))]
+    dead = [i for i, g in rows if not alive(int(str(g).split("/")[1]))]
     if dead:
         session.execute(update(SubmissionRow).where(SubmissionRow.id.in_(dead),
                                                  SubmissionRow.status == Status.RUNNING)
                         .values(lease_until=utcnow() - dt.timedelta(seconds=1)))
     return len(dead)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def claimable_count(session: Session, max_attempts: int) -> int:

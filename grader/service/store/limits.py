@@ -14,23 +14,31 @@ from grader.service.settings import Settings
 from grader.service.store.models import Status, SubmissionRow, User, utcnow
 
 
-def check_limits(s: Session, user: User, settings: Settings, problem: str) -> None:
-    """Per user: at most rate_limit submissions per window, and queued_cap waiting at once;
-    per learner and problem, daily_submissions_per_problem per UTC day. Counted in `s`, the
+def check_limits(s: Session, user: User, settings: Settings, problem: str,
+                 run: bool = False) -> None:
+    """Per user: at most rate_limit submissions per window (a Run: run_limit Runs per
+    run_window, counted apart), and queued_cap waiting at once, Runs included; per learner
+    and problem, daily_submissions_per_problem per UTC day (Runs apart: no hidden test answers
+    them). Counted in `s`, the
     session that then adds the submission (in one stretch of the event loop, with no await
     between: this process cannot interleave two submits between count and insert). Across web
     processes on PostgreSQL, the user's row is locked (FOR UPDATE) until that session commits,
     so their submits are counted one at a time (SQLite ignores the lock: there, each web
     process can let one concurrent submit past, no more)."""
     s.execute(select(User.id).where(User.id == user.id).with_for_update())
-    check_daily(s, user, settings, problem)
-    since = utcnow() - dt.timedelta(seconds=settings.rate_window)
+    if not run:
+        check_daily(s, user, settings, problem)
+    limit, window = ((settings.run_limit, settings.run_window) if run
+                     else (settings.rate_limit, settings.rate_window))
+    since = utcnow() - dt.timedelta(seconds=window)
     recent = list(s.scalars(select(SubmissionRow.created).where(
-        SubmissionRow.user_id == user.id, SubmissionRow.created > since)
-        .order_by(SubmissionRow.created.desc()).limit(settings.rate_limit)))
-    if len(recent) >= settings.rate_limit:
+        SubmissionRow.user_id == user.id, SubmissionRow.created > since,
+        SubmissionRow.run.is_(run))
+        .order_by(SubmissionRow.created.desc()).limit(limit)))
+    if len(recent) >= limit:
         wait = (recent[-1] - since).total_seconds()
-        raise TooMany(f"at most {settings.rate_limit} submissions per {settings.rate_window} s",
+        what = "Runs" if run else "submissions"
+        raise TooMany(f"at most {limit} {what} per {window} s",
                       retry_after=max(1, math.ceil(wait)))
     waiting = s.scalar(select(func.count()).where(
         SubmissionRow.user_id == user.id,
@@ -52,7 +60,7 @@ def check_daily(s: Session, user: User, settings: Settings, problem: str,
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     today = select(SubmissionRow.id).where(
         SubmissionRow.user_id == user.id, SubmissionRow.problem == problem,
-        SubmissionRow.created >= midnight).limit(cap).subquery()
+        SubmissionRow.run.is_(False), SubmissionRow.created >= midnight).limit(cap).subquery()
     if (s.scalar(select(func.count()).select_from(today)) or 0) >= cap:
         wait = (midnight + dt.timedelta(days=1) - now).total_seconds()
         hours, minutes = divmod(math.ceil(wait / 60), 60)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -119,6 +120,8 @@ class SubmissionRow(Base):
     grader: Mapped[str | None] = mapped_column(String(128), default=None)
     claim: Mapped[str | None] = mapped_column(String(32), default=None)  # this attempt's token
     counts: Mapped[bool] = mapped_column(Boolean, default=True)  # false: the judge gave up
+    # A Run: graded on the visible tests and checks only, shown to its learner, never counted.
+    run: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     idempotency_key: Mapped[str | None] = mapped_column(String(128), default=None)
     created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
     started: Mapped[dt.datetime | None] = mapped_column(DateTime, default=None)

@@ -1,6 +1,10 @@
 """The queries that the API and the pages share, each written once: a submission stored (by
 the API or the editor's form), one read with its access checked, "my submissions", the best
-counting score per learner and problem, and a problem's rejudge."""
+counting score per learner and problem, and a problem's rejudge.
+
+A Run (`run` true: graded on the visible tests and checks only) is its learner's alone: it is
+in "my submissions" and readable by id, and in nothing that counts or lists for instructors:
+not in scores, the gradebook, exports, attempt counts, problem listings or rejudges."""
 
 from __future__ import annotations
 
@@ -21,8 +25,10 @@ from grader.service.store.models import Event, Status, SubmissionRow, User
 # What a list or a check of access never reads: a source (up to source_cap) and a report (up to
 # report_cap) per row. Reading either anyway raises instead of loading it behind our back.
 UNREAD = (defer(SubmissionRow.source, raiseload=True), defer(SubmissionRow.report, raiseload=True))
-# A grade that counts: finished, and not one the judge gave up on (never against anyone).
-COUNTING = (SubmissionRow.status == Status.DONE, SubmissionRow.counts.is_(True))
+# A grade that counts: finished, no Run, and not one the judge gave up on (never against anyone).
+COUNTING = (SubmissionRow.status == Status.DONE, SubmissionRow.counts.is_(True),
+            SubmissionRow.run.is_(False))
+NOT_RUN = SubmissionRow.run.is_(False)
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class Intake:
     problem: str
     filename: str
     source: bytes
+    run: bool = False  # a Run: visible tests and checks only, never counted
 
     @property
     def sha256(self) -> str:
@@ -51,7 +58,8 @@ def replay(s: Session, user: User, key: str | None, intake: Intake) -> Submissio
         return None
     row = s.scalar(select(SubmissionRow).where(SubmissionRow.user_id == user.id,
                                             SubmissionRow.idempotency_key == key))
-    if row is not None and (row.problem, row.sha256) != (intake.problem, intake.sha256):
+    if row is not None and (row.problem, row.sha256, row.run) != (
+            intake.problem, intake.sha256, intake.run):
         raise Invalid("Idempotency-Key already used for a different submission")
     return row
 
@@ -64,9 +72,10 @@ def create_submission(db: Database, user: User, settings: Settings, intake: Inta
         again = replay(s, user, key, intake)
         if again is not None:
             return Stored(again.id, again.status, replayed=True)
-        check_limits(s, user, settings, intake.problem)
+        check_limits(s, user, settings, intake.problem, run=intake.run)
         sub = SubmissionRow(user_id=user.id, problem=intake.problem, filename=intake.filename,
-                         source=intake.source, sha256=intake.sha256, idempotency_key=key)
+                         source=intake.source, sha256=intake.sha256, idempotency_key=key,
+                         run=intake.run)
         s.add(sub)
         try:
             s.flush()
@@ -104,9 +113,9 @@ def mine(db: Database, user: User, problem: str | None = None,
 
 def of_problem(db: Database, problem: str | None = None,
                limit: int = 5000) -> list[tuple[SubmissionRow, str]]:
-    """Every submission (of one problem, or all) with its author's name, newest first."""
+    """Every submission (of one problem, or all) with its author's name, newest first; no Run."""
     with db.session() as s:
-        query = select(SubmissionRow, User.name).options(*UNREAD).join(User)
+        query = select(SubmissionRow, User.name).options(*UNREAD).join(User).where(NOT_RUN)
         if problem is not None:
             query = query.where(SubmissionRow.problem == problem)
         rows = s.execute(query.order_by(SubmissionRow.id.desc()).limit(limit)).all()
@@ -136,10 +145,11 @@ def best_counting(db: Database, user: User | None = None) -> list[Best]:
 
 
 def tried(db: Database, user: User) -> dict[str, int]:
-    """How many submissions the user made per problem, graded or not."""
+    """How many submissions the user made per problem, graded or not (Runs are none)."""
     with db.session() as s:
         return {p: n for p, n in s.execute(
-            select(SubmissionRow.problem, func.count()).where(SubmissionRow.user_id == user.id)
+            select(SubmissionRow.problem, func.count()).where(SubmissionRow.user_id == user.id,
+                                                             NOT_RUN)
             .group_by(SubmissionRow.problem)).all()}
 
 
@@ -154,9 +164,11 @@ def best_reports(db: Database) -> dict[tuple[str, str], dict[str, Any]]:
 
 def rejudge(db: Database, problem: str) -> int:
     """Every submission of the problem back to the queue with fresh attempts (how many); a
-    grade still under way is dropped when it finishes (its claim token no longer matches)."""
+    grade still under way is dropped when it finishes (its claim token no longer matches).
+    Runs stay as they were: nothing counts them."""
     with db.session() as s:
-        ids = list(s.scalars(select(SubmissionRow.id).where(SubmissionRow.problem == problem)))
+        ids = list(s.scalars(select(SubmissionRow.id).where(SubmissionRow.problem == problem,
+                                                            NOT_RUN)))
         s.execute(delete(Event).where(Event.submission_id.in_(ids)))
         s.execute(update(SubmissionRow).where(SubmissionRow.id.in_(ids)).values(
             status=Status.QUEUED, attempts=0, claim=None, grader=None, lease_until=None,

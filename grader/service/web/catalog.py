@@ -35,7 +35,7 @@ def examples(problem: Problem) -> list[Example]:
         if problem.id not in _examples:
             outs = expected_outputs(problem)
             _examples[problem.id] = [
-                Example(name=c.name, args={k: plain(v) for k, v in c.args.items()},
+                Example(name=c.name, call=c.call, args={k: plain(v) for k, v in c.args.items()},
                         expected=plain(out))
                 for c, out in zip(problem.tests, outs, strict=True) if c.visible]
         return _examples[problem.id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
@@ -60,6 +61,19 @@ def json_depth(body: bytes) -> int:
     return int(np.cumsum(_BRACKET[np.frombuffer(outside, np.uint8)]).max())
 
 
+def _run_flag(value: object, texts: dict[str, bool] | None = None) -> bool:
+    """`run` as documented: a JSON boolean, or a form's text (`texts`); absent is false."""
+    if texts is None and isinstance(value, bool):
+        return value
+    if texts is not None and isinstance(value, str) and value in texts:
+        return texts[value]
+    raise Invalid("run: expected true or false")
+
+
+FORM_RUN = {"true": True, "false": False}
+EDITOR_RUN = {"1": True}  # the problem page's Run button
+
+
 def parse_json(body: bytes) -> Any:
     """A client's JSON, its nesting bounded before parsing (50,000 levels raised RecursionError
     in the parser: a 500), so neither the parser nor any code after it recurses deeply."""
@@ -78,7 +92,8 @@ def parse_json(body: bytes) -> Any:
 
 
 async def read_intake(request: Request, cap: int) -> Intake:
-    """JSON {"problem", "source"} or a multipart form with `problem` and a `file` upload."""
+    """JSON {"problem", "source", "run"?} or a multipart form with `problem`, a `file` upload
+    and optionally `run`: a Run when true."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "application/json":
         data = parse_json(await request.body())  # size bounded by the BodyLimit middleware
@@ -88,18 +103,21 @@ async def read_intake(request: Request, cap: int) -> Intake:
         if missing:
             raise Invalid(f"missing field(s): {', '.join(missing)}")
         problem = find_problem(_text(data["problem"], "problem")).id
-        return Intake(problem, f"{problem}.py", utf8_source(_text(data["source"], "source"), cap))
+        return Intake(problem, f"{problem}.py", utf8_source(_text(data["source"], "source"), cap),
+                      run="run" in data and _run_flag(data["run"]))
     if kind == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=8, max_part_size=64 * 1024)
+        # Fields the schema does not name are ignored (and so allowed): a few dozen of them.
+        form = await request.form(max_files=1, max_fields=32, max_part_size=64 * 1024)
         upload, problem_id = form.get("file"), form.get("problem")
+        run = "run" in form and _run_flag(form["run"], FORM_RUN)
         if problem_id is None:
             raise Invalid("missing field: problem")
         if upload is None:
             raise Invalid("missing field: file (the .py or .ipynb file to grade)")
         problem = find_problem(_text(problem_id, "problem")).id
         if isinstance(upload, str):  # the file's text as a plain field (no filename)
-            return Intake(problem, f"{problem}.py", utf8_source(upload, cap))
-        return await read_upload(upload, problem, cap)
+            return Intake(problem, f"{problem}.py", utf8_source(upload, cap), run=run)
+        return dataclasses.replace(await read_upload(upload, problem, cap), run=run)
     raise BadRequest("send application/json or multipart/form-data")
 
 
@@ -117,14 +135,17 @@ async def read_upload(upload: UploadFile, problem: str, cap: int) -> Intake:
 
 
 async def read_editor_form(request: Request, problem: Problem, cap: int) -> Intake:
-    """The problem page's form: the editor's text, or the uploaded file when one was chosen."""
+    """The problem page's form: the editor's text, or the uploaded file when one was chosen;
+    a Run when its Run button sent it (`run=1`)."""
     form = await request.form(max_files=1, max_fields=8, max_part_size=cap + 1024)
     upload, text = form.get("file"), form.get("source")
+    run = "run" in form and _run_flag(form["run"], EDITOR_RUN)
     if isinstance(upload, UploadFile) and upload.filename:
-        return await read_upload(upload, problem.id, cap)
+        return dataclasses.replace(await read_upload(upload, problem.id, cap), run=run)
     if not isinstance(text, str) or not text.strip():
         raise Invalid("write your solution in the editor or choose a file")
-    return Intake(problem.id, f"{problem.id}.py", utf8_source(text.replace("\r\n", "\n"), cap))
+    return Intake(problem.id, f"{problem.id}.py", utf8_source(text.replace("\r\n", "\n"), cap),
+                  run=run)
 
 
 def idempotency_key(request: Request) -> str | None:

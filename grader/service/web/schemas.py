@@ -17,6 +17,7 @@ class ProblemSummary(BaseModel):
 
 class Example(BaseModel):
     name: str
+    call: str | None = None  # the entry it calls, in a problem with several
     args: dict[str, Any]
     expected: Any
 
@@ -39,7 +40,8 @@ class SubmissionSummary(BaseModel):
     status: str
     verdict: str | None
     score: float | None
-    counts: bool
+    counts: bool  # false for a Run, and for a grade the judge gave up on
+    run: bool  # a Run: visible tests and checks only, never counted
     created: dt.datetime
     finished: dt.datetime | None
 
@@ -79,6 +81,7 @@ def utc(t: dt.datetime) -> dt.datetime:
 def summary(sub: SubmissionRow, user: User | str) -> SubmissionSummary:
     name = user if isinstance(user, str) else user.name
     return SubmissionSummary(id=sub.id, problem=sub.problem, user=name, status=sub.status,
-                             verdict=sub.verdict, score=sub.score, counts=sub.counts,
+                             verdict=sub.verdict, score=sub.score,
+                             counts=sub.counts and not sub.run, run=sub.run,
                              created=utc(sub.created),
                              finished=None if sub.finished is None else utc(sub.finished))

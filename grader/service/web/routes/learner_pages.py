@@ -60,7 +60,8 @@ def home(request: Request, principal: Visitor, db: Db) -> HTMLResponse:
 
 
 def _rows(problems: list[Problem], standing: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"id": p.id, "title": p.spec.title, "submissions": 0, "best": None,
+    return [{"id": p.id, "title": p.spec.title, "difficulty": p.spec.difficulty,
+             "tags": p.spec.tags, "submissions": 0, "best": None,
              "solved": False, **standing.get(p.id, {})} for p in problems]
 
 
@@ -82,7 +83,7 @@ def _reference(problem: Problem, user: User | None, mine: list[SubmissionRow]) -
     """The reference solution, for staff, or once I am accepted where the spec allows it."""
     if user is None:
         return None
-    accepted = any(s.verdict == "accepted" and s.counts for s in mine)
+    accepted = any(s.verdict == "accepted" and s.counts and not s.run for s in mine)
     if not (user.staff or (accepted and problem.spec.show_reference_after_accepted)):
         return None
     try:
@@ -102,8 +103,9 @@ def _neighbours(problem_id: str) -> dict[str, Any]:
 
 
 def _failures(mine: list[SubmissionRow]) -> int:
-    """My judged submissions of a problem that were not accepted (a judge failure is none)."""
-    return sum(1 for s in mine if s.status == Status.DONE and s.counts
+    """My judged submissions of a problem that were not accepted (a judge failure is none,
+    and so is a Run)."""
+    return sum(1 for s in mine if s.status == Status.DONE and s.counts and not s.run
                and s.verdict != "accepted")
 
 
@@ -152,7 +154,8 @@ def take_hint(request: Request, problem_id: str, user: CurrentUser, db: Db,
 @router.post("/problems/{problem_id}/submit", dependencies=[Depends(check_csrf)])
 async def submit_form(request: Request, problem_id: str, user: CurrentUser, db: Db,
                       settings: AppSettings, queue: WorkQueue) -> Response:
-    """The editor's form: stored (then queued) like an API submission, 303 to its page."""
+    """The editor's form: stored (then queued) like an API submission, 303 to its page; its
+    Run button sends the same form with `run=1`."""
     intake = await read_editor_form(request, find_problem(problem_id), settings.source_cap)
     stored = queries.create_submission(db, user, settings, intake)
     queue.wake(submission=stored.id)

@@ -14,6 +14,7 @@ from grader.model.submission import Submission
 from grader.service.store.models import Status
 from grader.service.store.queries import readable
 from grader.service.web.deps import Db, SubmissionId, Visitor
+from grader.service.web.plots import check_plot
 from grader.service.web.templating import page, to_sign_in
 
 router = APIRouter(include_in_schema=False)
@@ -39,13 +40,15 @@ def diff_rows(shown: dict[str, Any]) -> list[dict[str, str]]:
 
 def _tests(report: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
-    for t in report["tests"]:
+    for i, t in enumerate(report["tests"]):
         shown = t.get("shown") or {}
         values = [(k, value_text(v)) for k, v in (shown.get("args") or {}).items()]
         values += [(k, value_text(v)) for k, v in shown.items() if k != "args"]
         earned = float(t["points"]) if t["verdict"] == "accepted" else 0.0
         out.append({**t, "earned": earned, "values": values,
-                    "diff": diff_rows(shown) if shown else []})
+                    "diff": diff_rows(shown) if shown else [],
+                    # a visible check's picture; a hidden one has no data for it, nor a place
+                    "svg": check_plot(t.get("plot"), f"plot{i}") if t["visible"] else None})
     return out
 
 

@@ -20,15 +20,21 @@ router = APIRouter(prefix="/api/v1/submissions", tags=["submissions"])
 _PROBLEM = {"type": "string", "pattern": PROBLEM_ID.pattern, "description": "the problem's id"}
 _SOURCE = {"type": "string", "description": "the solution's Python source: UTF-8 text, at most "
                                             "the service's source cap (64 KiB by default)"}
+_RUN_TEXT = ("a Run: graded on the visible tests and checks only (no hidden input reaches the "
+             "sandbox), shown to you alone, never counted (no score, gradebook or attempt), "
+             "with its own rate limit")
+_RUN = {"type": "boolean", "default": False, "description": _RUN_TEXT}
 SUBMISSION_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "application/json": {
         "schema": {"type": "object", "required": ["problem", "source"],
-                   "properties": {"problem": _PROBLEM, "source": _SOURCE}},
+                   "properties": {"problem": _PROBLEM, "source": _SOURCE, "run": _RUN}},
         "example": {"problem": "reinforce_grad", "source": "def reinforce_grad(): ...\n"}},
     "multipart/form-data": {
         "schema": {"type": "object", "required": ["problem", "file"],
                    "properties": {"problem": _PROBLEM,
-                                  "file": {**_SOURCE, "description": "the .py file to grade"}}},
+                                  "file": {**_SOURCE, "description": "the .py file to grade"},
+                                  "run": {"type": "string", "enum": ["true", "false"],
+                                          "default": "false", "description": _RUN_TEXT}}},
         "encoding": {"file": {"contentType": "text/x-python"}}},
 }}}
 
@@ -38,6 +44,7 @@ SUBMISSION_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": 
 async def submit(request: Request, response: Response, user: CurrentUser, settings: AppSettings,
                  db: Db, queue: WorkQueue) -> Created:
     """JSON {"problem", "source"} or multipart (`problem`, `file`); Idempotency-Key honoured.
+    `"run": true` makes it a Run: the visible tests and checks only, never counted.
     The row is committed before the queue hears of it: once this answers 201, the database
     holds the submission, whatever happens to the queue."""
     key = idempotency_key(request)

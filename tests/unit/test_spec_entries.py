@@ -1,0 +1,103 @@
+"""Several entry points (`functions:`): each test names the one it calls, and every mistake in
+that is refused with the file, the key and the fix; `function:` problems are unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from grader.errors import SpecError
+from grader.model.inputs import materialise
+from grader.model.problems import load_problem, signature
+from grader.model.spec import ProblemSpec, load_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCE = ROOT / "problems" / "score_vs_pathwise" / "problem.yaml"
+
+
+def _load(tmp_path: Path, edit: Any) -> ProblemSpec:
+    raw = yaml.safe_load(SOURCE.read_text(encoding="utf-8"))
+    edit(raw)
+    path = tmp_path / "score_vs_pathwise" / "problem.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return load_spec(path)
+
+
+def test_each_test_calls_the_entry_it_names() -> None:
+    problem = load_problem("score_vs_pathwise")
+    calls = {c.name: c.call for c in materialise(problem.spec)}
+    assert calls["worked_example_score"] == "score_grad"
+    assert calls["drawn_b_1"] == "pathwise_grad"
+    assert [f.name for f in problem.spec.entries] == ["score_grad", "pathwise_grad"]
+    assert problem.spec.function.name == "score_grad"  # the first: older callers keep working
+    assert signature(problem).splitlines()[1].startswith("pathwise_grad(seed: float, mu: ")
+
+
+def _drop_call(raw: dict[str, Any]) -> None:
+    del raw["tests"][1]["call"]
+
+
+def _misspell(raw: dict[str, Any]) -> None:
+    raw["statistics"][0]["call"] = "score_grd"
+
+
+def _both(raw: dict[str, Any]) -> None:
+    raw["function"] = raw["functions"][0]
+
+
+def _only_function(raw: dict[str, Any]) -> None:
+    raw["function"] = raw.pop("functions")[0]
+
+
+def _wrong_args(raw: dict[str, Any]) -> None:
+    raw["functions"][1]["params"] = raw["functions"][1]["params"][:3]
+
+
+def _tuple_return(raw: dict[str, Any]) -> None:
+    raw["functions"][1]["returns"] = {"kind": "tuple", "items": [
+        {"name": "g", "dtype": "float32", "shape": ["D"]}]}
+
+
+def _same_name(raw: dict[str, Any]) -> None:
+    raw["functions"][1]["name"] = "score_grad"
+
+
+def _unknown_key(raw: dict[str, Any]) -> None:
+    raw["tests"][0]["calls"] = "score_grad"
+
+
+# (edit, key path the error names, words of the message)
+REFUSED = [
+    (_drop_call, "(top level)", "tests.1 ('worked_example_pathwise'): `call: None` names no "
+                                "entry; say which it calls, one of ['score_grad', "
+                                "'pathwise_grad']"),
+    (_misspell, "(top level)", "statistics.0 ('score_unbiased'): `call: score_grd`"),
+    (_both, "(top level)", "give `function` (one entry) or `functions` (several), exactly one"),
+    (_only_function, "(top level)", "`call` is for problems with `functions`; remove it"),
+    (_wrong_args, "(top level)", "functions 'pathwise_grad': test 'worked_example_pathwise' "
+                                 "args: unknown ['n_samples']"),
+    (_tuple_return, "(top level)", "each entry returns one array"),
+    (_same_name, "(top level)", "functions names repeat"),
+    (_unknown_key, "tests.0.calls", "unknown key"),
+]
+
+
+@pytest.mark.parametrize(("edit", "key", "words"), REFUSED, ids=[r[0].__name__ for r in REFUSED])
+def test_a_mistake_in_the_entries_names_file_key_and_fix(tmp_path: Path, edit: Any, key: str,
+                                                          words: str) -> None:
+    with pytest.raises(SpecError) as info:
+        _load(tmp_path, edit)
+    assert info.value.path.endswith("score_vs_pathwise/problem.yaml")
+    assert info.value.key == key
+    assert words in str(info.value), str(info.value)
+
+
+def test_the_schema_asks_for_function_or_functions_and_a_call_per_test() -> None:
+    schema = ProblemSpec.model_json_schema()
+    assert schema["oneOf"] == [{"required": ["function"]}, {"required": ["functions"]}]
+    for model in ("ExplicitTest", "GeneratedTests", "MeanCheck", "VarianceCheck"):
+        assert "call" in schema["$defs"][model]["properties"], model

@@ -9,6 +9,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import yaml
 from rich.console import Console
 from rich.progress import Progress, TimeElapsedColumn
 
@@ -16,11 +17,15 @@ from grader.batch.class_grading import find_submissions, grade_many
 from grader.batch.exports import write_csv, write_gradescope, write_junit
 from grader.cli.exits import grade_exit
 from grader.data import cache
+from grader.judging.execution import ready_key
 from grader.judging.judge import grade_submission
-from grader.model.problems import Problem, load_problem
+from grader.model.problems import Problem, default_root, load_problem
 from grader.model.report import redact
 from grader.model.submission import read_submission
 from grader.sandbox.factory import BACKENDS, make_sandbox
+from grader.sandbox.local import LocalSandbox
+from grader.sandbox.protocol import Sandbox
+from grader.sandbox.ready import LimitsKey
 from grader.verdict import Verdict
 
 
@@ -50,17 +55,49 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     grade.set_defaults(run=cmd_grade)
 
 
+def early_key(problem_id: str) -> LimitsKey:
+    """The limits a problem's jail is started with, read from its problem.yaml alone (no spec
+    validation yet); the defaults when it cannot tell (the spec's load then says why)."""
+    from grader.model.spec import Limits
+
+    try:
+        raw = yaml.safe_load((default_root() / "problems" / problem_id / "problem.yaml")
+                             .read_text(encoding="utf-8"))
+        limits = Limits(**raw.get("limits") or {})
+    except Exception:
+        return ready_key()
+    return ready_key(limits)
+
+
 def cmd_grade(console: Console, args: argparse.Namespace) -> int:
-    problem = load_problem(args.problem)
     paths = [Path(p) for p in args.paths]
+    single = not (len(paths) > 1 or paths[0].is_dir() or args.csv or args.gradescope
+                  or args.junit)
+    sandbox: Sandbox | None = None
+    if single:
+        # The jail first: its Python and `import jax` run while this process loads the spec,
+        # the caches and the expected outputs. It grades this one file, then is closed.
+        sandbox = make_sandbox(args.backend, cache.compile_cache_dir(), args.unsafe_no_sandbox,
+                               per_process_limits=args.per_process_limits, keep_ready=True)
+    try:
+        if isinstance(sandbox, LocalSandbox):
+            sandbox.prepare(early_key(args.problem))
+            sandbox.keep_ready = False  # no jail after this one
+        return _grade(console, args, paths, sandbox)
+    finally:
+        if isinstance(sandbox, LocalSandbox):
+            sandbox.close()
+
+
+def _grade(console: Console, args: argparse.Namespace, paths: list[Path],
+           sandbox: Sandbox | None) -> int:
+    problem = load_problem(args.problem)
     if args.unsafe_no_sandbox:
         print("jaxjudge: warning: --unsafe-no-sandbox runs the submission without isolation",
               file=sys.stderr)
-    if len(paths) > 1 or paths[0].is_dir() or args.csv or args.gradescope or args.junit:
+    if sandbox is None:
         return _grade_batch(console, args, problem, paths)
     submission = read_submission(paths[0])  # a refusal is a one-line error, exit 2
-    sandbox = make_sandbox(args.backend, cache.compile_cache_dir(), args.unsafe_no_sandbox,
-                           per_process_limits=args.per_process_limits)
     report = grade_submission(problem, submission, sandbox)
     if args.format == "json":
         print(json.dumps(report.to_dict(reveal=args.reveal)))

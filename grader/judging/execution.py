@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from grader.model.problems import Problem
+from grader.model.spec import Limits
 from grader.model.values import Output, structure
 from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event
 from grader.sandbox.protocol import Job, Sandbox
+from grader.sandbox.ready import LimitsKey
 from grader.sandbox.runner import CALL_KEY
 from grader.verdict import Verdict
 
@@ -189,3 +191,10 @@ def make_job(problem: Problem, submission: Path, calls: list[dict[str, Any]],
 def tagged(args: dict[str, Any], call: str | None) -> dict[str, Any]:
     """A call's arguments as the job sends them: with the entry it runs, when it names one."""
     return args if call is None else {**args, CALL_KEY: call}
+
+
+def ready_key(limits: Limits | None = None) -> LimitsKey:
+    """The limits a jail started ahead is started with for a problem of `limits` (default: a
+    spec that sets none, as most do): what make_job's jobs of that problem will ask for."""
+    limits = limits or Limits()
+    return LimitsKey(limits.memory_mb, Job.max_processes, limits.tmp_mb)

@@ -12,10 +12,12 @@ BACKENDS = ("local", "docker")
 
 
 def make_sandbox(backend: str, compile_cache: Path | None, unsandboxed: bool = False,
-                 slot: int = 0, per_process_limits: bool = False) -> Sandbox:
+                 slot: int = 0, per_process_limits: bool = False,
+                 keep_ready: bool = False) -> Sandbox:
     """The sandbox for a backend name, reading the XLA cache at `compile_cache`; slot `n` of
     concurrent graders gets its own jail uid. per_process_limits: the local backend grades where
-    no cgroup can be made (else it refuses)."""
+    no cgroup can be made (else it refuses). keep_ready: bubblewrap keeps a jail started ahead
+    (LocalSandbox; the owner calls its `close()`); other sandboxes start one per job."""
     if backend == "docker":
         if unsandboxed:
             raise JudgeError("--unsafe-no-sandbox applies to the local backend only")
@@ -28,4 +30,4 @@ def make_sandbox(backend: str, compile_cache: Path | None, unsandboxed: bool = F
     # gets no compile cache: it would write to it.
     return LocalSandbox(unsandboxed=unsandboxed, uid=SANDBOX_UID + slot,
                         compile_cache=None if unsandboxed else compile_cache,
-                        per_process_limits=per_process_limits)
+                        per_process_limits=per_process_limits, keep_ready=keep_ready)

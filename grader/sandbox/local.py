@@ -5,20 +5,23 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-import select
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from grader.errors import JudgeError
 from grader.sandbox import cgroup, hierarchy, scratch
 from grader.sandbox.capture import Capture
-from grader.sandbox.frames import Event, Frames
-from grader.sandbox.protocol import JAIL_ENV, Job, cache_env, in_background, jail_cache, stream
+from grader.sandbox.frames import Event
+from grader.sandbox.protocol import JAIL_ENV, Job, cache_env, jail_cache
+from grader.sandbox.ready import (  # re-exported: the sandbox's public names
+    JAIL_STAGING,
+    JAIL_SUBMISSION,
+    LimitsKey,
+    ReadyJails,
+)
 from grader.sandbox.reaping import kill, kill_uid
 
 RUNNER = Path(__file__).with_name("runner.py")
@@ -29,19 +32,18 @@ SANDBOX_UID = int(os.environ.get("JAXJUDGE_SANDBOX_UID") or 60_000)
 # the jail's uid cannot enter (a clone under /root or mktemp -d).
 STAGED_RUNNER = ".jaxjudge-runner.py"
 # Likewise the problem's given.py (trusted functions a callable parameter names), staged beside
-# it; in bubblewrap it is bound read-only at JAIL_GIVEN.
+# it; in bubblewrap it is staged beside the submission, in the jail's staging folder.
 STAGED_GIVEN = ".jaxjudge-given.py"
-JAIL_GIVEN = "/judge/given.py"
 
 
-class LocalSandbox:
+class LocalSandbox(ReadyJails):
     """bubblewrap: no network, own pid/mount/ipc/uts namespaces, read-only system, private /tmp."""
 
     name = "local"
 
     def __init__(self, unsandboxed: bool = False, uid: int = SANDBOX_UID,
                  compile_cache: Path | None = None, per_process_limits: bool = False,
-                 cgroup_root: Path | None = None) -> None:
+                 cgroup_root: Path | None = None, keep_ready: bool = False) -> None:
         """unsandboxed: run with no isolation at all, for trusted code only (never a fallback).
 
         uid: the jail's uid when run as root; concurrent jails take distinct uids, so each has
@@ -50,6 +52,8 @@ class LocalSandbox:
         to it. per_process_limits:
         where no cgroup can be made, grade under per-process rlimits instead of refusing (also
         JAXJUDGE_LIMITS=per-process). cgroup_root: where cgroups are mounted (tests).
+        keep_ready: (bubblewrap only) keep one jail started ahead, its Python and `import jax`
+        done, and replace each spent one at once; `close()` ends it. Each jail grades one job.
         """
         self.uid = uid
         self.compile_cache = compile_cache
@@ -78,23 +82,28 @@ class LocalSandbox:
         # Neither (bwrap 0.8 without root): only the cgroup's memory limit bounds it, as its
         # pages are charged to the writer's memory cgroup.
         self.tmp_flag = self.bwrap is not None and scratch.bwrap_sizes_tmpfs(self.bwrap)
+        self._init_ready(keep_ready and self.bwrap is not None)
 
-    def command(self, job: Job, group: cgroup.Group | None = None,
-                tmp: Path | None = None) -> list[str]:
+    def command(self, key: LimitsKey, group: cgroup.Group | None = None,
+                tmp: Path | None = None, staging: Path | None = None,
+                uid: int | None = None) -> list[str]:
         """The jail's command line; `group` is the run's cgroup, `tmp` a host folder to bind as
-        the jail's /tmp (else a tmpfs, of the job's size where bwrap can size it)."""
+        the jail's /tmp (else a tmpfs, of the key's size where bwrap can size it), `staging`
+        (bubblewrap) the host folder bound read-only at /submission, where the judge puts the
+        submission and given.py when the job comes. Nothing of a job but its limits is in it."""
         joined = group.join_command() if group is not None else []
         python = Path(sys.executable)
-        mem = job.memory_mb * 1024 * 1024
+        mem = key.memory_mb * 1024 * 1024
         # prlimit, not preexec_fn: the judge has imported jax, and forking a threaded process to
         # run Python code in the child can deadlock. Hard limits: the learner cannot raise them.
-        rlimits = ["/usr/bin/prlimit", f"--as={mem}", f"--nproc={job.max_processes}",
+        rlimits = ["/usr/bin/prlimit", f"--as={mem}", f"--nproc={key.max_processes}",
                    f"--fsize={64 << 20}", "--core=0", "--"]
         if self.uid_only:
             runner = tmp / STAGED_RUNNER if tmp is not None else RUNNER
             return [*joined, *rlimits, *self._drop(), str(python), "-I", str(runner)]
         if self.bwrap is None:
             return [*rlimits, str(python), str(RUNNER)]
+        assert staging is not None, "a bubblewrap jail needs its staging folder"
         env = dict(JAIL_ENV)
         cache: list[str] = []
         if (sealed := jail_cache(self.compile_cache)) is not None:
@@ -105,7 +114,7 @@ class LocalSandbox:
         prefixes = sorted({Path(sys.prefix), Path(sys.base_prefix).resolve()})
         binds: list[str] = []
         made: set[Path] = set()
-        for target in [*prefixes, Path("/judge/runner.py"), Path("/submission/submission.py")]:
+        for target in [*prefixes, Path("/judge/runner.py"), Path(JAIL_SUBMISSION)]:
             for parent in reversed(target.parents):
                 if parent != Path("/") and parent not in made and not _system(parent):
                     made.add(parent)
@@ -117,23 +126,23 @@ class LocalSandbox:
                "--ro-bind", "/usr", "/usr", "--ro-bind-try", "/lib", "/lib",
                "--ro-bind-try", "/lib64", "/lib64", "--ro-bind-try", "/bin", "/bin",
                "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
-               "--proc", "/proc", "--dev", "/dev", *_tmp(job, tmp, self.tmp_flag),
+               "--proc", "/proc", "--dev", "/dev", *_tmp(key, tmp, self.tmp_flag),
                *binds,
                "--ro-bind", str(RUNNER), "/judge/runner.py",
-               *(["--ro-bind", str(job.given.resolve()), JAIL_GIVEN] if job.given else []),
-               "--ro-bind", str(job.submission.resolve()), "/submission/submission.py",
+               "--ro-bind", str(staging), JAIL_STAGING,
                *cache, "--chdir", "/tmp", "--clearenv",
                *(arg for k, v in env.items() for arg in ("--setenv", k, v))]
         if not self.root:
             cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
-        return [*joined, *rlimits, *cmd, *self._drop(), str(python), "-I", "/judge/runner.py"]
+        return [*joined, *rlimits, *cmd, *self._drop(uid), str(python), "-I", "/judge/runner.py"]
 
-    def _drop(self) -> list[str]:
+    def _drop(self, uid: int | None = None) -> list[str]:
         """As root, no user namespace: a real unprivileged uid, so RLIMIT_NPROC holds (the kernel
         exempts uid 0 from it) and no capability survives."""
         if not self.root:
             return []
-        return ["/usr/bin/setpriv", f"--reuid={self.uid}", f"--regid={self.uid}",
+        uid = self.uid if uid is None else uid
+        return ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}",
                 "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
 
     def environment(self, home: Path | None = None) -> dict[str, str] | None:
@@ -151,8 +160,32 @@ class LocalSandbox:
                 **cache_env(str(self.compile_cache), writable=True)}
 
     def run(self, job: Job, capture: Capture) -> Iterator[Event]:
-        """One jail, in a fresh cgroup and with scratch of its own. On every path out, once the
+        """One jail, in a cgroup and with scratch of its own, that grades this job and no other.
+        bubblewrap: the ready jail of the job's limits when there is one, else one started now;
+        the spent jail is closed and (keep_ready) replaced at once. On every path out, once the
         jail's processes are killed: the cgroup (and any straggler in it), then the scratch."""
+        if self.bwrap is None:
+            yield from self._run_direct(job, capture)
+            return
+        key = LimitsKey.of(job)
+        jail = self._take(key)
+        if jail is None:
+            self._discard()  # a ready jail of other limits: its uid is this one's
+            jail = self._start(key)
+        assert jail is not None
+        try:
+            if self.keep_ready:  # the next one starts at once, beside this one, as the other uid
+                try:
+                    self.prepare(key)
+                except Exception as exc:  # the next job starts its own, and says why
+                    print(f"jaxjudge: warning: cannot start a jail ahead: {exc}",
+                          file=sys.stderr)
+            yield from self._serve(jail, job, capture)
+        finally:
+            jail.close()
+
+    def _run_direct(self, job: Job, capture: Capture) -> Iterator[Event]:
+        """No bubblewrap (uid isolation, or unsandboxed): a process started for this job."""
         with contextlib.ExitStack() as stack:
             tmp = None
             if self.uid_only:
@@ -160,74 +193,35 @@ class LocalSandbox:
                 scratch.stage_file(RUNNER, tmp / STAGED_RUNNER)
                 if job.given is not None:
                     scratch.stage_file(job.given, tmp / STAGED_GIVEN)
-            elif self.bwrap is not None and self.root and not self.tmp_flag:
-                tmp = stack.enter_context(scratch.sized_tmpfs(job.tmp_mb, self.uid))
             group = None
             if self.cgroups is not None:
                 group = self.cgroups.create(job.memory_mb << 20, job.max_processes)
                 stack.callback(group.close)
                 group.watch()
-            yield from self._run(job, capture, group, tmp)
-
-    def _run(self, job: Job, capture: Capture, group: cgroup.Group | None,
-             tmp: Path | None) -> Iterator[Event]:
-        rfd, wfd = os.pipe()
-        os.set_blocking(rfd, False)
-        path = "/submission/submission.py" if self.bwrap else str(job.submission)
-        given = None
-        if job.given is not None:
-            given = JAIL_GIVEN if self.bwrap else str(tmp / STAGED_GIVEN) \
-                if self.uid_only and tmp is not None else str(job.given)
-        first, rest = job.stdin(path, wfd, given)
-        proc = subprocess.Popen(self.command(job, group, tmp), stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(wfd,),
-                                start_new_session=True,
-                                env=self.environment(tmp if self.uid_only else None),
-                                cwd=tmp if self.uid_only else None)
-        os.close(wfd)
-        assert proc.stdin is not None
-        stdin = proc.stdin
-
-        def write(data: bytes) -> None:
-            stdin.write(data)
-            stdin.flush()
-
-        writers = [in_background(lambda: write(first))]
-
-        def release() -> None:
-            capture.settled()
-            capture.mark_hidden()
-            before = writers[0]
-            def finish() -> None:
-                before.join()
-                write(rest)
-                stdin.close()  # the runner reads no more
-
-            writers.append(in_background(finish))
-
-        drains = [threading.Thread(target=_drain, args=(s, capture), daemon=True)
-                  for s in (proc.stdout, proc.stderr)]
-        for t in drains:
-            t.start()
-        frames = Frames(job.output_bytes + (1 << 20))
-
-        def wait(timeout: float) -> None:
-            if select.select([rfd], [], [], timeout)[0]:
-                with contextlib.suppress(BlockingIOError):
-                    frames.feed(os.read(rfd, 1 << 20))
-
-        try:
-            yield from stream(job, frames, wait, lambda: proc.wait(5), release,
-                              group.oom if group is not None else None)
-        finally:
-            kill(proc)
-            if self.uid_only:
-                kill_uid(self.uid)  # no pid namespace of our own: whatever escaped the group
-            os.close(rfd)
-            for t in [*drains, *writers]:
-                t.join(timeout=5)
-            with contextlib.suppress(OSError):
-                stdin.close()
+            rfd, wfd = os.pipe()
+            os.set_blocking(rfd, False)
+            given = None
+            if job.given is not None:
+                given = str(tmp / STAGED_GIVEN) if tmp is not None else str(job.given)
+            first, rest = job.stdin(str(job.submission), wfd, given)
+            try:
+                proc = subprocess.Popen(self.command(LimitsKey.of(job), group, tmp),
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, pass_fds=(wfd,),
+                                        start_new_session=True, env=self.environment(tmp),
+                                        cwd=tmp)
+            except BaseException:
+                os.close(rfd)
+                raise
+            finally:
+                os.close(wfd)
+            try:
+                yield from self._exchange(job, capture, proc, rfd, first, rest, group)
+            finally:
+                kill(proc)
+                if self.uid_only:
+                    kill_uid(self.uid)  # no pid namespace of our own: whatever escaped the group
+                os.close(rfd)
 
 
 def python_unreachable(uid: int) -> Path | None:
@@ -257,10 +251,10 @@ def _may(folder: Path, uid: int, bits: int) -> bool:
     return (st.st_mode >> shift) & bits == bits
 
 
-def _tmp(job: Job, folder: Path | None, sized: bool) -> list[str]:
+def _tmp(key: LimitsKey, folder: Path | None, sized: bool) -> list[str]:
     if folder is not None:
         return ["--bind", str(folder), "/tmp"]
-    size = ["--size", str(job.tmp_mb << 20)] if sized else []
+    size = ["--size", str(key.tmp_mb << 20)] if sized else []
     return ["--perms", "1777", *size, "--tmpfs", "/tmp"]
 
 
@@ -268,8 +262,3 @@ def _system(path: Path) -> bool:
     return str(path) in ("/usr", "/lib", "/lib64", "/bin", "/tmp", "/proc", "/dev", "/etc")
 
 
-def _drain(stream: Any, capture: Capture) -> None:
-    """Reads everything away: printing is never an error, and the capture keeps its ends."""
-    fd = stream.fileno()
-    while chunk := os.read(fd, 65536):  # what is there now: read(n) would wait for all n
-        capture.write(chunk)

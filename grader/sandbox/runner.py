@@ -222,6 +222,19 @@ def strip_locations() -> None:
 
 def main() -> None:
     stdin = sys.stdin.buffer
+    # jax first, then the header: a jail started ahead of its job (a ready jail) has done the
+    # costly part when its job comes; a jail started for its job reads the same header later.
+    # Whatever the import prints goes to stderr: stdout may be the result channel (below).
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    import jax  # before the learner's code, so its import time is not charged to them
+
+    jax.config.update("jax_platforms", "cpu")
+    if os.environ.get("JAXJUDGE_STRIP_LOCATIONS") == "1":
+        strip_locations()
+    sys.stdout.flush()
+    os.dup2(saved, 1)
+    os.close(saved)
     job = json.loads(stdin.readline())
     if job["result_fd"] == "stdout":
         # A container has one output stream for frames: move it aside and send everything the
@@ -234,11 +247,6 @@ def main() -> None:
     path, fn_name, cap = job["path"], job["function"], int(job["output_bytes"])
     calls, public, groups = int(job["calls"]), int(job["public"]), job["groups"]
     returns = job.get("returns")  # the declared structure of a tuple or tree return, else None
-    import jax  # before the learner's code, so its import time is not charged to them
-
-    jax.config.update("jax_platforms", "cpu")
-    if os.environ.get("JAXJUDGE_STRIP_LOCATIONS") == "1":
-        strip_locations()
     given = None
     if job.get("given"):  # before the learner's code: the staged file is as the judge wrote it
         g = sys.modules["given"] = types.ModuleType("given")

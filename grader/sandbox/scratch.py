@@ -15,6 +15,7 @@ from grader.errors import JudgeError
 
 # Host folders, under the temp dir, named with the judge's pid: jaxjudge-tmp-<pid>-...
 TMP_PREFIX, SCRATCH_PREFIX = "jaxjudge-tmp-", "jaxjudge-scratch-"
+STAGE_PREFIX = "jaxjudge-stage-"
 
 
 def bwrap_sizes_tmpfs(bwrap: str) -> bool:
@@ -70,6 +71,48 @@ def private_dir(uid: int) -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staging_dir(jail_gid: int | None) -> Iterator[Path]:
+    """A fresh folder for one jail's submission (and given.py), bound read-only into it: the
+    judge's, entered by the jail's group (as root) or by the judge's own uid only (the jail is
+    that uid in a user namespace); never writable by the jail. Removed with all it holds."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{os.getpid()}-"))
+    try:
+        if jail_gid is not None and os.geteuid() == 0:
+            os.chown(folder, 0, jail_gid)
+            folder.chmod(0o750)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def sweep_staging(stale_after_s: float = 60.0) -> list[Path]:
+    """Removes the staging folders of judges that died (a SIGKILLed grader leaves its ready
+    jail's): named after a pid that no longer runs and older than `stale_after_s`. Returns them."""
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob(f"{STAGE_PREFIX}*-*"):
+        pid = folder.name[len(STAGE_PREFIX):].split("-")[0]
+        try:
+            if not pid.isdigit() or _alive(int(pid)) \
+                    or time.time() - folder.lstat().st_mtime < stale_after_s:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def stage_file(source: Path, target: Path) -> None:

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     backend: Literal["local", "docker"] = "local"
     jobs: int = 1  # graders in this process; 0 = web only
     slot_base: int = 0  # first sandbox slot (jail uid 60000 + slot) graders here may take
+    # Each grader keeps one bubblewrap jail started ahead (Python and jax imported), replaced
+    # once spent; false: a jail is started when its submission is claimed.
+    ready_jails: bool = True
     secret_key: str = ""  # default: generated once into <data>/secret_key (0600)
     source_cap: int = 64 * 1024
     rate_limit: int = 10  # submissions per user per rate_window seconds

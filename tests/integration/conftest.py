@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from grader.judging.execution import ready_key
 from grader.model.problems import Problem, load_problem
 from grader.sandbox import hierarchy, scratch
 from grader.sandbox.container import DockerSandbox
 from grader.sandbox.local import SANDBOX_UID, LocalSandbox
 from grader.sandbox.protocol import Sandbox
+from grader.sandbox.ready import READY_UID_OFFSET
 from grader.tools.warm import warm
 from tests.integration.servers import Postgres, Redis
 from tests.specs import hidden_tests_problem
@@ -49,12 +51,21 @@ def compile_cache(tmp_path_factory: pytest.TempPathFactory, fast_problem: Proble
 
 
 @pytest.fixture(params=["local", "docker"])
-def sandbox(request: pytest.FixtureRequest, compile_cache: Path) -> Sandbox:
+def sandbox(request: pytest.FixtureRequest, compile_cache: Path) -> Iterator[Sandbox]:
     """Each backend in turn: the judge must give the same verdicts through both. Both read the
-    session's warm compile cache (read-only, as in production)."""
+    session's warm compile cache (read-only, as in production). "ready" (asked for by name,
+    where the ready path differs): bubblewrap with a jail started ahead, as a grader keeps."""
     if request.param == "docker":
-        return DockerSandbox(compile_cache=compile_cache)
-    return LocalSandbox(compile_cache=compile_cache)
+        yield DockerSandbox(compile_cache=compile_cache)
+    elif request.param == "ready":
+        box = LocalSandbox(compile_cache=compile_cache, keep_ready=True)
+        box.prepare(ready_key())
+        try:
+            yield box
+        finally:
+            box.close()
+    else:
+        yield LocalSandbox(compile_cache=compile_cache)
 
 
 def _visible_only(tmp_path_factory: pytest.TempPathFactory, limits: str) -> Problem:
@@ -86,7 +97,9 @@ def roomy_problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
                                            "memory_mb: 3072, startup_s: 15}")
 
 
-JAIL_UIDS = range(SANDBOX_UID, SANDBOX_UID + 64)  # batch mode gives each slot its own
+# Batch mode gives each slot its own; a slot's jail started ahead takes its second one.
+JAIL_UIDS = frozenset([*range(SANDBOX_UID, SANDBOX_UID + 64),
+                       *range(SANDBOX_UID + READY_UID_OFFSET, SANDBOX_UID + READY_UID_OFFSET + 64)])
 
 
 def _memory_cgroup(pid: str) -> str:
@@ -138,7 +151,8 @@ def jail_leftovers() -> list[str]:
     groups = [str(d) for parent in hierarchy.probe().parents for d in parent.glob(mine + "*")]
     mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()
               if scratch.TMP_PREFIX in line]
-    folders = [str(p) for prefix in (scratch.TMP_PREFIX, scratch.SCRATCH_PREFIX)
+    folders = [str(p) for prefix in (scratch.TMP_PREFIX, scratch.SCRATCH_PREFIX,
+                                              scratch.STAGE_PREFIX)
                for p in Path(tempfile.gettempdir()).glob(f"{prefix}{os.getpid()}-*")]
     return groups + mounts + folders
 

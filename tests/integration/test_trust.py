@@ -21,7 +21,8 @@ from grader.model.problems import Problem, load_problem
 from grader.sandbox.cgroup import Group
 from grader.sandbox.factory import make_sandbox
 from grader.sandbox.local import LocalSandbox
-from grader.sandbox.protocol import Job, Sandbox
+from grader.sandbox.protocol import Sandbox
+from grader.sandbox.ready import LimitsKey
 from grader.tools.warm import warm
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,7 +122,8 @@ class Stillborn(LocalSandbox):
     """A jail that fails to start: its command exits before the runner says ready, which the
     judge rightly calls its own fault (judge_error)."""
 
-    def command(self, job: Job, group: Group | None = None, tmp: Path | None = None) -> list[str]:
+    def command(self, key: LimitsKey, group: Group | None = None, tmp: Path | None = None,
+                staging: Path | None = None, uid: int | None = None) -> list[str]:
         return ["/bin/sh", "-c", "echo 'bwrap: cannot create the jail' >&2; exit 1"]
 
 

@@ -14,11 +14,14 @@ from typing import Any, TypeVar
 
 from grader.batch.class_grading import ungraded
 from grader.data.cache import compile_cache_dir
+from grader.judging.execution import ready_key
 from grader.judging.judge import grade_submission
 from grader.model.problems import Problem, load_problem
 from grader.model.report import TestResult, fit
 from grader.model.submission import Submission
 from grader.sandbox.factory import make_sandbox
+from grader.sandbox.local import LocalSandbox
+from grader.sandbox.protocol import Sandbox
 from grader.service.settings import Settings
 from grader.service.store import leases
 from grader.service.store.db import Database
@@ -102,6 +105,29 @@ class Graders:
         self.lock = threading.Lock()
         self.stopping = threading.Event()  # set on SIGTERM: finish what we hold, take nothing
         self.busy = 0  # submissions being graded in this process now
+        self.sandboxes: dict[int, Sandbox] = {}  # per slot, kept: its jail started ahead
+
+    def sandbox(self, slot: int) -> Sandbox:
+        """The slot's sandbox, made on its first use; with ready jails on, it starts one jail
+        of the default limits ahead at once (after a grade, one of that grade's limits)."""
+        with self.lock:
+            box = self.sandboxes.get(slot)
+            made = box is None
+            if box is None:
+                box = self.sandboxes[slot] = make_sandbox(
+                    self.settings.backend, compile_cache_dir(), slot=slot,
+                    keep_ready=self.settings.ready_jails)
+        if made and isinstance(box, LocalSandbox):
+            box.prepare(ready_key())  # nothing unless it keeps jails ready
+        return box
+
+    def close(self) -> None:
+        """Kills and cleans every slot's ready jail."""
+        with self.lock:
+            boxes, self.sandboxes = list(self.sandboxes.values()), {}
+        for box in boxes:
+            if isinstance(box, LocalSandbox):
+                box.close()
 
     def problem(self, problem_id: str) -> Problem:
         with self.lock:
@@ -114,6 +140,10 @@ class Graders:
         if self.stopping.is_set():
             return None
         slot = self.slots.mine()
+        try:  # on a slot's first call, its first jail starts ahead of the claim
+            self.sandbox(slot)
+        except Exception:  # grading says why (no engine, no cgroup), under the claim
+            log.warning("cannot start slot %d's jail ahead", slot, exc_info=True)
         with self.db.session() as s:
             claim = leases.claim_next(s, leases.grader_id(slot), self.settings.lease_seconds,
                                       self.settings.max_attempts)
@@ -189,7 +219,7 @@ class Graders:
                 log.warning("test event %d of submission %d dropped", u, claim.submission_id,
                             extra={"submission": claim.submission_id})
 
-        sandbox = make_sandbox(self.settings.backend, compile_cache_dir(), slot=slot)
+        sandbox = self.sandbox(slot)
         # A Run: only the visible calls are sent to the jail, only visible units reported.
         report = grade_submission(problem, Submission(name, source), sandbox, on_test=on_test,
                                   visible_only=run)

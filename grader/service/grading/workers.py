@@ -67,6 +67,7 @@ class Workers:
 
     def _left(self) -> None:
         self.stopping.set()
+        self.graders.close()  # the slots' ready jails: killed, their cgroups and folders gone
         try:
             with self.db.session() as s:
                 fleet.leave(s)

@@ -1,0 +1,169 @@
+"""Jails started ahead: what they save, each figure against its baseline in the same run.
+
+1. Time to `ready` (the runner has started Python, imported jax and read its header): a jail
+   started for its job (bubblewrap), a ready jail (started ahead, given its job once idle), and
+   a fresh Docker container (what a ready container would save; skipped without Docker).
+2. One grader's throughput (`jaxjudge serve --jobs 1`, SQLite): a batch of accepted submissions
+   with JAXJUDGE_READY_JAILS=0 and =1, rounds interleaved (target ratio >= 1.3).
+3. `jaxjudge submit`-like latency (HTTP submit to verdict, the grader idle, its jail ready)
+   against `jaxjudge grade` of the same file, interleaved pairs (target ratio <= 0.6).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from grader.data.cache import compile_cache_dir
+from grader.judging.execution import make_job
+from grader.judging.judge import plan
+from grader.model.problems import load_problem
+from grader.sandbox.capture import Capture
+from grader.sandbox.local import LocalSandbox
+from grader.sandbox.protocol import Job, Sandbox
+from grader.sandbox.ready import LimitsKey
+from tests.integration.service import ROOT, Server, create_user, env, events, jaxjudge, submit
+
+PROBLEM = "reinforce_grad"
+FILE = ROOT / "submissions" / PROBLEM / "accepted" / "vmap_grad_log_softmax.py"
+
+
+def to_ready(sandbox: Sandbox, job: Job) -> float:
+    """Seconds from asking for the run to its `ready` event; the run is then abandoned."""
+    start = time.perf_counter()
+    events = sandbox.run(job, Capture())
+    try:
+        for event in events:
+            if event.kind == "ready":
+                return time.perf_counter() - start
+        raise AssertionError("the jail never said ready")
+    finally:
+        events.close()  # type: ignore[attr-defined]
+
+
+def startup(repeats: int) -> None:
+    problem = load_problem(PROBLEM)
+    p = plan(problem)
+    job = make_job(problem, FILE, p.calls, p.public, p.groups)
+    boxes: dict[str, Sandbox] = {"started for its job": LocalSandbox(
+        compile_cache=compile_cache_dir())}
+    ready = LocalSandbox(compile_cache=compile_cache_dir(), keep_ready=True)
+    boxes["ready (started ahead)"] = ready
+    try:
+        from grader.sandbox.container import DockerSandbox
+
+        boxes["docker container"] = DockerSandbox(compile_cache=compile_cache_dir())
+    except Exception as exc:  # no engine or image here: the other two still compare
+        print(f"  (docker skipped: {exc})")
+    times: dict[str, list[float]] = {name: [] for name in boxes}
+    try:
+        for _ in range(repeats):
+            for name, box in boxes.items():
+                if box is ready:
+                    ready.prepare(LimitsKey.of(job))
+                    time.sleep(8)  # an idle grader: its jail has long finished starting
+                times[name].append(to_ready(box, job))
+    finally:
+        ready.close()
+    base = statistics.median(times["started for its job"])
+    for name, ts in times.items():
+        m = statistics.median(ts)
+        print(f"  time to ready, {name:22} median {m:5.2f} s  ({m / base:4.2f} x the jail "
+              f"started for its job; n={len(ts)})", flush=True)
+
+
+def throughput(batch: int, ready: bool, source: str) -> float:
+    with tempfile.TemporaryDirectory(prefix="jaxjudge-bench-") as tmp:
+        data = Path(tmp)
+        tokens = [create_user(data, ROOT, f"user{i}") for i in range(4)]
+        server = Server(data, ROOT, jobs=1, rate_limit=1000, queued_cap=1000,
+                        ready_jails=int(ready))
+        try:
+            with server.client(tokens[0]) as http:  # the grader's first grade loads its caches
+                sid = submit(http, source + "\n# warm-up\n")
+                assert [d["verdict"] for e, d in events(http, sid, timeout=900)
+                        if e == "done"] == ["accepted"]
+            start = time.perf_counter()
+
+            def learner(k: int) -> list[str]:
+                with server.client(tokens[k]) as h:
+                    ids = [submit(h, source + f"\n# {k} {i}\n") for i in range(k, batch, 4)]
+                    return [next(d["verdict"] for e, d in events(h, sid, timeout=1800)
+                                 if e == "done") for sid in ids]
+
+            with ThreadPoolExecutor(4) as pool:
+                verdicts = [v for vs in pool.map(learner, range(4)) for v in vs]
+            elapsed = time.perf_counter() - start
+        finally:
+            server.stop()
+    assert verdicts == ["accepted"] * batch, verdicts
+    rate = batch / elapsed * 60
+    print(f"  ready jails {'on ' if ready else 'off'}: {batch} graded in {elapsed:6.1f} s = "
+          f"{rate:5.2f}/min", flush=True)
+    return rate
+
+
+def latency(repeats: int, source: str) -> None:
+    def cli_once() -> float:
+        start = time.perf_counter()
+        subprocess.run(jaxjudge("grade", PROBLEM, str(FILE), "--format", "json"),
+                       env=env(ROOT), check=True, capture_output=True)
+        return time.perf_counter() - start
+
+    cli: list[float] = []
+    http_s: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="jaxjudge-bench-") as tmp:
+        data = Path(tmp)
+        token = create_user(data, ROOT, "learner")
+        server = Server(data, ROOT, jobs=1, rate_limit=1000, ready_jails=1)
+        try:
+            with server.client(token) as http:
+                submit(http, source)  # first grade of the process: expected outputs loaded
+                for i in range(repeats):  # interleaved: the machine's speed drifts
+                    cli.append(cli_once())
+                    start = time.perf_counter()
+                    sid = submit(http, source + f"\n# {i}\n")
+                    verdicts = [d["verdict"] for e, d in events(http, sid) if e == "done"]
+                    http_s.append(time.perf_counter() - start)
+                    assert verdicts == ["accepted"], verdicts
+        finally:
+            server.stop()
+    c50, h50 = statistics.median(cli), statistics.median(http_s)
+    print(f"  jaxjudge grade (CLI): p50 {c50:.2f} s; HTTP submit→verdict (ready jail): p50 "
+          f"{h50:.2f} s; ratio {h50 / c50:.2f} (target <= 0.6; n={repeats} pairs)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=5, help="startup and latency pairs")
+    parser.add_argument("--batch", type=int, default=8, help="submissions per throughput run")
+    parser.add_argument("--rounds", type=int, default=2, help="throughput rounds per mode")
+    parser.add_argument("--only", choices=["startup", "throughput", "latency"])
+    opts = parser.parse_args()
+    subprocess.run(jaxjudge("warm", PROBLEM), env=env(ROOT), check=True, capture_output=True,
+                   timeout=900)
+    source = FILE.read_text()
+    if opts.only in (None, "startup"):
+        print("1. time to ready", flush=True)
+        startup(opts.repeats)
+    if opts.only in (None, "throughput"):
+        print("2. one grader's throughput", flush=True)
+        rates: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(opts.rounds):
+            for ready in (False, True):
+                rates[ready].append(throughput(opts.batch, ready, source))
+        off, on = statistics.median(rates[False]), statistics.median(rates[True])
+        print(f"  throughput ratio ready/not: {on / off:.2f} (target >= 1.3; medians of "
+              f"{opts.rounds} rounds, {off:.2f} and {on:.2f}/min)")
+    if opts.only in (None, "latency"):
+        print("3. submit vs grade", flush=True)
+        latency(opts.repeats, source)
+
+
+if __name__ == "__main__":
+    main()

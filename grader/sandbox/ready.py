@@ -1,0 +1,276 @@
+"""Jails started ahead (issue: answers in a second): a bubblewrap jail whose runner has started
+Python and imported jax before its job is known, waiting on stdin for its header. The job's
+files arrive in the jail's own staging folder (read-only to it), then its header and calls;
+each jail grades one job and is never reused."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.errors import JudgeError
+from grader.sandbox import cgroup, hierarchy, scratch
+from grader.sandbox.capture import Capture
+from grader.sandbox.frames import Event, Frames
+from grader.sandbox.protocol import Job, in_background, stream
+from grader.sandbox.reaping import kill
+
+STAGED_SUBMISSION, STAGED_GIVEN_NAME = "submission.py", "given.py"
+# bubblewrap: the jail's own staging folder, empty when the jail starts, bound read-only here;
+# the judge writes the submission (and given.py) into it when the job comes.
+JAIL_STAGING = "/submission"
+JAIL_SUBMISSION = f"{JAIL_STAGING}/submission.py"
+# A ready jail that waited longer than this is replaced (killed and started afresh) when taken.
+READY_MAX_WAIT_S = 600.0
+# A slot's second uid (as root): the jail started ahead runs as one while the slot's other jail
+# still grades as the other, so that neither shares the other's RLIMIT_NPROC budget.
+READY_UID_OFFSET = 1000
+
+
+@dataclass(frozen=True)
+class LimitsKey:
+    """What a jail's command line fixes at its start: a ready jail serves only jobs of its key."""
+
+    memory_mb: int
+    max_processes: int
+    tmp_mb: int
+
+    @classmethod
+    def of(cls, job: Job) -> LimitsKey:
+        return cls(job.memory_mb, job.max_processes, job.tmp_mb)
+
+
+@dataclass(eq=False)
+class Jail:
+    """One started bubblewrap jail: its runner imports jax, then waits for its header on stdin.
+    It grades one job at most; `close` kills it and removes its cgroup, staging and /tmp."""
+
+    key: LimitsKey
+    uid: int
+    proc: subprocess.Popen[bytes]
+    rfd: int  # the judge's end of the result channel
+    wfd: int  # the number the jail's end has in the jail
+    group: cgroup.Group | None
+    staging: Path
+    stack: contextlib.ExitStack
+    born: float
+    used: bool = False
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None and not (self.group is not None and self.group.oom())
+
+    def close(self) -> None:
+        try:
+            kill(self.proc)
+            for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+                with contextlib.suppress(OSError):
+                    if pipe is not None:
+                        pipe.close()
+            with contextlib.suppress(OSError):
+                os.close(self.rfd)
+        finally:
+            self.stack.close()
+
+class ReadyJails:
+    """A sandbox's jails started ahead (LocalSandbox's bubblewrap path): one ready jail of a
+    limits key at most, each jail used for one job, a spent one replaced at once (keep_ready),
+    each running as whichever of the slot's two uids no live jail of this sandbox has."""
+
+    uid: int
+    root: bool
+    tmp_flag: bool
+    keep_ready: bool
+    cgroups: hierarchy.Hierarchy | None
+    max_wait_s: float
+    _ready: Jail | None
+    _lock: threading.Lock
+    _closed: bool
+    _live: set[int]
+
+    def _init_ready(self, keep_ready: bool) -> None:
+        self.keep_ready = keep_ready
+        if keep_ready:
+            scratch.sweep_staging()  # what ready jails of judges that died left
+        self.max_wait_s = READY_MAX_WAIT_S
+        self._ready = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._live = set()  # uids of this sandbox's jails alive now
+
+    def command(self, key: LimitsKey, group: cgroup.Group | None = None,
+                tmp: Path | None = None, staging: Path | None = None,
+                uid: int | None = None) -> list[str]:
+        raise NotImplementedError
+
+    def _claim_uid(self) -> int | None:
+        """The slot's uid no jail of this sandbox runs as now (None: both are in use)."""
+        with self._lock:
+            for uid in (self.uid, self.uid + READY_UID_OFFSET):
+                if uid not in self._live:
+                    self._live.add(uid)
+                    return uid
+        return None
+
+    def _release_uid(self, uid: int) -> None:
+        with self._lock:
+            self._live.discard(uid)
+
+    def prepare(self, key: LimitsKey) -> None:
+        """Starts a jail of `key` ahead, if this sandbox keeps one ready and has none of that key
+        (one of another key is closed: one ready jail per sandbox). It runs as whichever of the
+        slot's two uids no live jail of this sandbox has (none free: nothing is started)."""
+        if not self.keep_ready:
+            return
+        with self._lock:
+            if self._closed or (self._ready is not None and self._ready.key == key):
+                return
+            old, self._ready = self._ready, None
+        if old is not None:
+            old.close()
+        jail = self._start(key, ahead=True)
+        if jail is None:
+            return
+        with self._lock:
+            if not self._closed and self._ready is None:
+                self._ready, jail = jail, None
+        if jail is not None:
+            jail.close()
+
+    def close(self) -> None:
+        """Kills and cleans the ready jail; no other is started after this."""
+        with self._lock:
+            self._closed = True
+            jail, self._ready = self._ready, None
+        if jail is not None:
+            jail.close()
+
+    def _take(self, key: LimitsKey) -> Jail | None:
+        """The ready jail, if of `key`, alive and not stale; else None (a dead or stale one is
+        closed here)."""
+        with self._lock:
+            jail = self._ready
+            if jail is None or jail.key != key:
+                return None
+            self._ready = None
+        if jail.used or not jail.alive() or time.monotonic() - jail.born > self.max_wait_s:
+            jail.close()
+            return None
+        return jail
+
+    def _discard(self) -> None:
+        with self._lock:
+            jail, self._ready = self._ready, None
+        if jail is not None:
+            jail.close()
+
+    def _start(self, key: LimitsKey, ahead: bool = False) -> Jail | None:
+        """A bubblewrap jail of `key`, its staging folder still empty: its runner starts Python
+        and imports jax, then waits for its header. It runs as whichever of the slot's two uids
+        no live jail of this sandbox has; with both in use, a jail started `ahead` is None, and
+        one for a job now is refused (never two jails of one uid)."""
+        uid = self._claim_uid()
+        if uid is None:
+            if ahead:
+                return None
+            raise JudgeError("both of this slot's jail uids are in use")
+        stack = contextlib.ExitStack()
+        stack.callback(self._release_uid, uid)
+        try:
+            tmp = None
+            if self.root and not self.tmp_flag:
+                tmp = stack.enter_context(scratch.sized_tmpfs(key.tmp_mb, uid))
+            staging = stack.enter_context(scratch.staging_dir(uid if self.root else None))
+            group = None
+            if self.cgroups is not None:
+                group = self.cgroups.create(key.memory_mb << 20, key.max_processes)
+                stack.callback(group.close)
+                group.watch()
+            rfd, wfd = os.pipe()
+            os.set_blocking(rfd, False)
+            try:
+                proc = subprocess.Popen(self.command(key, group, tmp, staging, uid),
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, pass_fds=(wfd,),
+                                        start_new_session=True)
+            except BaseException:
+                os.close(rfd)
+                raise
+            finally:
+                os.close(wfd)
+            return Jail(key, uid, proc, rfd, wfd, group, staging, stack, time.monotonic())
+        except BaseException:
+            stack.close()
+            raise
+
+    def _serve(self, jail: Jail, job: Job, capture: Capture) -> Iterator[Event]:
+        """The job in `jail`: its files staged (read-only to the jail), then its header and
+        public calls; the deadlines start now, as for a jail started for it."""
+        jail.used = True
+        scratch.stage_file(job.submission, jail.staging / STAGED_SUBMISSION)
+        given = None
+        if job.given is not None:
+            scratch.stage_file(job.given, jail.staging / STAGED_GIVEN_NAME)
+            given = f"{JAIL_STAGING}/{STAGED_GIVEN_NAME}"
+        first, rest = job.stdin(JAIL_SUBMISSION, jail.wfd, given)
+        yield from self._exchange(job, capture, jail.proc, jail.rfd, first, rest, jail.group)
+
+    def _exchange(self, job: Job, capture: Capture, proc: subprocess.Popen[bytes], rfd: int,
+                  first: bytes, rest: bytes, group: cgroup.Group | None) -> Iterator[Event]:
+        """The job's stdin to the runner (the hidden calls only once released), its frames back
+        under the job's deadlines; the runner is killed on every path out."""
+        assert proc.stdin is not None
+        stdin = proc.stdin
+
+        def write(data: bytes) -> None:
+            stdin.write(data)
+            stdin.flush()
+
+        writers = [in_background(lambda: write(first))]
+
+        def release() -> None:
+            capture.settled()
+            capture.mark_hidden()
+            before = writers[0]
+            def finish() -> None:
+                before.join()
+                write(rest)
+                stdin.close()  # the runner reads no more
+
+            writers.append(in_background(finish))
+
+        drains = [threading.Thread(target=_drain, args=(s, capture), daemon=True)
+                  for s in (proc.stdout, proc.stderr)]
+        for t in drains:
+            t.start()
+        frames = Frames(job.output_bytes + (1 << 20))
+
+        def wait(timeout: float) -> None:
+            if select.select([rfd], [], [], timeout)[0]:
+                with contextlib.suppress(BlockingIOError):
+                    frames.feed(os.read(rfd, 1 << 20))
+
+        try:
+            yield from stream(job, frames, wait, lambda: proc.wait(5), release,
+                              group.oom if group is not None else None)
+        finally:
+            kill(proc)
+            for t in [*drains, *writers]:
+                t.join(timeout=5)
+            with contextlib.suppress(OSError):
+                stdin.close()
+
+
+
+def _drain(stream: Any, capture: Capture) -> None:
+    """Reads everything away: printing is never an error, and the capture keeps its ends."""
+    fd = stream.fileno()
+    while chunk := os.read(fd, 65536):  # what is there now: read(n) would wait for all n
+        capture.write(chunk)

@@ -1,0 +1,147 @@
+"""Jails started ahead (a grader's ready jail) through the real bubblewrap sandbox: a jail grades
+one submission and is never reused, its staging folder is read-only and its own, its limits are
+those it was started with and serve only jobs of the same limits, and a dead or stale ready
+jail is replaced. The hidden-phase attacks run against ready jails in test_hidden.py."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from grader.judging.execution import make_job, ready_key
+from grader.judging.judge import grade_submission, plan
+from grader.model.problems import Problem, load_problem
+from grader.model.report import Report
+from grader.sandbox.capture import Capture
+from grader.sandbox.local import LocalSandbox
+from grader.verdict import Verdict
+from tests.integration.test_hostile import CORRECT
+from tests.integration.test_limits import FILL_TMP
+
+pytestmark = pytest.mark.usefixtures("clean_after")
+
+
+@pytest.fixture
+def ready(compile_cache: Path) -> Iterator[LocalSandbox]:
+    box = LocalSandbox(compile_cache=compile_cache, keep_ready=True)
+    box.prepare(ready_key())
+    try:
+        yield box
+    finally:
+        box.close()
+
+
+def grade(problem: Problem, tmp_path: Path, body: str, box: LocalSandbox) -> Report:
+    path = tmp_path / "attack.py"
+    path.write_text(CORRECT + body)
+    return grade_submission(problem, path, box, advise=False)
+
+
+def messages(report: Report) -> str:
+    return " | ".join(f"{t.verdict}: {t.message}" for t in report.tests) + report.output
+
+
+# At import: whatever an earlier submission left in its jail (/tmp, the interpreter) shows.
+LEAVE_A_MARK = '''
+import os, sys
+if os.path.exists("/tmp/mark") or hasattr(sys, "jaxjudge_mark"):
+    raise RuntimeError("this jail graded another submission before")
+open("/tmp/mark", "w").close()
+sys.jaxjudge_mark = True
+
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    return correct(seed, logits, reward_table, n_samples)
+'''
+
+
+def test_a_spent_jail_is_never_reused(fast_problem: Problem, tmp_path: Path,
+                                      ready: LocalSandbox) -> None:
+    first = ready._ready
+    assert first is not None
+    report = grade(fast_problem, tmp_path, LEAVE_A_MARK, ready)
+    assert report.verdict == Verdict.ACCEPTED, messages(report)
+    second = ready._ready  # replaced at once, and not by the spent one
+    assert second is not None and second is not first and first.proc.poll() is not None
+    report = grade(fast_problem, tmp_path, LEAVE_A_MARK, ready)
+    assert report.verdict == Verdict.ACCEPTED, messages(report)
+    assert second.proc.poll() is not None and ready._ready not in (first, second)
+
+
+# At import: its own file writable, renamable or replaceable; its folder writable; anything
+# but its own file in it; another jail's staging folder (its host path) reachable.
+STAGING = '''
+import glob, os
+got = []
+def attempt(what, act):
+    try:
+        act()
+        got.append(what)
+    except OSError:
+        pass
+attempt("append", lambda: open(__file__, "a").close())
+attempt("rename", lambda: os.rename(__file__, "/submission/moved.py"))
+attempt("create", lambda: open("/submission/other.py", "w").close())
+attempt("chmod", lambda: os.chmod("/submission", 0o777))
+attempt("other", lambda: os.listdir(OTHER))
+if sorted(os.listdir("/submission")) != ["submission.py"]:
+    got.append(f"listed {sorted(os.listdir('/submission'))}")
+if glob.glob("/tmp/jaxjudge-stage-*"):
+    got.append("stages")
+if got:
+    raise RuntimeError(f"the staging folder gave way: {got}")
+
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    return correct(seed, logits, reward_table, n_samples)
+'''
+
+
+def test_a_submission_cannot_change_its_file_nor_reach_another_jails(
+        fast_problem: Problem, tmp_path: Path, ready: LocalSandbox, compile_cache: Path) -> None:
+    other = LocalSandbox(compile_cache=compile_cache, keep_ready=True)
+    try:
+        other.prepare(ready_key())
+        assert other._ready is not None
+        report = grade(fast_problem, tmp_path,
+                       f"OTHER = {str(other._ready.staging)!r}\n" + STAGING, ready)
+    finally:
+        other.close()
+    assert report.verdict == Verdict.ACCEPTED, messages(report)
+
+
+def test_a_ready_jail_serves_only_jobs_of_its_own_limits(
+        fast_problem: Problem, tmp_path: Path, ready: LocalSandbox) -> None:
+    # The ready jail has the default /tmp of 64 MiB; this problem's is 8 MiB.
+    root = tmp_path / "root"
+    shutil.copytree(fast_problem.root, root)
+    spec = root / "problems" / "reinforce_grad" / "problem.yaml"
+    spec.write_text(spec.read_text().replace("startup_s: 15}", "startup_s: 15, tmp_mb: 8}"))
+    problem = load_problem("reinforce_grad", root)
+    report = grade(problem, tmp_path, FILL_TMP, ready)
+    assert "RuntimeError: stopped after 8 MiB: errno 28" in messages(report), messages(report)
+    assert ready._ready is not None and ready._ready.key.tmp_mb == 8  # the next is of its key
+
+
+def test_a_dead_or_stale_ready_jail_is_replaced(fast_problem: Problem, tmp_path: Path,
+                                                ready: LocalSandbox) -> None:
+    path = tmp_path / "accepted.py"
+    path.write_text(CORRECT + "\nreinforce_grad = correct\n")
+    p = plan(fast_problem)
+    job = make_job(fast_problem, path, p.calls, p.public, p.groups)
+    for spoil in ("killed", "stale"):
+        jail = ready._ready
+        assert jail is not None
+        if spoil == "killed":
+            os.killpg(jail.proc.pid, signal.SIGKILL)
+            jail.proc.wait(10)
+        else:
+            ready.max_wait_s = 0.0
+        # The run itself (no retry, as run_calls would make): ready, every call, done.
+        kinds = [e.kind for e in ready.run(job, Capture())]
+        assert kinds[0] == "ready" and kinds[-1] == "done", kinds
+        assert jail.proc.poll() is not None  # the spoilt jail is gone, not left waiting
+    ready.max_wait_s = 600.0

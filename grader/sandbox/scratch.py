@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from grader.errors import JudgeError
+from grader.sandbox.reaping import alive
 
 # Host folders, under the temp dir, named with the judge's pid: jaxjudge-tmp-<pid>-...
 TMP_PREFIX, SCRATCH_PREFIX = "jaxjudge-tmp-", "jaxjudge-scratch-"
@@ -95,7 +96,7 @@ def sweep_staging(stale_after_s: float = 60.0) -> list[Path]:
     for folder in Path(tempfile.gettempdir()).glob(f"{STAGE_PREFIX}*-*"):
         pid = folder.name[len(STAGE_PREFIX):].split("-")[0]
         try:
-            if not pid.isdigit() or _alive(int(pid)) \
+            if not pid.isdigit() or alive(int(pid)) \
                     or time.time() - folder.lstat().st_mtime < stale_after_s:
                 continue
         except OSError:
@@ -103,16 +104,6 @@ def sweep_staging(stale_after_s: float = 60.0) -> list[Path]:
         shutil.rmtree(folder, ignore_errors=True)
         removed.append(folder)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def stage_file(source: Path, target: Path) -> None:

@@ -193,11 +193,7 @@ class LocalSandbox(ReadyJails):
                 scratch.stage_file(RUNNER, tmp / STAGED_RUNNER)
                 if job.given is not None:
                     scratch.stage_file(job.given, tmp / STAGED_GIVEN)
-            group = None
-            if self.cgroups is not None:
-                group = self.cgroups.create(job.memory_mb << 20, job.max_processes)
-                stack.callback(group.close)
-                group.watch()
+            group = self._group(LimitsKey.of(job), stack)
             rfd, wfd = os.pipe()
             os.set_blocking(rfd, False)
             given = None

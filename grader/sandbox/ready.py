@@ -105,6 +105,16 @@ class ReadyJails:
         self._closed = False
         self._live = set()  # uids of this sandbox's jails alive now
 
+    def _group(self, key: LimitsKey, stack: contextlib.ExitStack) -> cgroup.Group | None:
+        """A jail's cgroup with `key`'s limits (None where per-process limits were accepted),
+        closed with `stack`, its OOM watch started."""
+        if self.cgroups is None:
+            return None
+        group = self.cgroups.create(key.memory_mb << 20, key.max_processes)
+        stack.callback(group.close)
+        group.watch()
+        return group
+
     def command(self, key: LimitsKey, group: cgroup.Group | None = None,
                 tmp: Path | None = None, staging: Path | None = None,
                 uid: int | None = None) -> list[str]:
@@ -188,11 +198,7 @@ class ReadyJails:
             if self.root and not self.tmp_flag:
                 tmp = stack.enter_context(scratch.sized_tmpfs(key.tmp_mb, uid))
             staging = stack.enter_context(scratch.staging_dir(uid if self.root else None))
-            group = None
-            if self.cgroups is not None:
-                group = self.cgroups.create(key.memory_mb << 20, key.max_processes)
-                stack.callback(group.close)
-                group.watch()
+            group = self._group(key, stack)
             rfd, wfd = os.pipe()
             os.set_blocking(rfd, False)
             try:

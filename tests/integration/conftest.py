@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -50,6 +51,18 @@ def compile_cache(tmp_path_factory: pytest.TempPathFactory, fast_problem: Proble
     return folder
 
 
+@contextlib.contextmanager
+def ready_sandbox(compile_cache: Path) -> Iterator[LocalSandbox]:
+    """bubblewrap keeping a jail started ahead (of the default limits), as a grader does; its
+    ready jail closed at the end."""
+    box = LocalSandbox(compile_cache=compile_cache, keep_ready=True)
+    box.prepare(ready_key())
+    try:
+        yield box
+    finally:
+        box.close()
+
+
 @pytest.fixture(params=["local", "docker"])
 def sandbox(request: pytest.FixtureRequest, compile_cache: Path) -> Iterator[Sandbox]:
     """Each backend in turn: the judge must give the same verdicts through both. Both read the
@@ -58,12 +71,8 @@ def sandbox(request: pytest.FixtureRequest, compile_cache: Path) -> Iterator[San
     if request.param == "docker":
         yield DockerSandbox(compile_cache=compile_cache)
     elif request.param == "ready":
-        box = LocalSandbox(compile_cache=compile_cache, keep_ready=True)
-        box.prepare(ready_key())
-        try:
+        with ready_sandbox(compile_cache) as box:
             yield box
-        finally:
-            box.close()
     else:
         yield LocalSandbox(compile_cache=compile_cache)
 

@@ -20,6 +20,7 @@ from grader.model.report import Report
 from grader.sandbox.capture import Capture
 from grader.sandbox.local import LocalSandbox
 from grader.verdict import Verdict
+from tests.integration.conftest import ready_sandbox
 from tests.integration.test_hostile import CORRECT
 from tests.integration.test_limits import FILL_TMP
 
@@ -28,12 +29,8 @@ pytestmark = pytest.mark.usefixtures("clean_after")
 
 @pytest.fixture
 def ready(compile_cache: Path) -> Iterator[LocalSandbox]:
-    box = LocalSandbox(compile_cache=compile_cache, keep_ready=True)
-    box.prepare(ready_key())
-    try:
+    with ready_sandbox(compile_cache) as box:
         yield box
-    finally:
-        box.close()
 
 
 def grade(problem: Problem, tmp_path: Path, body: str, box: LocalSandbox) -> Report:

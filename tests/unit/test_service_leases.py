@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
+from grader.service.grading.graders import LiveEvents
 from grader.service.settings import Settings
 from grader.service.store import leases
 from grader.service.store.db import Database
-from grader.service.store.models import SubmissionRow, User
+from grader.service.store.models import Event, SubmissionRow, User
 from grader.service.store.users import create_user
 from grader.service.web.app import create_app
 
@@ -98,3 +103,34 @@ def test_the_queued_cap_answers_429(tmp_path: Path) -> None:
         last = http.post("/api/v1/submissions", json=body, headers=head)
     assert codes == [201, 201, 429]
     assert "waiting" in last.json()["error"] and int(last.headers["Retry-After"]) >= 1
+
+
+def test_a_live_event_never_waits_for_the_database(tmp_path: Path) -> None:
+    """The judge hears each test's result on the submission's clock: handing over a live event
+    must not wait while the database is out (a write that did once turned an accepted grade
+    into a time limit)."""
+    db = database(tmp_path)
+    [sid] = add(db, "a", 1)
+    with db.session() as s:
+        claim = leases.claim_next(s, "g", 60, 3)
+    assert claim is not None and claim.submission_id == sid
+    out = threading.Event()  # the database is out until this is set
+    session = db.session
+
+    @contextlib.contextmanager
+    def slow_session() -> Iterator[Any]:
+        out.wait(60)
+        with session() as s:
+            yield s
+
+    db.session = slow_session  # type: ignore[method-assign]
+    events = LiveEvents(db, claim)
+    for u in range(3):
+        events.put(u, {"name": f"t{u}", "verdict": "accepted"})
+    db.session = session  # type: ignore[method-assign]
+    with db.session() as s:  # every put returned while the writer still waited
+        assert s.query(Event).count() == 0
+    out.set()
+    events.close()
+    with db.session() as s:
+        assert [e.seq for e in s.query(Event).order_by(Event.seq)] == [0, 1, 2]

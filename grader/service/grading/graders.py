@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import queue
 import tempfile
 import threading
 import time
@@ -59,6 +60,52 @@ def retrying(what: str, fn: Callable[[], T], budget_s: float, sid: int) -> T:
 def json_safe(value: Any) -> Any:
     """JSON-safe (numpy scalars become floats), as stored in a JSON column."""
     return json.loads(json.dumps(value, default=float))
+
+
+class LiveEvents:
+    """A grade's live events, written to the database by a thread of their own.
+
+    The judge hears each test's result in the thread that reads the jail's frames, on the
+    submission's clock: a write that waited out a database outage there (5 s per event) was
+    time the learner's code was charged for, and once ended an accepted grade as a time limit.
+    A live event is a courtesy (the report holds every test): one the database missed is
+    dropped, and after a first miss the others are tried once each, so a grade's events never
+    wait for more than one outage."""
+
+    FLUSH_S = 10.0  # at the end of a grade, for the events still queued
+
+    def __init__(self, db: Database, claim: leases.Claim) -> None:
+        self.db, self.claim = db, claim
+        self.queue: queue.SimpleQueue[tuple[int, dict[str, Any]] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._write, daemon=True,
+                                       name=f"events-{claim.submission_id}")
+        self.thread.start()
+
+    def put(self, u: int, test: dict[str, Any]) -> None:
+        self.queue.put((u, test))
+
+    def close(self) -> None:
+        """Waits (boundedly) for the queued events: written before the grade is recorded, so a
+        stream never ends before them."""
+        self.queue.put(None)
+        self.thread.join(self.FLUSH_S)
+
+    def _write(self) -> None:
+        sid, budget = self.claim.submission_id, 5.0
+        while (item := self.queue.get()) is not None:
+            u, test = item
+
+            def add(u: int = u, test: dict[str, Any] = test) -> None:
+                with self.db.session() as s:
+                    s.add(Event(submission_id=sid, attempt=self.claim.attempt, seq=u,
+                                test=json_safe(test)))
+
+            try:
+                retrying("a test event", add, budget, sid)
+            except Exception:
+                budget = 0.0
+                log.warning("test event %d of submission %d dropped", u, sid,
+                            extra={"submission": sid})
 
 
 class Slots:
@@ -199,30 +246,22 @@ class Graders:
             problem_id, name, source, run = sub.problem, sub.filename, sub.source, sub.run
         problem = self.problem(problem_id)
 
+        events = LiveEvents(self.db, claim)
+
         def on_test(u: int, result: TestResult) -> None:
             # No values in a live event (the report keeps them): a second copy of every
             # argument, expected and returned array (or a check's picture data) would double
             # what a grade stores.
             test = {k: v for k, v in result.to_dict().items() if k not in ("shown", "plot")}
-            test = fit({"tests": [test]}, EVENT_CAP)["tests"][0]
-
-            def add() -> None:
-                with self.db.session() as s:
-                    s.add(Event(submission_id=claim.submission_id, attempt=claim.attempt,
-                                seq=u, test=json_safe(test)))
-
-            # A live event is a courtesy (the report holds every test): one the database
-            # missed during an outage is dropped, and the grade goes on.
-            try:
-                retrying("a test event", add, 5.0, claim.submission_id)
-            except Exception:
-                log.warning("test event %d of submission %d dropped", u, claim.submission_id,
-                            extra={"submission": claim.submission_id})
+            events.put(u, fit({"tests": [test]}, EVENT_CAP)["tests"][0])
 
         sandbox = self.sandbox(slot)
         # A Run: only the visible calls are sent to the jail, only visible units reported.
-        report = grade_submission(problem, Submission(name, source), sandbox, on_test=on_test,
-                                  visible_only=run)
+        try:
+            report = grade_submission(problem, Submission(name, source), sandbox,
+                                      on_test=on_test, visible_only=run)
+        finally:
+            events.close()
         return fit(json_safe(report.to_dict(reveal=True)), self.settings.report_cap)
 
     def _heartbeat(self, claim: leases.Claim, stop: threading.Event) -> None:

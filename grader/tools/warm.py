@@ -19,7 +19,7 @@ from grader.sandbox.local import LocalSandbox
 from grader.sandbox.protocol import CACHE_MODE, Sandbox
 from grader.verdict import Verdict
 
-__all__ = ["compile_cache_dir", "missing_trusted", "prepare", "seal", "warm"]
+__all__ = ["compile_cache_dir", "compile_programs", "missing_trusted", "prepare", "seal", "warm"]
 
 ENTRY_SUFFIXES = ("-cache", "-atime")  # the names JAX gives a compile cache's files
 
@@ -60,13 +60,21 @@ WARM_CALL_S = 300.0  # per call of a warm run, whatever the problem's limits
 
 def warm(problem: Problem, folder: Path | None = None,
          sandbox: Sandbox | None = None) -> list[str]:
-    """Compiles what learners will compile over every call of a grade, unsandboxed and writing the
-    cache: the reference and the spec's trusted_examples only (staff code; other examples may be
-    donated learners' code). Then prepares the rest, diagnosis examples in `sandbox` (default: a
-    jail reading the warmed cache). Entries carry no source location (see cache_env), and the
-    folder is sealed (see seal): a jail opens only the entries its own programs hash to. Returns
-    what failed to run."""
+    """Compiles what learners will compile (see compile_programs), then prepares the rest,
+    diagnosis examples in `sandbox` (default: a jail reading the warmed cache). Returns what
+    failed to run."""
     folder = folder or compile_cache_dir()
+    failures = compile_programs(problem, folder)
+    prepare(problem, sandbox or LocalSandbox(compile_cache=folder))
+    return failures
+
+
+def compile_programs(problem: Problem, folder: Path) -> list[str]:
+    """Compiles what learners will compile over every call of a grade, unsandboxed and writing
+    the cache at `folder`: the reference and the spec's trusted_examples only (staff code; other
+    examples may be donated learners' code). Entries carry no source location (see cache_env),
+    and the folder is sealed (see seal): a jail opens only the entries its own programs hash to.
+    Returns what failed to run."""
     seal(folder)
     trusted = LocalSandbox(unsandboxed=True, compile_cache=folder)
     # Every program a grade compiles, once: a statistical check's calls differ only in the seed,
@@ -87,5 +95,4 @@ def warm(problem: Problem, folder: Path | None = None,
         if run.stop is not None or len(run.outcomes) != len(calls) or any(
                 o.verdict != Verdict.ACCEPTED for o in run.outcomes.values()):
             failures.append(f"{path}: did not run every call ({run.stop})")
-    prepare(problem, sandbox or LocalSandbox(compile_cache=folder))
     return failures

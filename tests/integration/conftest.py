@@ -6,7 +6,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,9 @@ from grader.sandbox.container import DockerSandbox
 from grader.sandbox.local import SANDBOX_UID, LocalSandbox
 from grader.sandbox.protocol import Sandbox
 from grader.sandbox.ready import READY_UID_OFFSET
-from grader.tools.warm import warm
+from grader.tools.warm import compile_programs, warm
 from tests.integration.servers import Postgres, Redis
+from tests.integration.service import WARM_CACHE
 from tests.specs import hidden_tests_problem
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,12 +44,39 @@ def compile_cache(tmp_path_factory: pytest.TempPathFactory, fast_problem: Proble
     """A compile cache warmed once per session (per xdist worker) by `jaxjudge warm`'s code from
     the references of the problems the attacks run on, sealed, as every grader's jails get one:
     an attack built on the correct code then compiles nothing. Jails of other fixtures and
-    tests (LocalSandbox() and DockerSandbox() as such, the corpus, the servers in CI's empty
-    cache) take the cold path."""
+    tests (LocalSandbox() and DockerSandbox() as such) take the cold path."""
     folder = tmp_path_factory.mktemp("xla") / "xla"
     for problem in (fast_problem, hidden_problem):
         assert warm(problem, folder) == []
     return folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _servers_read_the_warm_cache(compile_cache: Path) -> None:
+    """The servers, graders and CLI runs the tests start (which inherit this environment) read
+    the session's warm cache, as `make serve`'s read the one `jaxjudge warm` fills before it
+    starts: each of their jails would otherwise compile reinforce_grad's programs again. A test
+    of the cache itself sets its own; sandboxes made in the tests' own process take theirs as
+    an argument (LocalSandbox() alone has none: the cold path)."""
+    os.environ[WARM_CACHE] = str(compile_cache)  # read by service.env() alone
+
+
+@pytest.fixture(scope="session")
+def warmed_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Problem], Path]:
+    """A sealed compile cache per problem, warmed on first need from its trusted code alone, as
+    `jaxjudge warm` warms a grader's (the rest of the trusted work is left to the grades that
+    need it): for the tests that grade many examples of one problem, whose jails would each
+    compile the problem's programs from scratch."""
+    folders: dict[Path, Path] = {}
+
+    def get(problem: Problem) -> Path:
+        if problem.spec_path not in folders:
+            folder = tmp_path_factory.mktemp(f"xla-{problem.id}") / "xla"
+            assert compile_programs(problem, folder) == []
+            folders[problem.spec_path] = folder
+        return folders[problem.spec_path]
+
+    return get
 
 
 @contextlib.contextmanager

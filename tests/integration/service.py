@@ -31,9 +31,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# The session's warm compile cache (tests/integration/conftest.py), for the processes env() is for.
+WARM_CACHE = "JAXJUDGE_TEST_WARM_CACHE"
+
+
 def env(problem_root: Path, **settings: Any) -> dict[str, str]:
+    """The environment of a server, grader or CLI run a test starts: its settings, and the
+    session's warm compile cache, unless the test set its own (or gives it as a setting)."""
     out = {**os.environ, "PYTHONPATH": str(ROOT), "JAXJUDGE_ROOT": str(problem_root),
            "JAXJUDGE_SLOT_BASE": str(SLOT_BASE)}
+    if WARM_CACHE in os.environ and "JAXJUDGE_COMPILE_CACHE" not in os.environ:
+        out["JAXJUDGE_COMPILE_CACHE"] = os.environ[WARM_CACHE]
     out.update({f"JAXJUDGE_{k.upper()}": str(v) for k, v in settings.items()})
     return out
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -71,12 +72,12 @@ def undiagnosed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize(("key", "hint"), UNDIAGNOSED.items(), ids=lambda k: str(k))
-def test_an_undiagnosed_mistake_is_named(undiagnosed: Path, key: tuple[str, str],
-                                         hint: str) -> None:
+def test_an_undiagnosed_mistake_is_named(undiagnosed: Path, key: tuple[str, str], hint: str,
+                                         warmed_for: Callable[[Problem], Path]) -> None:
     pid, stem = key
     problem = load_problem(pid, undiagnosed)
     report = grade_submission(problem, problem.submissions_dir / "wrong_answer" / f"{stem}.py",
-                              LocalSandbox())
+                              LocalSandbox(compile_cache=warmed_for(problem)))
     assert report.verdict == "wrong_answer"
     assert any(hint in line for line in report.feedback), report.feedback
 

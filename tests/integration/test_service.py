@@ -187,6 +187,7 @@ def test_a_run_grades_the_visible_tests_only_counts_for_nothing_and_has_its_own_
         assert [t["name"] for t in report["tests"]] == VISIBLE
         assert all(t["visible"] for t in report["tests"])
         assert [d["test"]["name"] for n, d in stream if n == "test"] == VISIBLE
+        assert [d["counts"] for n, d in stream if n == "done"] == [False]  # as the API says
         assert "ARGS 0.0 [0.0, 0.0]" in report["output"]  # the visible inputs are its own
         for seen in (learner, full, stream):
             text = json.dumps(seen)
@@ -205,6 +206,9 @@ def test_a_run_grades_the_visible_tests_only_counts_for_nothing_and_has_its_own_
         assert third.status_code == 429 and int(third.headers["Retry-After"]) >= 1
         assert "Runs" in third.json()["error"]
         wait_done(alice, second.json()["id"])
+    with server.client() as local:  # an operator tells Runs' verdicts from the class's
+        metrics = local.get("/metrics").text
+    assert 'jaxjudge_verdicts_total{verdict="compile_error",kind="run"}' in metrics, metrics
 
 
 def test_jaxjudge_submit_run_prints_the_runs_report_with_submits_exit_codes(

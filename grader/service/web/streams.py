@@ -39,7 +39,7 @@ class State:
     attempts: int
     verdict: str | None
     score: float | None
-    counts: bool
+    counts: bool  # as the API says it: false for a Run, and for a grade the judge gave up on
 
 
 @dataclass(frozen=True)
@@ -169,8 +169,8 @@ class Streams:
             (SubmissionRow.attempts == attempt, row), else_=0))
             for (sid, attempt), row in oldest.items()))
         stmt = (select(SubmissionRow.id, SubmissionRow.status, SubmissionRow.attempts,
-                       SubmissionRow.verdict, SubmissionRow.score, SubmissionRow.counts,
-                       Event.id, Event.attempt, Event.seq, Event.test)
+                       SubmissionRow.verdict, SubmissionRow.score,
+                       SubmissionRow.counts & ~SubmissionRow.run, Event.id, Event.attempt, Event.seq, Event.test)
                 .outerjoin(Event, and_(Event.submission_id == SubmissionRow.id,
                                        Event.attempt == SubmissionRow.attempts, new))
                 .where(SubmissionRow.id.in_(list(cursors)))

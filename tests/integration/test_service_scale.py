@@ -233,8 +233,8 @@ def test_a_burst_from_10_users_at_once_with_2_graders(cluster: Cluster,
         assert proxied.status_code == 403  # through a proxy, loopback proves nothing
     with cluster.client(admin) as http:
         assert http.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"}).status_code == 200
-    assert f'jaxjudge_verdicts_total{{verdict="accepted"}} {total // 2}' in text
-    assert f'jaxjudge_verdicts_total{{verdict="wrong_answer"}} {total // 2}' in text
+    assert f'jaxjudge_verdicts_total{{verdict="accepted",kind="submit"}} {total // 2}' in text
+    assert f'jaxjudge_verdicts_total{{verdict="wrong_answer",kind="submit"}} {total // 2}' in text
     assert f'jaxjudge_submissions{{status="done"}} {total}' in text
     assert f"jaxjudge_submission_latency_seconds_count {total}" in text
     assert "jaxjudge_graders_alive 2" in text

@@ -42,9 +42,10 @@ def _histogram(s: Session, name: str, column: InstrumentedAttribute[float | None
 def render(s: Session, queue_depth: int | None, max_attempts: int) -> str:
     by_status = dict(s.execute(select(SubmissionRow.status, func.count())
                                .group_by(SubmissionRow.status)).tuples().all())
-    verdicts: Iterable[tuple[str | None, int]] = s.execute(
-        select(SubmissionRow.verdict, func.count()).where(SubmissionRow.status == Status.DONE)
-        .group_by(SubmissionRow.verdict)).tuples().all()
+    verdicts: Iterable[tuple[str | None, bool, int]] = s.execute(
+        select(SubmissionRow.verdict, SubmissionRow.run, func.count())
+        .where(SubmissionRow.status == Status.DONE)
+        .group_by(SubmissionRow.verdict, SubmissionRow.run)).tuples().all()
     processes, slots = fleet.alive(s, ALIVE_WITHIN_S)
     out = _head("jaxjudge_queue_up", "gauge", "1 when the work queue answered this scrape.")
     out.append(_line("jaxjudge_queue_up", 0 if queue_depth is None else 1))
@@ -57,8 +58,13 @@ def render(s: Session, queue_depth: int | None, max_attempts: int) -> str:
     out += _head("jaxjudge_submissions", "gauge", "Submissions by status.")
     out += [_line("jaxjudge_submissions", by_status.get(st, 0), {"status": str(st)})
             for st in Status]
-    out += _head("jaxjudge_verdicts_total", "counter", "Graded submissions by verdict.")
-    out += [_line("jaxjudge_verdicts_total", n, {"verdict": str(v)}) for v, n in verdicts]
+    # A Run (visible tests only, counts for nothing) is graded work, but its verdicts are not
+    # the class's: `kind` keeps them apart.
+    out += _head("jaxjudge_verdicts_total", "counter",
+                 "Graded submissions by verdict and kind (submit, or a Run of the visible tests).")
+    out += [_line("jaxjudge_verdicts_total", n,
+                  {"verdict": str(v), "kind": "run" if run else "submit"})
+            for v, run, n in verdicts]
     out += _head("jaxjudge_graders_alive", "gauge",
                  f"Grader slots in processes with a heartbeat in the last {ALIVE_WITHIN_S:g} s.")
     out.append(_line("jaxjudge_graders_alive", slots))

@@ -169,8 +169,8 @@ class Streams:
             (SubmissionRow.attempts == attempt, row), else_=0))
             for (sid, attempt), row in oldest.items()))
         stmt = (select(SubmissionRow.id, SubmissionRow.status, SubmissionRow.attempts,
-                       SubmissionRow.verdict, SubmissionRow.score,
-                       SubmissionRow.counts & ~SubmissionRow.run, Event.id, Event.attempt, Event.seq, Event.test)
+                       SubmissionRow.verdict, SubmissionRow.score, SubmissionRow.counts,
+                       SubmissionRow.run, Event.id, Event.attempt, Event.seq, Event.test)
                 .outerjoin(Event, and_(Event.submission_id == SubmissionRow.id,
                                        Event.attempt == SubmissionRow.attempts, new))
                 .where(SubmissionRow.id.in_(list(cursors)))
@@ -180,9 +180,9 @@ class Streams:
             self.queries += 1
             for r in s.execute(stmt).tuples():
                 if r[0] not in out:
-                    out[r[0]] = (State(r[0], r[1], r[2], r[3], r[4], r[5]), [])
-                if r[6] is not None:
-                    out[r[0]][1].append(Row(r[6], r[7], r[8], r[9]))
+                    out[r[0]] = (State(r[0], r[1], r[2], r[3], r[4], r[5] and not r[6]), [])
+                if r[7] is not None:
+                    out[r[0]][1].append(Row(r[7], r[8], r[9], r[10]))
         return out
 
     # -- fan-out: any source --------------------------------------------------------------

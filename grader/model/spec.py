@@ -52,7 +52,9 @@ EXAMPLE = r"^[A-Za-z0-9_]+/[A-Za-z0-9_.-]+\.py$"  # a path under submissions/<pr
 class Limits(Strict):
     time_per_test_s: float = Field(10.0, gt=0, le=600)
     total_time_s: float = Field(120.0, gt=0, le=3600)
-    startup_s: float = Field(30.0, gt=0, le=600, description="interpreter, jax and file import")
+    startup_s: float = Field(30.0, gt=0, le=600, description=(
+        "loading the submission's file (its imports and top-level code), counted from when the "
+        "judge's runner is ready (interpreter and jax imported)"))
     memory_mb: int = Field(3072, ge=256, le=65536, description=(
         "memory cap on the whole submission, its processes and its /tmp together (a cgroup), "
         "and address-space cap per process"))

@@ -165,6 +165,9 @@ def in_background(work: Callable[[], object]) -> threading.Thread:
     return thread
 
 
+READY_S = 60.0  # for a runner to start (interpreter, import jax) before the learner's clocks do
+
+
 def stream(job: Job, frames: Frames, wait: Callable[[float], None],
            exit_code: Callable[[], int | None], release: Callable[[], None],
            oom: Callable[[], bool] | None = None) -> Iterator[Event]:
@@ -180,10 +183,12 @@ def stream(job: Job, frames: Frames, wait: Callable[[float], None],
 
 def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
             exit_code: Callable[[], int | None], release: Callable[[], None]) -> Iterator[Event]:
-    started = time.monotonic()
-    # Start-up (interpreter, import jax, the learner's import) has its own allowance.
-    deadline = started + job.startup_s
-    total_deadline = started + job.total_time_s + job.startup_s
+    # Until `ready` the runner starts (interpreter, import jax): the judge's own work, bounded
+    # by READY_S, and a jail that misses it is never the learner's fault (run_calls tries again,
+    # then reports a judge error). The learner's clocks start at `ready`: startup_s to load
+    # their file, total_time_s for the calls. On a busy grader, import jax alone once took
+    # more than a tight problem's 15 s of start-up.
+    deadline = total_deadline = time.monotonic() + max(job.startup_s, READY_S)
     order = Order(len(job.tests), job.n_public, job.groups or (None,) * len(job.tests))
     try:
         while True:
@@ -196,6 +201,10 @@ def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
                 if event.kind == "more":
                     release()
                     continue
+                if event.kind == "ready":
+                    ready = time.monotonic()
+                    deadline = ready + job.startup_s
+                    total_deadline = deadline + job.total_time_s
                 if event.kind == "start":
                     deadline = time.monotonic() + job.time_per_test_s
                 yield event

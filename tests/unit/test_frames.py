@@ -107,3 +107,36 @@ def test_stream_turns_forged_bytes_into_a_protocol_kill_and_releases_only_on_mor
     got = list(stream(job, frames, wait, lambda: 0, lambda: released.append(True)))
     assert [e.kind for e in got] == ["ready", "killed"]
     assert got[-1].header["reason"] == "protocol" and released == []
+
+
+def _timed(job: Job, schedule: list[tuple[float, bytes]],
+           monkeypatch: pytest.MonkeyPatch) -> list[Event]:
+    """The stream's events when the runner sends each chunk at its (fake) time in seconds."""
+    clock = [0.0]
+    monkeypatch.setattr("grader.sandbox.protocol.time.monotonic", lambda: clock[0])
+    frames, pending = Frames(1 << 20), list(schedule)
+
+    def wait(t: float) -> None:
+        if pending and pending[0][0] <= clock[0] + t:
+            clock[0] = max(clock[0], pending[0][0])
+            frames.feed(pending.pop(0)[1])
+        else:
+            clock[0] += t
+
+    return list(stream(job, frames, wait, lambda: None, lambda: None))
+
+
+def test_the_learners_clocks_start_when_the_runner_is_ready(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python and import jax are the judge's work: a runner ready after 40 s on a busy host is
+    no time limit of a problem with 15 s of start-up; the learner's file then has its 15 s."""
+    job = Job(__import__("pathlib").Path("x.py"), "f", [{}], 5, 5, 256, 1024, startup_s=15)
+    ready, start = frame({"event": "ready"}), frame({"event": "start", "test": 0})
+    result = frame({"event": "result", "test": 0, "dtype": "<f4", "shape": []}, b"\0" * 4)
+    done = frame({"event": "done"})
+    got = _timed(job, [(40, ready), (52, start), (53, result), (53, done)], monkeypatch)
+    assert [e.kind for e in got] == ["ready", "start", "result", "done"]
+    late = _timed(job, [(40, ready), (56, start)], monkeypatch)  # its file took 16 s to load
+    assert [e.kind for e in late] == ["ready", "killed"] and late[-1].header["reason"] == "timeout"
+    never = _timed(job, [(61, ready)], monkeypatch)  # the runner's own bound: a judge fault
+    assert [e.kind for e in never] == ["killed"]

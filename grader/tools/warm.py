@@ -69,12 +69,12 @@ def warm(problem: Problem, folder: Path | None = None,
     return failures
 
 
-def compile_programs(problem: Problem, folder: Path) -> list[str]:
+def compile_programs(problem: Problem, folder: Path, examples: bool = True) -> list[str]:
     """Compiles what learners will compile over every call of a grade, unsandboxed and writing
-    the cache at `folder`: the reference and the spec's trusted_examples only (staff code; other
-    examples may be donated learners' code). Entries carry no source location (see cache_env),
-    and the folder is sealed (see seal): a jail opens only the entries its own programs hash to.
-    Returns what failed to run."""
+    the cache at `folder`: the reference and (unless `examples` is false) the spec's
+    trusted_examples only (staff code; other examples may be donated learners' code). Entries
+    carry no source location (see cache_env), and the folder is sealed (see seal): a jail opens
+    only the entries its own programs hash to. Returns what failed to run."""
     seal(folder)
     trusted = LocalSandbox(unsandboxed=True, compile_cache=folder)
     # Every program a grade compiles, once: a statistical check's calls differ only in the seed,
@@ -84,8 +84,9 @@ def compile_programs(problem: Problem, folder: Path) -> list[str]:
     calls = [c for i, (c, g) in enumerate(zip(p.calls, p.groups, strict=True))
              if g is None or i == 0 or p.groups[i - 1] != g]
     failures = missing_trusted(problem)
-    examples = [problem.submissions_dir / name for name in problem.spec.trusted_examples]
-    for path in [problem.reference_path, *(p for p in examples if p.is_file())]:
+    staff = [problem.submissions_dir / name for name in problem.spec.trusted_examples
+             if examples]
+    for path in [problem.reference_path, *(p for p in staff if p.is_file())]:
         # Trusted code compiling every program of a grade: a learner's time limits are no bound
         # for it (8 s per test, beside a busy machine's other work, once ended a warm early).
         job = dataclasses.replace(make_job(problem, path, calls), time_per_test_s=WARM_CALL_S,

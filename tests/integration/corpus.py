@@ -143,6 +143,7 @@ FEEDBACK = {
     "ppo_clip_objective/clip_advantage": "You clip the advantage",
     "ppo_clip_objective/max_not_min": "the larger of the two surrogates",
     "ppo_clip_objective/ratio_from_prob_difference": "a difference of probabilities",
+    "ppo_clip_objective/ignores_reduction": "You average whatever `reduction` says",
     "per_example_grads/batch_mean_broadcast": "gradient of the batch-mean loss",
     "per_example_grads/missing_sign": "the wrong sign",
     "per_example_grads/summed_over_batch": "one gradient of the summed loss",

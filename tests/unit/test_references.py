@@ -166,6 +166,22 @@ def test_log1pexp_worked_gradient_is_what_the_reference_pulls_back() -> None:
     np.testing.assert_allclose(np.asarray(grad), [0, 0.2689, 0.5, 0.7311, 1], rtol=0, atol=5e-5)
 
 
+def test_ppo_worked_total_is_what_the_reference_sums() -> None:
+    """The statement's second worked number: the same batch under reduction "sum" (its own
+    visible test), and the reduction reaches the reference as the plain string the spec says."""
+    problem = load_problem("ppo_clip_objective")
+    section = problem.statement().split("## Worked mini-example", 1)[1].split("\n## ", 1)[0]
+    assert 'the\ntotal **0.9513** with `reduction = "sum"`' in section
+    case = next(c for c in problem.tests if c.name == "worked_example_summed")
+    mean = next(c for c in problem.tests if c.name == "worked_example")
+    assert case.visible and type(case.args["reduction"]) is str and case.args["reduction"] == "sum"
+    assert case.args.keys() == mean.args.keys() and mean.args["reduction"] == "mean"
+    for name in ("logp_new", "logp_old", "advantages", "epsilon"):
+        np.testing.assert_array_equal(case.args[name], mean.args[name])
+    got = problem.reference_module.ppo_clip_objective(**call_args(case.args))
+    np.testing.assert_allclose(np.asarray(got), [0.9513], rtol=0, atol=5e-5)
+
+
 def test_hvp_given_statement_numbers() -> None:
     """The worked example's other numbers: the Hessian, the gradient and diagonal it contrasts,
     and Rosenbrock's Hessian at its minimum, from given.py through JAX."""

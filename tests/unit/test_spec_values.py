@@ -9,6 +9,7 @@ import pytest
 
 from grader.errors import SpecError
 from grader.model.dims import DimError, evaluate, symbols
+from grader.model.problems import load_problem
 from grader.model.spec import ProblemSpec, load_spec
 from tests.specs import VALUES_SPEC
 
@@ -116,3 +117,28 @@ def test_a_return_too_large_to_report_is_a_spec_error(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="too many to report in one result") as info:
         load_spec(write(tmp_path, text))
     assert info.value.key == "function"
+
+
+@pytest.mark.parametrize(("old", "new", "key", "got"), [
+    ("reduction: sum}", "reduction: total}", "tests.worked_example_summed", "'total'"),
+    ("reduction: mean}", "reduction: 1}", "tests.worked_example", "1"),
+    ("reduction: {dist: pick}", "reduction: {value: Sum}", "generated.random", "'Sum'"),
+])
+def test_a_shipped_choice_refuses_a_value_not_among_its_values(
+        tmp_path: Path, old: str, new: str, key: str, got: str) -> None:
+    """ppo_clip_objective's `reduction: mean | sum`: a test or generator giving anything else
+    (a misspelling, a number, another case) is a spec error naming the file, the test and the
+    values it may take, before any reference runs; a good one reaches it as a plain str."""
+    root = Path(__file__).resolve().parents[2]
+    folder = tmp_path / "problems" / "ppo_clip_objective"
+    folder.mkdir(parents=True)
+    text = (root / "problems" / "ppo_clip_objective" / "problem.yaml").read_text()
+    assert {type(c.args["reduction"]) for c in load_problem("ppo_clip_objective").tests} == {str}
+    assert old in text
+    (folder / "problem.yaml").write_text(text.replace(old, new, 1))
+    with pytest.raises(SpecError) as info:
+        load_problem("ppo_clip_objective", tmp_path).tests  # noqa: B018
+    # The test's key path is in the message (SpecError.key stays empty for a test's arguments).
+    assert info.value.path == str(folder / "problem.yaml")
+    assert str(info.value) == (f"{folder / 'problem.yaml'}: {key}: expected one of ['mean', "
+                               f"'sum'] for 'reduction', got {got}")

@@ -19,6 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from benchmarks.pairs import interleaved
 from grader.data.cache import compile_cache_dir
 from grader.judging.execution import make_job
 from grader.judging.judge import plan
@@ -108,29 +109,15 @@ def throughput(batch: int, ready: bool, source: str) -> float:
     return rate
 
 
-def latency(repeats: int, source: str) -> None:
-    def cli_once() -> float:
-        start = time.perf_counter()
-        subprocess.run(jaxjudge("grade", PROBLEM, str(FILE), "--format", "json"),
-                       env=env(ROOT), check=True, capture_output=True)
-        return time.perf_counter() - start
-
-    cli: list[float] = []
-    http_s: list[float] = []
+def latency(repeats: int) -> None:
     with tempfile.TemporaryDirectory(prefix="jaxjudge-bench-") as tmp:
         data = Path(tmp)
         token = create_user(data, ROOT, "learner")
         server = Server(data, ROOT, jobs=1, rate_limit=1000, ready_jails=1)
         try:
             with server.client(token) as http:
-                submit(http, source)  # first grade of the process: expected outputs loaded
-                for i in range(repeats):  # interleaved: the machine's speed drifts
-                    cli.append(cli_once())
-                    start = time.perf_counter()
-                    sid = submit(http, source + f"\n# {i}\n")
-                    verdicts = [d["verdict"] for e, d in events(http, sid) if e == "done"]
-                    http_s.append(time.perf_counter() - start)
-                    assert verdicts == ["accepted"], verdicts
+                submit(http, FILE.read_text())  # first grade of the process: expected outputs
+                cli, http_s = interleaved(http, PROBLEM, FILE, repeats)
         finally:
             server.stop()
     c50, h50 = statistics.median(cli), statistics.median(http_s)
@@ -162,7 +149,7 @@ def main() -> None:
               f"{opts.rounds} rounds, {off:.2f} and {on:.2f}/min)")
     if opts.only in (None, "latency"):
         print("3. submit vs grade", flush=True)
-        latency(opts.repeats, source)
+        latency(opts.repeats)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from benchmarks.pairs import interleaved
 from tests.integration.service import ROOT, Server, create_user, env, events, jaxjudge, submit
 
 FILE = ROOT / "submissions" / "reinforce_grad" / "accepted" / "vmap_grad_log_softmax.py"
@@ -35,30 +36,14 @@ def main() -> None:
                    capture_output=True)
     source = FILE.read_text()
 
-    def cli_once() -> float:
-        start = time.perf_counter()
-        subprocess.run(jaxjudge("grade", "reinforce_grad", str(FILE), "--format", "json"),
-                       env=env(ROOT), check=True, capture_output=True)
-        return time.perf_counter() - start
-
-    cli: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
         tokens = [create_user(data, ROOT, f"user{i}") for i in range(opts.burst_users)]
         server = Server(data, ROOT, jobs=opts.jobs, rate_limit=1000)
         try:
-            http_s = []
             with server.client(tokens[0]) as http:
                 submit(http, source)  # first grade of the process: expected outputs loaded
-                # Interleaved, one CLI grade then one over HTTP: the machine's speed drifts
-                # (shared, noisy), and a drift must not land on one side only.
-                for i in range(opts.repeats):
-                    cli.append(cli_once())
-                    start = time.perf_counter()
-                    sid = submit(http, source + f"\n# {i}\n")
-                    verdicts = [d["verdict"] for e, d in events(http, sid) if e == "done"]
-                    http_s.append(time.perf_counter() - start)
-                    assert verdicts == ["accepted"], verdicts
+                cli, http_s = interleaved(http, "reinforce_grad", FILE, opts.repeats)
             start = time.perf_counter()
 
             def learner(token: str) -> list[str]:

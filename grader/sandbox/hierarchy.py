@@ -4,6 +4,7 @@ refusal (with the way out) where none can."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import time
@@ -14,6 +15,8 @@ from pathlib import Path
 from grader.errors import JudgeError
 from grader.sandbox.cgroup import CONTROLLERS, Group, Unavailable, read_value, write_value
 from grader.sandbox.reaping import alive
+
+log = logging.getLogger("jaxjudge.sandbox")
 
 ROOT = Path("/sys/fs/cgroup")
 V2_PARENT = "jaxjudge"  # v2 as root: jails' groups go under <root>/jaxjudge, which has no process
@@ -188,5 +191,7 @@ def for_jails(accept_per_process: bool, root: Path | None = None) -> Hierarchy |
             return None
         raise JudgeError(f"no cgroup can bound a submission as a whole ({exc}): {WAY_OUT}") \
             from exc
-    sweep(found)
+    if removed := sweep(found):  # an operator learns that judges died without cleaning up
+        log.warning("removed %d cgroups left by judges that died: %s", len(removed),
+                    ", ".join(d.name for d in removed[:5]) + (" ..." if len(removed) > 5 else ""))
     return found

@@ -205,7 +205,7 @@ def test_on_postgresql_streams_wake_on_notify_and_outlive_their_listener(
     db.migrate()
     token = create_account(db, "listener", "learner", "listener-pw")[1]
     srv = Server(tmp_path, root, jobs=0, database=url, secret_key="s" * 48,
-                 poll_seconds=POLL_S, safety_poll_seconds=600)
+                 poll_seconds=POLL_S, safety_poll_seconds=600, stream_seconds=60)
     try:
         with srv.client(token) as http, ExitStack() as stack:
             sid = submit(http, "x = 1\n")

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     streams_per_user: int = 4  # open event streams of one user (429 past it) per process
     streams_total: int = 200  # open event streams per web process (503 past it)
     stream_seconds: float = 600.0  # a stream's lifetime; clients reconnect with Last-Event-ID
+    # Streams wake when a watched submission changes (PostgreSQL LISTEN/NOTIFY; on SQLite, the
+    # writes of this process's graders) and poll everything watched every safety_poll_seconds
+    # for a notification lost. On SQLite with graders in another process alive, streams poll
+    # every poll_seconds instead (no signal crosses processes). False: always poll_seconds.
+    stream_notify: bool = True
+    safety_poll_seconds: float = 3.0
 
     def database_url(self) -> str:
         return self.database or f"sqlite:///{(self.data / 'jaxjudge.db').resolve()}"

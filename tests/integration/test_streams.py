@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from grader.cli.client import sse
 from grader.service.store.db import Database
-from grader.service.store.models import Event, Status, SubmissionRow
+from grader.service.store.models import Event, Grader, Status, SubmissionRow, utcnow
+from grader.service.store.notices import CHANNEL, announce
 from grader.service.store.users import create_user as create_account
 from tests.integration.servers import Postgres
 from tests.integration.service import Server, create_user, submit, wait_for
@@ -133,6 +135,7 @@ def _grade(db: Database, sid: int, attempt: int, seqs: range, done: bool = False
                             "points": 1}) for i in seqs]
         s.add_all(rows)
         s.flush()
+        announce(s, sid)  # as graders do: NOTIFY on PostgreSQL (the server is another process)
         return [row.id for row in rows]
 
 
@@ -156,28 +159,83 @@ def _replays(server: Server, db: Database, token: str) -> None:
 
 def test_watchers_of_one_submission_each_get_what_they_have_not_seen(server: Server) -> None:
     """One poll serves watchers at different places: a new stream replays the attempt, a
-    reconnect (Last-Event-ID) only what follows, a new attempt restarts both, `done` ends."""
+    reconnect (Last-Event-ID) only what follows, a new attempt restarts both, `done` ends.
+    On SQLite no notification crosses processes: a grader process alive elsewhere (its
+    heartbeat row) makes the server poll every tick, as it did before notifications."""
     db = Database(f"sqlite:///{(server.data / 'jaxjudge.db').resolve()}")  # the server's
     try:
+        with db.session() as s:  # this test writes as a grader in another process would
+            s.add(Grader(id="elsewhere/1", jobs=1, heartbeat=utcnow()))
         _replays(server, db, create_user(server.data, server.root, "replayer"))
     finally:
         db.engine.dispose()
 
 
-def test_the_shared_poll_replays_the_same_on_postgresql(postgres: Postgres,
-                                                         tmp_path: Path) -> None:
+def _listeners(postgres: Postgres, url: str) -> list[int]:
+    """Backend pids of the connections LISTENing on the streams' channel in that database."""
+    dbname = url.rsplit("/", 1)[1]
+    with psycopg.connect(f"host=127.0.0.1 port={postgres.port} user=postgres dbname={dbname}",
+                         autocommit=True) as conn:
+        return [pid for (pid,) in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND query = %s",
+            (dbname, f"LISTEN {CHANNEL}"))]
+
+
+def test_on_postgresql_streams_wake_on_notify_and_outlive_their_listener(
+        postgres: Postgres, tmp_path: Path) -> None:
+    """The shared poll replays the same on PostgreSQL, woken by NOTIFY. Between events it sends
+    nothing (the old poll sent one query per tick); each event costs a query or two. The
+    listener's connection killed, the verdict still arrives (its reconnection re-polls what
+    is watched; the safety poll is set out of reach here). One server for all: each costs
+    seconds."""
     root = tmp_path / "problems"
     hidden_tests_problem(root)
     url = postgres.new_database()
     db = Database(url)
     db.migrate()
-    token = create_account(db, "replayer", "learner", "replayer-pw")[1]
-    srv = Server(tmp_path, root, jobs=0, database=url, secret_key="s" * 48)
+    token = create_account(db, "listener", "learner", "listener-pw")[1]
+    srv = Server(tmp_path, root, jobs=0, database=url, secret_key="s" * 48,
+                 poll_seconds=POLL_S, safety_poll_seconds=600, stream_seconds=60)
     try:
         _replays(srv, db, token)
+        with srv.client(token) as http, ExitStack() as stack:
+            sid = submit(http, "x = 1\n")
+            frames = _frames(_open(stack, http, sid))
+            listener = wait_for("one listener", lambda: _listeners(postgres, url), timeout=30)
+            assert len(listener) == 1, listener
+            got, costs = [], []
+            for seq in range(3):
+                before = _metric(srv, "jaxjudge_event_poll_queries_total")
+                time.sleep(0.6)  # quiet: 3 ticks of the old poll
+                quiet = _metric(srv, "jaxjudge_event_poll_queries_total") - before
+                assert quiet == 0, f"{quiet:g} poll queries with nothing written"
+                _grade(db, sid, 1, range(seq, seq + 1))
+                event, _, data = next(frames)
+                got.append((event, data["index"]))
+                costs.append(_metric(srv, "jaxjudge_event_poll_queries_total") - before)
+            assert got == [("test", 0), ("test", 1), ("test", 2)], got
+            assert all(c <= 2 for c in costs), costs  # a write heard mid-query: one more
+            assert _metric_labelled(srv, "jaxjudge_event_notifications_total",
+                                    'source="database"') >= 3
+            with psycopg.connect(f"host=127.0.0.1 port={postgres.port} user=postgres",
+                                 autocommit=True) as conn:
+                conn.execute("SELECT pg_terminate_backend(%s)", (listener[0],))
+            _grade(db, sid, 1, range(3, 4), done=True)  # NOTIFY with nobody listening
+            rest = [(e, d.get("index")) for e, _, d in frames]
+            assert rest == [("test", 3), ("done", None)], rest
+            again = wait_for("a new listener", lambda: _listeners(postgres, url), timeout=30)
+            assert again != listener
     finally:
         srv.stop()
         db.engine.dispose()
+
+
+def _metric_labelled(server: Server, name: str, label: str) -> float:
+    body = httpx.get(server.url + "/metrics", timeout=30).text
+    for line in body.splitlines():
+        if line.startswith(f"{name}{{{label}}} "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name}{{{label}}} missing from /metrics")
 
 
 def test_a_stream_of_a_submission_never_graded_ends_at_its_lifetime(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from grader.service.settings import Settings
 from grader.service.store import leases
 from grader.service.store.db import Database
 from grader.service.store.models import Event, SubmissionRow
+from grader.service.store.notices import announce
 from grader.verdict import Verdict
 
 log = logging.getLogger("jaxjudge.grader")
@@ -99,6 +100,7 @@ class LiveEvents:
                 with self.db.session() as s:
                     s.add(Event(submission_id=sid, attempt=self.claim.attempt, seq=u,
                                 test=json_safe(test)))
+                    announce(s, sid)  # its streams wake when this commits
 
             try:
                 retrying("a test event", add, budget, sid)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -11,6 +12,11 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 BUSY_TIMEOUT_MS = 10_000
+# A session's info key for the submissions its transaction changed (notices.announce): told to
+# this process's listeners (`on_change`) once it commits, never when it rolls back.
+CHANGED = "jaxjudge.changed"
+
+log = logging.getLogger("jaxjudge.db")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
@@ -49,6 +55,19 @@ class Database:
         self.statements = 0
         self._lock = threading.Lock()
         event.listen(self.engine, "before_cursor_execute", self._count)
+        self._changes: list[Callable[[set[int]], None]] = []
+
+    def on_change(self, callback: Callable[[set[int]], None]) -> None:
+        """`callback(ids)` after each commit of this process that announced submissions (from
+        the committing thread): the in-process fan-out, on any database."""
+        self._changes.append(callback)
+
+    def changed(self, sids: set[int]) -> None:
+        for callback in list(self._changes):
+            try:
+                callback(sids)
+            except Exception:  # a listener's bug must not fail the write that committed
+                log.exception("a change listener failed")
 
     def _count(self, *_: Any) -> None:
         with self._lock:
@@ -63,6 +82,9 @@ class Database:
             except BaseException:
                 s.rollback()
                 raise
+            changed = s.info.pop(CHANGED, None)
+        if changed:
+            self.changed(changed)
 
     def migrate(self) -> None:
         from grader.service.store.migrate import upgrade

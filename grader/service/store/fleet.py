@@ -40,3 +40,10 @@ def alive(session: Session, within_s: float) -> tuple[int, int]:
     row = session.execute(select(func.count(), func.coalesce(func.sum(Grader.jobs), 0))
                           .where(Grader.heartbeat >= since)).one()
     return int(row[0]), int(row[1])
+
+
+def others(session: Session, within_s: float) -> int:
+    """Grader processes other than this one whose heartbeat is younger than `within_s`."""
+    since = utcnow() - dt.timedelta(seconds=within_s)
+    return session.scalar(select(func.count()).where(Grader.heartbeat >= since,
+                                                     Grader.id != process_id())) or 0

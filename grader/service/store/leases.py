@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 
 from grader.sandbox.reaping import alive
 from grader.service.store.models import Status, SubmissionRow, utcnow
+from grader.service.store.notices import announce
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,10 @@ def claim_next(session: Session, grader: str, lease_s: float, max_attempts: int)
         .values(status=Status.RUNNING, attempts=SubmissionRow.attempts + 1, claim=token,
                 grader=grader, started=now, lease_until=now + dt.timedelta(seconds=lease_s))
         .returning(SubmissionRow.id, SubmissionRow.attempts, SubmissionRow.created)).first()
-    return None if row is None else Claim(row[0], row[1], token, row[2], now)
+    if row is None:
+        return None
+    announce(session, row[0])  # a new attempt: its streams say so
+    return Claim(row[0], row[1], token, row[2], now)
 
 
 def renew(session: Session, claim: Claim, lease_s: float) -> bool:
@@ -99,6 +103,8 @@ def finish(session: Session, claim: Claim, report: dict[str, Any]) -> bool:
                 finished=now, lease_until=None, counts=verdict != "judge_error",
                 latency_s=(now - claim.created).total_seconds(),
                 grade_s=(now - claim.started).total_seconds()))
+    if result.rowcount:  # type: ignore[attr-defined]
+        announce(session, claim.submission_id)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -116,6 +122,8 @@ def give_up(session: Session, sub: SubmissionRow, report: dict[str, Any]) -> boo
                SubmissionRow.attempts == sub.attempts, SubmissionRow.lease_until < utcnow())
         .values(status=Status.DONE, verdict=report["verdict"], score=0.0, report=report,
                 finished=utcnow(), lease_until=None, counts=False))
+    if result.rowcount:  # type: ignore[attr-defined]
+        announce(session, sub.id)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

@@ -21,6 +21,7 @@ from grader.service.settings import Settings
 from grader.service.store.db import Database
 from grader.service.store.limits import check_limits
 from grader.service.store.models import Event, Status, SubmissionRow, User
+from grader.service.store.notices import announce
 
 # What a list or a check of access never reads: a source (up to source_cap) and a report (up to
 # report_cap) per row. Reading either anyway raises instead of loading it behind our back.
@@ -173,4 +174,5 @@ def rejudge(db: Database, problem: str) -> int:
         s.execute(update(SubmissionRow).where(SubmissionRow.id.in_(ids)).values(
             status=Status.QUEUED, attempts=0, claim=None, grader=None, lease_until=None,
             verdict=None, score=None, report=None, counts=True, started=None, finished=None))
+        announce(s, *ids)
     return len(ids)

@@ -94,4 +94,8 @@ def process(statements: int, streams: Streams) -> str:
     out += _head("jaxjudge_event_poll_queries_total", "counter",
                  "Queries the shared event poller sent: one per tick, however many streams.")
     out.append(_line("jaxjudge_event_poll_queries_total", streams.queries))
+    out += _head("jaxjudge_event_notifications_total", "counter",
+                 "Submission changes heard: from the database (LISTEN) or this process's writes.")
+    out += [_line("jaxjudge_event_notifications_total", streams.notices[source],
+                  {"source": source}) for source in ("database", "process")]
     return "\n".join(out) + "\n"

@@ -1,10 +1,19 @@
 """Who reads the database for the event streams: one poller per web process, for all of them.
 
-Each open stream is a `Watch` (a submission, the last event it was sent, a queue). Every tick
-the poller sends ONE query for every watched submission at once (its state, and its current
-attempt's events after the oldest cursor watching it) and puts on each watch's queue what that
-watch has not seen. A tick with nothing watched queries nothing. The poll is only the source:
-`fan_out` takes rows from anywhere, so a LISTEN/NOTIFY source could replace `_poll` later.
+Each open stream is a `Watch` (a submission, the last event it was sent, a queue). A tick of
+the poller sends ONE query for the submissions it polls (their state, and their current
+attempt's events after the oldest cursor watching them) and puts on each watch's queue what
+that watch has not seen; ticks are at least `poll_seconds` apart, so a burst of changes
+costs one query per tick. A tick with nothing to poll queries nothing.
+
+What a tick polls: submissions that changed since the last tick and are watched (each
+write that a stream shows announces its submission: store/notices.py), a new watch's own
+submission, and, every `safety_poll_seconds`, every watched one (what a notification lost
+while the listener reconnected would have said). The changes come from the process's own
+writes (any database) and, on PostgreSQL, from one LISTEN connection per process. On
+SQLite no signal crosses processes: while another grader process is alive (its heartbeat
+row) the safety poll runs every `poll_seconds`, which is the old poll. `stream_notify`
+false: every watched submission every tick.
 
 Streams are capped per user (429) and per process (503): each holds a connection and a slot
 in every tick's query, and a client disconnect frees its slot at once.
@@ -13,7 +22,9 @@ in every tick's query, and a client disconnect frees its slot at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,12 +33,15 @@ from sqlalchemy import and_, case, or_, select
 
 from grader.service.errors import TooMany, Unavailable
 from grader.service.settings import Settings
+from grader.service.store import fleet
 from grader.service.store.db import Database
 from grader.service.store.models import Event, SubmissionRow
+from grader.service.store.notices import Listener
 
 log = logging.getLogger("jaxjudge.streams")
 CHUNK = 500  # watched submissions per statement (bind parameters stay far below any limit)
 RETRY_S = 5  # Retry-After when a cap refuses a stream: a grade takes 2-10 s
+ALIVE_S = 60.0  # a grader process whose heartbeat is younger is alive (sweeps: every ≤10 s)
 
 
 @dataclass(frozen=True)
@@ -77,8 +91,17 @@ class Streams:
         self.queries = 0  # statements the poller sent (for /metrics)
         self.ticks = 0
         self.refused: Counter[str] = Counter()
+        self.notices: Counter[str] = Counter()  # changes heard: "database", "process"
+        self._count = threading.Lock()
+        self.changed: set[int] = set()  # watched submissions to poll at the next tick
+        self.postgres = db.url.startswith("postgresql")
+        self.elsewhere = False  # SQLite: another grader process is alive (no signal from it)
+        self.listener: Listener | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        if settings.stream_notify:
+            db.on_change(lambda sids: self.hear(sids, "process"))
 
     # -- slots ------------------------------------------------------------------------------
 
@@ -98,8 +121,13 @@ class Streams:
         self.open_count += 1
         if self._task is None or self._task.done():  # the first stream (of this event loop)
             self._wake = asyncio.Event()
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="streams")
-        self._wake.set()
+            self._loop = asyncio.get_running_loop()
+            self._task = self._loop.create_task(self._run(), name="streams")
+            if self.settings.stream_notify and self.postgres and self.listener is None:
+                self.listener = Listener(self.db.url, lambda sid: self.hear({sid}, "database"),
+                                         self.reconnected)
+                self.listener.start()
+        self._mark({submission_id})  # its first poll: what it missed, or that it is done
         return watch
 
     def close(self, watch: Watch) -> None:
@@ -119,25 +147,68 @@ class Streams:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self.listener is not None:
+            await asyncio.to_thread(self.listener.stop)
+
+    # -- what to poll: changes heard, from any thread ----------------------------------------
+
+    def hear(self, sids: set[int], source: str) -> None:
+        """Submissions changed (a committed write): the watched ones are polled next tick.
+        Called from the writer's or the listener's thread."""
+        with self._count:
+            self.notices[source] += len(sids)
+        loop, watched = self._loop, [sid for sid in sids if sid in self.watching]
+        if watched and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._mark, set(watched))
+
+    def reconnected(self) -> None:
+        """The listener (re)connected: what was sent meanwhile is lost, so poll all now."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(lambda: self._mark(set(self.watching)))
+
+    def _mark(self, sids: set[int]) -> None:
+        self.changed |= sids & self.watching.keys()
+        self._wake.set()
+
+    def due(self, full: bool) -> set[int]:
+        """What this tick polls: every watched submission on a full poll, else the changed."""
+        if full or not self.settings.stream_notify:
+            return set(self.watching)
+        return self.changed & self.watching.keys()
+
+    def safety_s(self) -> float:
+        fast = self.elsewhere or not self.settings.stream_notify
+        return self.settings.poll_seconds if fast else self.settings.safety_poll_seconds
 
     # -- the source: one query per tick -----------------------------------------------------
 
     async def _run(self) -> None:
-        failing = False
+        failing, loop, next_full = False, asyncio.get_running_loop(), 0.0
         while True:
             if not self.watching:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            cursors = self.cursors()
+            full = loop.time() >= next_full
+            polled = self.due(full)
+            if not polled:  # nothing changed: sleep until a change or the safety poll
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), max(next_full - loop.time(), 0))
+                continue
+            self.changed -= polled  # a change heard from now on is polled again next tick
+            cursors = {sid: w for sid, w in self.cursors().items() if sid in polled}
             try:
-                found = await asyncio.to_thread(self._poll, cursors)
+                found = await asyncio.to_thread(self._poll, cursors, full)
             except Exception as exc:  # the database away: streams wait, bounded by lifetime
+                self.changed |= polled
                 if not failing:
                     log.warning("event poll failed: %s: %s", type(exc).__name__, exc)
                 failing = True
             else:
                 failing = False
+                if full:
+                    next_full = loop.time() + self.safety_s()
                 try:
                     self.fan_out(set(cursors), found)
                 except Exception:  # a bug here must not stop every stream's updates
@@ -149,8 +220,12 @@ class Streams:
         """Per watched submission, the distinct (attempt, row id) its watchers have reached."""
         return {sid: {w.after for w in watchers} for sid, watchers in self.watching.items()}
 
-    def _poll(self, cursors: dict[int, set[tuple[int, int]]]
+    def _poll(self, cursors: dict[int, set[tuple[int, int]]], full: bool = False
               ) -> dict[int, tuple[State, list[Row]]]:
+        if full and self.settings.stream_notify and not self.postgres:
+            with self.db.session() as s:  # SQLite: are there graders we cannot hear?
+                self.queries += 1
+                self.elsewhere = fleet.others(s, ALIVE_S) > 0
         found: dict[int, tuple[State, list[Row]]] = {}
         sids = sorted(cursors)
         for i in range(0, len(sids), CHUNK):

@@ -13,8 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from grader.cli import main
 from grader.service.store.db import Database
@@ -81,3 +83,33 @@ def test_jaxjudge_migrate_brings_a_database_to_head_and_check_says_so(
     assert "nothing to do" in capsys.readouterr().out
     assert main(["migrate", "--check", "--data", data]) == 0
     at_head(f"sqlite:///{tmp_path / 'data' / 'jaxjudge.db'}")
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_the_hints_table_upgrades_downgrades_and_upgrades_again(
+        engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """0006 on a database at 0005 with a learner in it: the hints table comes and goes, the
+    learner stays, and once back it still records a hint once per (user, problem, hint)."""
+    url = (request.getfixturevalue("postgres").new_database() if engine == "postgresql"
+           else f"sqlite:///{tmp_path / 'judge.db'}")
+    db = Database(url)
+    cfg = config(db.engine)
+    command.upgrade(cfg, "0005")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (id, name, role, created) "
+                          "VALUES (1, 'lea', 'learner', CURRENT_TIMESTAMP)"))
+    for _ in range(2):
+        command.upgrade(cfg, "0006")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO hints_taken (user_id, problem, number, at) "
+                              "VALUES (1, 'p', 1, CURRENT_TIMESTAMP)"))
+        with pytest.raises(IntegrityError), db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO hints_taken (user_id, problem, number, at) "
+                              "VALUES (1, 'p', 1, CURRENT_TIMESTAMP)"))
+        command.downgrade(cfg, "0005")
+        assert "hints_taken" not in inspect(db.engine).get_table_names()
+        with db.engine.connect() as conn:
+            assert conn.scalar(text("SELECT name FROM users")) == "lea"
+    db.migrate()
+    at_head(url)
+    db.engine.dispose()

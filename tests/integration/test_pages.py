@@ -277,7 +277,8 @@ def test_a_wrong_file_shows_visible_diffs_and_hides_hidden_tests(
 def test_a_hint_after_a_failure_then_on_request_and_the_track_page(
         browser: WebDriver, world: World) -> None:
     """alice's one failed submission (the test before) offers the first hint; "Show a hint" (a
-    form, no script) the second; her track's page lists her progress."""
+    form, no script) the second, recorded for her instructor (the instructor test finds it);
+    her track's page lists her progress."""
     sign_in(browser, world.url, "alice", "alice-pw")
     browser.get(world.url + "/problems/reinforce_grad")
     assert [h.text for h in browser.find_elements(By.CSS_SELECTOR, ".hint")] == [
@@ -373,6 +374,9 @@ def test_the_instructor_pages(browser: WebDriver, world: World) -> None:
     for verdict in ("accepted", "wrong_answer", "runtime_error"):
         assert f"{verdict}" in block
     assert block.count("alice") >= 3
+    # alice asked for hint 2 (the first came with her failure): recorded, and shown here.
+    assert "alice 1 (#2)" in text(browser, "#hints-reinforce_grad")
+    assert "bob" not in text(browser, "#hints-reinforce_grad")
     assert axe_violations(browser) == []
     browser.get(world.url + "/instructor/gradebook")
     assert "alice" in text(browser, "#gradebook") and "1.00" in text(browser, "#gradebook")
@@ -386,8 +390,8 @@ def test_the_instructor_pages(browser: WebDriver, world: World) -> None:
 
         wait(browser, f"{name} downloaded", arrived, timeout=30)
     csv = (world.downloads / "gradebook.csv").read_text().splitlines()
-    assert csv[0] == "user,problem,best_score,submissions,accepted"
-    assert "alice,reinforce_grad,1.0000,3,True" in csv
+    assert csv[0] == "user,problem,best_score,submissions,accepted,hints"
+    assert "alice,reinforce_grad,1.0000,3,True,1" in csv
     assert not [line for line in csv if line.startswith("bob,")]  # bob made a Run only
     with zipfile.ZipFile(world.downloads / "gradescope.zip") as z:
         result = json.loads(z.read("alice/reinforce_grad/results.json"))

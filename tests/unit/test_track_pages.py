@@ -69,6 +69,13 @@ def _csrf(html: str) -> str:
     return found.group(1)
 
 
+def _hint_form(html: str) -> dict[str, str]:
+    """The "Show a hint" form as the page sends it: its CSRF token and the hint it asks for."""
+    found = re.search(r'name="hint" value="(\d+)"', html)
+    assert found
+    return {"csrf_token": _csrf(html), "hint": found.group(1)}
+
+
 def _judged(app: FastAPI, user_id: int, problem: str, verdicts: list[str]) -> int:
     """A judged submission as the grader stores it: one test per verdict, 1 point each."""
     tests = [{"name": f"t{i}", "verdict": v, "visible": True, "points": 1.0, "message": "",
@@ -116,14 +123,17 @@ def test_track_page_hints_after_failures_and_on_request_and_points_earned(
         assert '<td id="points">2 / 3</td>' in sub
 
         # "Show a hint": refused without the form's CSRF token, one more hint with it.
-        assert http.post(f"/problems/{first}/hint").status_code == 403
+        assert http.post(f"/problems/{first}/hint", data={"hint": "2"}).status_code == 403
         assert http.get(f"/problems/{first}").text.count('class="hint"') == 1
-        r = http.post(f"/problems/{first}/hint", data={"csrf_token": _csrf(page)},
+        r = http.post(f"/problems/{first}/hint", data=_hint_form(page),
                       follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == f"/problems/{first}#hints"
         assert http.get(f"/problems/{first}").text.count('class="hint"') == 2
         for _ in range(total + 1):  # asking past the last one shows no more
-            http.post(f"/problems/{first}/hint", data={"csrf_token": _csrf(page)})
+            page = http.get(f"/problems/{first}").text
+            http.post(f"/problems/{first}/hint",
+                      data=_hint_form(page) if 'name="hint"' in page else
+                      {"csrf_token": _csrf(page), "hint": str(total + 1)})
         page = http.get(f"/problems/{first}").text
         assert page.count('class="hint"') == total and 'id="show-hint"' not in page
 
@@ -139,7 +149,6 @@ def test_track_page_hints_after_failures_and_on_request_and_points_earned(
     other, _, pw = create_user(app.state.db, "max", "learner", password="max-password-1")
     with TestClient(app) as http2:
         http2.cookies.update(http.cookies)
-        assert "jaxjudge_hints" in http2.cookies
         login = http2.get("/login").text
         http2.post("/login", data={"name": "max", "password": pw, "csrf_token": _csrf(login)})
         _judged(app, other.id, first, ["wrong_answer"])

@@ -156,3 +156,18 @@ class Event(Base):
     seq: Mapped[int] = mapped_column(Integer)  # the unit's index in report order
     test: Mapped[dict[str, Any]] = mapped_column(JSON)  # full; redacted on read
     created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class HintTaken(Base):
+    """One hint a learner asked for ("Show a hint"), for their instructors: the database, not a
+    browser's cookie, says how many hints of a problem they took. One row per hint at most."""
+
+    __tablename__ = "hints_taken"
+    __table_args__ = (UniqueConstraint("user_id", "problem", "number"),
+                      Index("ix_hints_taken_problem", "problem"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    problem: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int] = mapped_column(Integer)  # which of the statement's hints, from 1
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

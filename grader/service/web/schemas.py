@@ -71,6 +71,16 @@ class GradebookRow(BaseModel):
     best_score: float
     submissions: int
     accepted: bool
+    hints: int  # hints the learner asked for ("Show a hint"), not those a failure showed
+
+
+class HintsTaken(BaseModel):
+    """The hints of one problem one learner asked for ("Show a hint")."""
+
+    user: str
+    problem: str
+    hints: list[int]  # which of the statement's hints (1-based), in order
+    last: dt.datetime  # when the last of them was asked for
 
 
 def utc(t: dt.datetime) -> dt.datetime:

@@ -138,7 +138,8 @@ def render_statement(text: str) -> Statement:
     return Statement(markdown(body), hints)
 
 
-def hints_shown(total: int, failures: int, taken: int) -> int:
+def hints_shown(total: int, failures: int, taken: int, highest: int = 0) -> int:
     """How many hints a learner sees: one per failed submission of the problem, plus one per
-    hint asked for, never more than there are."""
-    return max(0, min(total, failures + taken))
+    hint asked for, never more than there are; and at least up to the `highest` hint asked for
+    (a rejudge that turns a failure into a pass takes back no hint already read)."""
+    return max(0, min(total, max(failures + taken, highest)))

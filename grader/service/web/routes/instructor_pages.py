@@ -1,4 +1,5 @@
-"""Instructors' pages: every submission per problem, the gradebook and its exports, rejudge."""
+"""Instructors' pages: every submission per problem and the hints its learners asked for, the
+gradebook and its exports, rejudge."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from grader.batch.exports import gradescope, slug
 from grader.model.problems import list_problems
 from grader.model.report import redact
 from grader.service.errors import NotFound
-from grader.service.store import queries
+from grader.service.store import hints, queries
 from grader.service.store.models import SubmissionRow
 from grader.service.web.catalog import find_problem
 from grader.service.web.deps import Db, Staff, Visitor, WorkQueue
@@ -37,7 +38,7 @@ def _staff_only(request: Request, principal: Principal | None) -> Response | Non
 @router.get("", response_class=HTMLResponse)
 def overview(request: Request, principal: Visitor, db: Db,
              rejudged: str | None = None) -> Response:
-    """Per problem, every submission, newest first."""
+    """Per problem, every submission, newest first, and per learner the hints they asked for."""
     denied = _staff_only(request, principal)
     if denied is not None:
         return denied
@@ -46,8 +47,11 @@ def overview(request: Request, principal: Visitor, db: Db,
     by_problem: dict[str, list[tuple[SubmissionRow, str]]] = {p.id: [] for p in problems}
     for sub, name in rows:
         by_problem.setdefault(sub.problem, []).append((sub, name))
+    taken: dict[str, list[hints.Taken]] = {}
+    for t in hints.of_problem(db):
+        taken.setdefault(t.problem, []).append(t)
     return page(request, "instructor.html", principal, problems=problems,
-                by_problem=by_problem, rejudged=rejudged)
+                by_problem=by_problem, taken=taken, rejudged=rejudged)
 
 
 @router.get("/gradebook", response_class=HTMLResponse)
@@ -61,7 +65,8 @@ def gradebook(request: Request, principal: Visitor, db: Db) -> Response:
     table: dict[str, dict[str, Any]] = {}
     for r in rows:
         table.setdefault(r.user, {})[r.problem] = r
-    return page(request, "gradebook.html", principal, problems=problems, table=table)
+    return page(request, "gradebook.html", principal, problems=problems, table=table,
+                hints=hints.counts(db))
 
 
 @router.get("/gradescope.zip")

@@ -6,27 +6,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from grader.errors import JudgeError
 from grader.model.problems import Problem, list_problems, signature
 from grader.model.tracks import grouped, optional_tracks
 from grader.service.errors import NotFound
-from grader.service.store import queries
+from grader.service.store import hints, queries
 from grader.service.store.db import Database
 from grader.service.store.models import Status, SubmissionRow, User
 from grader.service.web.catalog import examples, find_problem
-from grader.service.web.deps import (
-    AppSettings,
-    CookieSigner,
-    CurrentUser,
-    Db,
-    Visitor,
-    WorkQueue,
-)
+from grader.service.web.deps import AppSettings, CurrentUser, Db, Visitor, WorkQueue
 from grader.service.web.intake import read_editor_form
-from grader.service.web.security.cookies import hints_taken, save_hints
 from grader.service.web.security.csrf import check_csrf
 from grader.service.web.statements import hints_shown, render_statement
 from grader.service.web.templating import page, to_sign_in
@@ -102,16 +94,19 @@ def _neighbours(problem_id: str) -> dict[str, Any]:
     return {"track": track.title, "prev": prev, "next": nxt}
 
 
-def _failures(mine: list[SubmissionRow]) -> int:
-    """My judged submissions of a problem that were not accepted (a judge failure is none,
-    and so is a Run)."""
-    return sum(1 for s in mine if s.status == Status.DONE and s.counts and not s.run
-               and s.verdict != "accepted")
+def _shown(db: Database, user: User, problem: str, mine: list[SubmissionRow],
+           total: int) -> int:
+    """How many of the problem's hints I see: one per judged submission of mine that was not
+    accepted (a judge failure is none, and so is a Run), one per hint I asked for."""
+    failures = sum(1 for s in mine if s.status == Status.DONE and s.counts and not s.run
+                   and s.verdict != "accepted")
+    taken = hints.taken(db, user, problem)
+    return hints_shown(total, failures, len(taken), max(taken, default=0))
 
 
 @router.get("/problems/{problem_id}", response_class=HTMLResponse)
 def problem_page(request: Request, problem_id: str, principal: Visitor, db: Db,
-                 settings: AppSettings, sessions: CookieSigner) -> HTMLResponse:
+                 settings: AppSettings) -> HTMLResponse:
     """Readable signed out: statement, signature, visible examples; signed in: submit, and the
     statement's hints, one more after each failed submission or each one asked for."""
     problem = find_problem(problem_id)
@@ -120,8 +115,7 @@ def problem_page(request: Request, problem_id: str, principal: Visitor, db: Db,
     statement = render_statement(problem.statement())
     shown = 0
     if user is not None:
-        taken = hints_taken(request, sessions, user.id).get(problem.id, 0)
-        shown = hints_shown(len(statement.hints), _failures(mine), taken)
+        shown = _shown(db, user, problem.id, mine, len(statement.hints))
     return page(request, "problem.html", principal, problem=problem,
                 statement=statement.body, hints=statement.hints[:shown],
                 more_hints=len(statement.hints) - shown, signature=signature(problem),
@@ -133,22 +127,18 @@ def problem_page(request: Request, problem_id: str, principal: Visitor, db: Db,
 
 
 @router.post("/problems/{problem_id}/hint", dependencies=[Depends(check_csrf)])
-def take_hint(request: Request, problem_id: str, user: CurrentUser, db: Db,
-              sessions: CookieSigner) -> Response:
-    """"Show a hint": one more of the statement's hints on the problem's page (kept in this
-    browser's signed hints cookie; the log records each one taken, for instructors)."""
+def take_hint(problem_id: str, user: CurrentUser, db: Db,
+              hint: int = Form(ge=1, le=1000)) -> Response:
+    """"Show a hint": the form names the hint it shows (the one after those on the page), and
+    that one is recorded for instructors if it is the next I have not seen; a double click or
+    a replayed form names a hint already recorded or shown, and changes nothing."""
     problem = find_problem(problem_id)
     total = len(render_statement(problem.statement()).hints)
-    taken = hints_taken(request, sessions, user.id)
     mine = queries.mine(db, user, problem.id, limit=MINE)
-    now = taken.get(problem.id, 0)
-    response = RedirectResponse(f"/problems/{problem.id}#hints", status_code=303)
-    if hints_shown(total, _failures(mine), now) < total:
-        taken[problem.id] = now + 1
-        save_hints(response, sessions, user.id, taken, https=request.url.scheme == "https")
-        log.info("hint taken", extra={"user": user.name, "problem": problem.id,
-                                      "hints_taken": now + 1})
-    return response
+    if hint == _shown(db, user, problem.id, mine, total) + 1 <= total and hints.take(
+            db, user, problem.id, hint):
+        log.info("hint taken", extra={"user": user.name, "problem": problem.id, "hint": hint})
+    return RedirectResponse(f"/problems/{problem.id}#hints", status_code=303)
 
 
 @router.post("/problems/{problem_id}/submit", dependencies=[Depends(check_csrf)])

@@ -11,7 +11,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.responses import Response
 
 SESSION_COOKIE = "jaxjudge_session"
-HINTS_COOKIE = "jaxjudge_hints"
 
 
 @dataclass
@@ -34,7 +33,6 @@ class Sessions:
 
     def __init__(self, secret: str, max_age_s: int) -> None:
         self.cookies = URLSafeTimedSerializer(secret, salt="jaxjudge-session")
-        self.hints = URLSafeTimedSerializer(secret, salt="jaxjudge-hints")
         self.max_age_s = max_age_s
 
     def load(self, request: Request) -> SessionData:
@@ -62,30 +60,3 @@ def session_of(request: Request) -> SessionData:
     """The request's session, which the session middleware loaded (and saves when fresh)."""
     session: SessionData = request.state.session
     return session
-
-
-def hints_taken(request: Request, sessions: Sessions, user_id: int) -> dict[str, int]:
-    """Per problem, how many hints this user asked for in this browser (the hints cookie,
-    signed, and only the signed-in user's: another account's in the same browser is ignored).
-    A hint asked for is worth nothing forged, but a signature keeps the cookie a fact."""
-    raw = request.cookies.get(HINTS_COOKIE)
-    if not raw:
-        return {}
-    try:
-        data = sessions.hints.loads(raw, max_age=sessions.max_age_s)
-    except BadSignature:
-        return {}
-    if not isinstance(data, dict) or data.get("uid") != user_id:
-        return {}
-    taken = data.get("taken")
-    if not isinstance(taken, dict):
-        return {}
-    return {k: v for k, v in taken.items()
-            if isinstance(k, str) and isinstance(v, int) and 0 <= v <= 1000}
-
-
-def save_hints(response: Response, sessions: Sessions, user_id: int, taken: dict[str, int],
-               https: bool) -> None:
-    value = sessions.hints.dumps({"uid": user_id, "taken": taken})
-    response.set_cookie(HINTS_COOKIE, value, max_age=sessions.max_age_s, httponly=True,
-                        samesite="lax", secure=https, path="/")

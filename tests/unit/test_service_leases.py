@@ -127,10 +127,10 @@ def test_a_live_event_never_waits_for_the_database(tmp_path: Path) -> None:
     events = LiveEvents(db, claim)
     for u in range(3):
         events.put(u, {"name": f"t{u}", "verdict": "accepted"})
-    db.session = session  # type: ignore[method-assign]
-    with db.session() as s:  # every put returned while the writer still waited
+    with session() as s:  # every put returned while the writer still waited
         assert s.query(Event).count() == 0
     out.set()
     events.close()
+    db.session = session  # type: ignore[method-assign]
     with db.session() as s:
         assert [e.seq for e in s.query(Event).order_by(Event.seq)] == [0, 1, 2]

@@ -80,14 +80,14 @@ def all_outputs(problem: Problem, batch: list[Mutant]) -> list[dict[str, Output]
     return [unpack(found[i], fn) if i in found else {} for i in range(len(batch))]
 
 
-def _entry(i: int, name: str) -> str:
+def entry(i: int, name: str) -> str:
     return f"mutant_{i}__{name}"
 
 
-def _program(problem: Problem, batch: list[Mutant]) -> str:
+def program(path: str, entries: list[str], batch: list[Mutant]) -> str:
     """One file whose entries call the mutants: mutant i's `f` as `mutant_i__f`, each mutant's
-    module made on its first call (within that call's time limit)."""
-    sources = [(str(problem.reference_path), m.source) for m in batch]
+    module made on its first call (within that call's time limit), its __file__ `path`."""
+    sources = [(path, m.source) for m in batch]
     lines = ["import types as _types", f"_SOURCES = {sources!r}", "_LOADED = {}", "",
              "def _entry(i, name):",
              "    def call(**kwargs):",
@@ -100,8 +100,7 @@ def _program(problem: Problem, batch: list[Mutant]) -> str:
              "            _LOADED[i] = module",
              "        return getattr(module, name)(**kwargs)",
              "    return call", ""]
-    lines += [f"{_entry(i, f.name)} = _entry({i}, {f.name!r})"
-              for i in range(len(batch)) for f in problem.spec.entries]
+    lines += [f"{entry(i, f)} = _entry({i}, {f!r})" for i in range(len(batch)) for f in entries]
     return "\n".join(lines) + "\n"
 
 
@@ -119,15 +118,16 @@ def _run(problem: Problem, batch: list[Mutant]) -> dict[int, dict[str, Output]]:
     sandbox = LocalSandbox(unsandboxed=True)
     with tempfile.TemporaryDirectory(prefix="jaxjudge-mutants-") as tmp:
         path = Path(tmp) / "mutants.py"
-        path.write_text(_program(problem, batch), encoding="utf-8")
+        path.write_text(program(str(problem.reference_path),
+                                [f.name for f in problem.spec.entries], batch), encoding="utf-8")
         pending = list(range(len(batch)))
         for _ in range(len(batch)):  # each run ends at least one mutant
             if not pending:
                 break
             owners = [(i, c) for i in pending for c in cases]
-            calls = [tagged(c.args, _entry(i, c.call or problem.spec.function.name))
+            calls = [tagged(c.args, entry(i, c.call or problem.spec.function.name))
                      for i, c in owners]
-            names = tuple(_entry(i, f.name) for i in pending for f in problem.spec.entries)
+            names = tuple(entry(i, f.name) for i in pending for f in problem.spec.entries)
             job = dataclasses.replace(
                 make_job(problem, path, calls), function=names[0], entries=names,
                 total_time_s=limits.total_time_s * len(pending))
@@ -135,7 +135,7 @@ def _run(problem: Problem, batch: list[Mutant]) -> dict[int, dict[str, Output]]:
             if not run.ready or (run.stop is not None and run.stop.verdict in (
                     Verdict.JUDGE_ERROR, Verdict.COMPILE_ERROR)):
                 break  # the runner's fault, not a mutant's: computed next time
-            last = _culprit(run, len(calls))
+            last = culprit(run, len(calls))
             last = owners[last][0] if last is not None else None
             for i in pending:
                 if i == last:
@@ -148,7 +148,7 @@ def _run(problem: Problem, batch: list[Mutant]) -> dict[int, dict[str, Output]]:
     return done
 
 
-def _culprit(run: Run, calls: int) -> int | None:
+def culprit(run: Run, calls: int) -> int | None:
     """The call that ended the run early: the one under way when it was killed, else one that
     ran out of memory (the runner stops after it), else the first not run; None for a run that
     made every call."""
@@ -173,22 +173,28 @@ def distinct_mutants(problem: Problem) -> list[tuple[Mutant, dict[str, Output]]]
     """Mutants whose outputs differ from the expected ones on some visible test, each with its
     outputs; of mutants with the same outputs on every test only the first is kept (the
     reference's before another solution's)."""
+    batch = list(reference_mutants(problem))
     expected = dict(zip((c.name for c in problem.tests), expected_outputs(problem), strict=True))
+    return distinct(problem, list(zip(batch, all_outputs(problem, batch), strict=True)),
+                    expected)
+
+
+def distinct(problem: Problem, found: list[tuple[Mutant, dict[str, Output]]],
+             expected: dict[str, Output]) -> list[tuple[Mutant, dict[str, Output]]]:
+    """Of `found` (in order), each mutant with outputs that are not the expected ones on every
+    test it answers, nor an earlier kept mutant's on the same tests."""
     tol = problem.spec.tolerance
-    kept: list[tuple[Mutant, dict[str, Output]]] = []
+    cases = {c.name: c for c in problem.tests}
 
     def same(a: dict[str, Output], b: dict[str, Output]) -> bool:
         return a.keys() <= b.keys() and all(
-            compare_output(a[n], b[n], problem.spec.entry(c.call), tol,
-                           dict(c.args)).verdict
-            == Verdict.ACCEPTED for c in problem.tests if (n := c.name) in a)
+            compare_output(a[n], b[n], problem.spec.entry(cases[n].call), tol,
+                           dict(cases[n].args)).verdict == Verdict.ACCEPTED for n in a)
 
-    batch = list(reference_mutants(problem))
-    for m, outs in zip(batch, all_outputs(problem, batch), strict=True):
-        if not outs:
-            continue
-        if same(outs, expected) or any(same(outs, o) and o.keys() == outs.keys()
-                                       for _, o in kept):
+    kept: list[tuple[Mutant, dict[str, Output]]] = []
+    for m, outs in found:
+        if not outs or same(outs, expected) or any(same(outs, o) and o.keys() == outs.keys()
+                                                   for _, o in kept):
             continue
         kept.append((m, outs))
     return kept

@@ -59,7 +59,10 @@ UNDIAGNOSED = {
     ("reinforce_grad", "raw_logits"): "with no `- jax.nn.softmax(logits)` term",
     ("reinforce_grad", "exact_gradient"): "Your result is the exact expectation",
     ("reinforce_baseline_grad", "no_baseline"): "with `r` in place of `r - baseline`",
-    ("reparam_grad", "returns_sum"): "Your result is n_samples times the expected one",
+    # Named by a mutant of the trusted example per_sample_closed_form.py before the relation
+    # ("n_samples times the expected one", tests/unit/test_relations.py) is tried.
+    ("reparam_grad", "returns_sum"):
+        "a correct solution gives with `jnp.sum(jnp.sum(x ** 2, axis=1))` in place of",
     ("reinforce_grad", "flipped_sign"): "opposite sign",
     ("reparam_grad", "variance_for_sigma"): "with `sigma` squared",
     ("reinforce_grad", "constant"): "same result for tests whose inputs differ",

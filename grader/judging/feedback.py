@@ -9,9 +9,9 @@ import numpy as np
 
 from grader.data.cache import DIAGNOSES, arrays_path, isolated, load_arrays, store_arrays
 from grader.data.expected import expected_outputs
-from grader.data.mutated import distinct_mutants
 from grader.judging.execution import make_job, run_calls, tagged
 from grader.judging.function_checks import row_compare
+from grader.judging.mutated import distinct_mutants
 from grader.judging.relations import VISIBLE_ONLY, relations
 from grader.model.problems import Problem
 from grader.model.report import Report

@@ -19,10 +19,11 @@ class Mutant:
     description: str  # for instructors: the operator applied
     change: str  # for learners: "`softmax` in place of `log_softmax`"
     source: str
+    solution: str = "the reference"  # whose slip, for learners: "a correct solution" for others
 
     @property
     def hint(self) -> str:
-        return f"Your result is what the reference gives with {self.change}."
+        return f"Your result is what {self.solution} gives with {self.change}."
 
 
 Make = Callable[[Any], ast.AST]
@@ -115,8 +116,9 @@ class _Replace(ast.NodeTransformer):
         return result
 
 
-def mutants(source: str, function: str) -> list[Mutant]:
-    """Every single-site mutant of `function` in `source` (other functions stay intact)."""
+def mutants(source: str, function: str, solution: str = "the reference") -> list[Mutant]:
+    """Every single-site mutant of `function` in `source` (other functions stay intact);
+    `solution` names the source in a hint ("the reference", "a correct solution")."""
     tree = ast.parse(source)
     fn = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function),
               None)
@@ -128,7 +130,7 @@ def mutants(source: str, function: str) -> list[Mutant]:
         fresh, twin = _twin(copy.deepcopy(tree), node)
         mutated = _Replace(twin, make).visit(fresh)
         text = ast.unparse(ast.fix_missing_locations(mutated))
-        out.append(Mutant(getattr(node, "lineno", 0), description, words, text))
+        out.append(Mutant(getattr(node, "lineno", 0), description, words, text, solution))
     return out
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from grader.data.cache import compile_cache_dir
 from grader.data.expected import expected_outputs
-from grader.data.mutated import distinct_mutants
 from grader.judging.execution import make_job, run_calls
 from grader.judging.feedback import example_outputs
 from grader.judging.judge import plan
+from grader.judging.mutated import distinct_mutants
 from grader.judging.statistics import trusted_data
 from grader.model.problems import Problem
 from grader.sandbox.local import LocalSandbox
@@ -46,7 +46,7 @@ def prepare(problem: Problem, sandbox: Sandbox) -> None:
         example = problem.submissions_dir / diagnosis.example
         if example.is_file():
             example_outputs(problem, example, sandbox)
-    distinct_mutants(problem)  # the reference's mutants, which feedback compares failures with
+    distinct_mutants(problem)  # every trusted solution's mutants, which feedback compares with
 
 
 def missing_trusted(problem: Problem) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 from grader.data.expected import expected_outputs
 from grader.judging.judge import grade_submission
 from grader.model.problems import Problem, load_problem
+from grader.model.report import Report
 from grader.sandbox.local import LocalSandbox
 from tests.specs import SECRET_DIGITS
 
@@ -41,6 +43,15 @@ import numpy as np
 def reinforce_grad(seed, logits, reward_table, n_samples):
     return np.zeros(len(logits), dtype=np.float32) + np.float32(0.5)
 ''',
+    # The log of the log-derivative trick forgotten: no mutant of the reference makes this
+    # slip, one of the trusted example vmap_grad_log_softmax.py does.
+    ("reinforce_grad", "grad_of_probability"): '''
+import jax, jax.numpy as jnp
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    a = jax.random.categorical(jax.random.PRNGKey(int(seed)), logits, shape=(int(n_samples),))
+    scores = jax.vmap(lambda ai: jax.grad(lambda l: jax.nn.softmax(l)[ai])(logits))(a)
+    return jnp.mean(jnp.asarray(reward_table)[a][:, None] * scores, axis=0)
+''',
 }
 # What each must read with the spec's diagnoses removed: the mutant's or the relation's words.
 UNDIAGNOSED = {
@@ -48,10 +59,15 @@ UNDIAGNOSED = {
     ("reinforce_grad", "raw_logits"): "with no `- jax.nn.softmax(logits)` term",
     ("reinforce_grad", "exact_gradient"): "Your result is the exact expectation",
     ("reinforce_baseline_grad", "no_baseline"): "with `r` in place of `r - baseline`",
-    ("reparam_grad", "returns_sum"): "Your result is n_samples times the expected one",
+    # Named by a mutant of the trusted example per_sample_closed_form.py before the relation
+    # ("n_samples times the expected one", tests/unit/test_relations.py) is tried.
+    ("reparam_grad", "returns_sum"):
+        "a correct solution gives with `jnp.sum(jnp.sum(x ** 2, axis=1))` in place of",
     ("reinforce_grad", "flipped_sign"): "opposite sign",
     ("reparam_grad", "variance_for_sigma"): "with `sigma` squared",
     ("reinforce_grad", "constant"): "same result for tests whose inputs differ",
+    ("reinforce_grad", "grad_of_probability"):
+        "a correct solution gives with `jax.nn.softmax(lg)` in place of `jax.nn.log_softmax(lg)`",
 }
 
 
@@ -88,6 +104,65 @@ def test_an_instructors_diagnosis_wins_over_a_mutant() -> None:
                               "sum_not_mean.py", LocalSandbox())
     assert report.feedback == ["Your estimate sums over the samples; the expectation is "
                                "estimated by their mean (divide by n_samples)."]
+
+
+# A trusted example with a Python loop: its mutant `t = t` (the decrement's term dropped) never
+# ends; `t > 1` (a unary minus dropped) stops before steps 0 and 1, a slip no mutant of the
+# reference makes.
+WHILE_LOOP = '''
+import numpy as np
+def discounted_returns(rewards, dones, gamma):
+    n = len(rewards)
+    out = np.zeros(n, dtype=np.float64)
+    g = 0.0
+    t = n - 1
+    while t > -1:
+        g = float(rewards[t]) + gamma * (1.0 - float(dones[t])) * g
+        out[t] = g
+        t = t - 1
+    return out.astype(np.float32)
+'''
+STOPS_EARLY = '''
+import numpy as np
+def discounted_returns(rewards, dones, gamma):
+    out = np.zeros(len(rewards), dtype=np.float32)
+    g = 0.0
+    for t in range(len(rewards) - 1, 1, -1):
+        g = float(rewards[t]) + gamma * (1.0 - float(dones[t])) * g
+        out[t] = g
+    return out
+'''
+GRADE_BOUND_S = 300.0  # this test's own bound: a grade that hangs on a mutant fails it
+
+
+def test_a_never_ending_mutant_does_not_hang_a_grade(tmp_path: Path) -> None:
+    pid = "discounted_returns"
+    shutil.copytree(ROOT / "problems" / pid, tmp_path / "problems" / pid)
+    (tmp_path / "reference").mkdir()
+    shutil.copy(ROOT / "reference" / f"{pid}.py", tmp_path / "reference")
+    (tmp_path / "submissions" / pid / "accepted").mkdir(parents=True)
+    (tmp_path / "submissions" / pid / "accepted" / "while_loop.py").write_text(WHILE_LOOP)
+    spec = tmp_path / "problems" / pid / "problem.yaml"
+    text = re.sub(r"\ndiagnoses:\n(  .*\n)+", "\n", spec.read_text())
+    text = re.sub(r"\nlimits: \{time_per_test_s: 20, total_time_s: 120,",
+                  "\nlimits: {time_per_test_s: 5, total_time_s: 30,", text)
+    text = re.sub(r"\ntrusted_examples:\n(  .*\n)+",
+                  "\ntrusted_examples: [accepted/while_loop.py]\n", text)
+    spec.write_text(text)
+    problem = load_problem(pid, tmp_path)
+    assert problem.spec.trusted_examples == ["accepted/while_loop.py"]
+    assert not problem.spec.diagnoses and problem.spec.limits.time_per_test_s == 5
+    path = tmp_path / "stops_early.py"
+    path.write_text(STOPS_EARLY)
+    graded: list[Report] = []
+    thread = threading.Thread(target=lambda: graded.append(
+        grade_submission(problem, path, LocalSandbox())), daemon=True)
+    thread.start()
+    thread.join(GRADE_BOUND_S)
+    assert graded, f"the grade did not end within {GRADE_BOUND_S} s"
+    assert graded[0].verdict == "wrong_answer"
+    assert graded[0].feedback == [
+        "Your result is what a correct solution gives with `1` in place of `-1`."]
 
 
 # Against the hidden-tests problem: wrong (or silent) on hidden tests only, recognised by their

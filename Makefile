@@ -62,11 +62,11 @@ serve: setup
 	$(BIN)/jaxjudge serve --host 127.0.0.1 --port 8000 --data $(DATA)
 
 # Every example and attack through bubblewrap, what Docker enforces through Docker
-# (tests/integration/backends.py), on 4 pytest-xdist workers (tests/conftest.py partitions
+# (tests/integration/backends.py), on 3 pytest-xdist workers (tests/conftest.py partitions
 # what they share). PYTEST_WORKERS=0 runs the suite in this one process. .ci/test-suite runs
 # the tests not marked docker and, beside them, .ci/docker-tests: the images (docker-setup),
 # then the tests marked docker.
-export PYTEST_WORKERS ?= 4
+export PYTEST_WORKERS ?= 3
 test: system-deps $(STAMP) $(EDITOR_JS)
 	bash .ci/test-suite
 

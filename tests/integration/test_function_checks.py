@@ -77,6 +77,9 @@ def test_failing_only_under_jit_is_that_checks_verdict_and_hidden_rows_leak_noth
     # The attack did carry the hidden input out of the jail: an instructor reads it.
     assert "Leak_80_88_89_90_95" in hidden.message
     assert hidden.summary == "your function fails under jax.jit"
+    # The judge's own clock and the test's temp path (pytest-576/...) carry digits of their own:
+    # once 1.295 s held "95". Neither is the learner's to steer.
+    report.duration_s, report.submission = 0.0, "attack.py"
     buffer = io.StringIO()
     report.render(Console(file=buffer, width=200, color_system=None))
     view = json.dumps(report.to_dict()) + "\n" + buffer.getvalue()

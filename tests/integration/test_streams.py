@@ -203,6 +203,13 @@ def test_on_postgresql_streams_wake_on_notify_and_outlive_their_listener(
             frames = _frames(_open(stack, http, sid))
             listener = wait_for("one listener", lambda: _listeners(postgres, url), timeout=30)
             assert len(listener) == 1, listener
+
+            def settled() -> bool:  # the stream's first poll, and the listener's on connecting
+                first = _metric(srv, "jaxjudge_event_poll_queries_total")
+                time.sleep(3 * POLL_S)
+                return _metric(srv, "jaxjudge_event_poll_queries_total") == first
+
+            wait_for("the poller to settle", settled, timeout=30)
             got, costs = [], []
             for seq in range(3):
                 before = _metric(srv, "jaxjudge_event_poll_queries_total")

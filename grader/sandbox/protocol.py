@@ -202,8 +202,7 @@ def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
                     release()
                     continue
                 if event.kind == "ready":
-                    ready = time.monotonic()
-                    deadline = ready + job.startup_s
+                    deadline = time.monotonic() + job.startup_s
                     total_deadline = deadline + job.total_time_s
                 if event.kind == "start":
                     deadline = time.monotonic() + job.time_per_test_s

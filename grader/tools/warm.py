@@ -12,7 +12,7 @@ from grader.data.expected import expected_outputs
 from grader.judging.execution import make_job, run_calls
 from grader.judging.feedback import example_outputs
 from grader.judging.judge import plan
-from grader.judging.mutated import distinct_mutants
+from grader.judging.mutated import distinct_mutants, trusted_sources
 from grader.judging.statistics import trusted_data
 from grader.model.problems import Problem
 from grader.sandbox.local import LocalSandbox
@@ -84,9 +84,7 @@ def compile_programs(problem: Problem, folder: Path, examples: bool = True) -> l
     calls = [c for i, (c, g) in enumerate(zip(p.calls, p.groups, strict=True))
              if g is None or i == 0 or p.groups[i - 1] != g]
     failures = missing_trusted(problem)
-    staff = [problem.submissions_dir / name for name in problem.spec.trusted_examples
-             if examples]
-    for path in [problem.reference_path, *(p for p in staff if p.is_file())]:
+    for path in trusted_sources(problem) if examples else [problem.reference_path]:
         # Trusted code compiling every program of a grade: a learner's time limits are no bound
         # for it (8 s per test, beside a busy machine's other work, once ended a warm early).
         job = dataclasses.replace(make_job(problem, path, calls), time_per_test_s=WARM_CALL_S,

@@ -66,14 +66,21 @@ async def quiet(streams: Recording, ticks: int = 10) -> None:
     await asyncio.sleep(streams.settings.poll_seconds * ticks)
 
 
+async def settled(db: FakeDb, *watches: tuple[int, int]) -> Recording:
+    """Streams (no safety poll within reach) with `watches` (user, submission) open, once their
+    first polls are done and the poller has gone quiet."""
+    streams = Recording(db, safety_poll_seconds=600)
+    for user, sid in watches:
+        streams.open(user, sid, (0, 0))
+    await until("the first poll", lambda: len(streams.polls) >= 1)
+    await quiet(streams)
+    return streams
+
+
 def test_a_change_polls_only_the_changed_submissions_that_are_watched() -> None:
     async def main() -> None:
         db = FakeDb()
-        streams = Recording(db, safety_poll_seconds=600)
-        streams.open(1, 1, (0, 0))
-        streams.open(1, 2, (0, 0))
-        await until("the first poll", lambda: len(streams.polls) >= 1)
-        await quiet(streams)
+        streams = await settled(db, (1, 1), (1, 2))
         before = len(streams.polls)
         assert before <= 2, streams.polls  # a new watch's poll, at most one more: then silence
         assert all(polled <= {1, 2} for polled, _ in streams.polls)
@@ -104,11 +111,7 @@ def test_a_lost_notification_is_made_up_by_the_safety_poll() -> None:
 def test_a_failed_poll_keeps_the_change_and_a_reconnection_polls_everything() -> None:
     async def main() -> None:
         db = FakeDb()
-        streams = Recording(db, safety_poll_seconds=600)
-        streams.open(1, 1, (0, 0))
-        streams.open(2, 2, (0, 0))
-        await until("the first poll", lambda: len(streams.polls) >= 1)
-        await quiet(streams)
+        streams = await settled(db, (1, 1), (2, 2))
         n = len(streams.polls)
         streams.failing = 1
         db.changed({1})

@@ -13,10 +13,11 @@ from grader.judging.execution import make_job, run_calls, tagged
 from grader.judging.function_checks import row_compare
 from grader.judging.mutated import distinct_mutants
 from grader.judging.relations import VISIBLE_ONLY, relations
+from grader.model.compare import compare
 from grader.model.problems import Problem
 from grader.model.report import Report
 from grader.model.submission import read_submission, staged
-from grader.model.values import Output, compare_output, pack, unpack
+from grader.model.values import Output, compare_output, leaf_tolerance, pack, unpack
 from grader.sandbox.protocol import Sandbox
 from grader.verdict import Verdict
 
@@ -58,7 +59,8 @@ def advice(problem: Problem, report: Report, outputs: dict[int, Output],
     if not matched and wrong:
         matched = mutant_hints(problem, seen, wrong)
     hints += matched
-    if not matched and _sound_but_resampled(report):
+    if not matched and _sound_but_resampled(report) \
+            and not _unjudged_leaf_wrong(problem, seen, wrong):
         quote = (f" The statement requires exactly: {problem.spec.sampling}"
                  if problem.spec.sampling else "")
         hints.append("Your estimator is statistically sound (every check over many seeds "
@@ -146,6 +148,28 @@ def mutant_hints(problem: Problem, outputs: dict[int, Output], wrong: set[int]) 
         if _reproduces(problem, outputs, theirs, wrong):
             return [mutant.hint]
     return []
+
+
+def _unjudged_leaf_wrong(problem: Problem, seen: dict[int, Output], wrong: set[int]) -> bool:
+    """A leaf of a tuple or tree return that no statistical check judges is wrong on a visible
+    test: the checks passing says nothing of it (a doubled grads.b, where the checks judge
+    value), so it is no sign of sound sampling, and the relations judge it instead."""
+    fn = problem.spec.function
+    if not fn.structured:
+        return False
+    judged = {c.output for c in problem.spec.statistics}
+    expected = expected_outputs(problem)
+    for i in sorted(wrong):
+        got = seen.get(i)
+        if i >= len(problem.tests) or not isinstance(got, dict):
+            continue
+        for path, leaf in fn.leaves():
+            if path not in judged and path in got and compare(
+                    np.asarray(got[path]), expected[i][path], leaf.dtype,
+                    leaf_tolerance(problem.spec.tolerance, path),
+                    dict(problem.tests[i].args)).verdict != Verdict.ACCEPTED:
+                return True
+    return False
 
 
 def _sound_but_resampled(report: Report) -> bool:

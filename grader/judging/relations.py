@@ -1,7 +1,8 @@
 """Relations between a failing submission's outputs and the expected ones, each said in a sentence.
 
-"≈" is `compare` with the spec's tolerance, on every fixed test the submission answered, so a
-relation holds only where it explains every output, and a correct estimate on other samples
+"≈" is `compare` with the spec's tolerance (a leaf's own, for a tuple or tree return, judged
+leaf by leaf), on every fixed test the submission answered, so a relation holds only where it
+explains every output, and a correct estimate on other samples
 (off by Monte-Carlo noise, not by a factor) never reads as one. Hidden means hidden: a sentence
 names no value, index or input of a hidden test. A constant seen on hidden tests only is named
 only as a clean rational or a formula in a parameter (n, 1/n); else the relation stays silent.
@@ -21,13 +22,31 @@ from grader.model.checks import MeanCheck
 from grader.model.compare import compare
 from grader.model.inputs import TestCase, call_args
 from grader.model.problems import Problem
-from grader.model.spec import ArrayParam, Returns, ScalarParam, Tolerance
+from grader.model.spec import ArrayParam, ScalarParam, Tolerance
+from grader.model.values import Output, leaf_tolerance
 from grader.verdict import Verdict
 
 # Constants a hint may name whatever tests showed them: no hidden value hides in these.
 CLEAN = sorted({Fraction(s * p, q) for p in range(1, 5) for q in range(1, 5) for s in (1, -1)}
                - {Fraction(1)}, key=lambda f: (f.denominator, abs(f), f < 0))
 COUNT = re.compile(r"^(n|n_.*|num_.*|.*_count)$")  # a scalar parameter that counts samples
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a sentence is about: the one array (path "") or one leaf of a tuple or tree return
+    ("grads.w"), with its declared shape."""
+
+    path: str
+    shape: list[int | str]
+
+    @property
+    def subject(self) -> str:
+        return f"Your {self.path}" if self.path else "Your result"
+
+    @property
+    def noun(self) -> str:
+        return self.path or "result"
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,47 +71,65 @@ def close(got: np.ndarray, want: np.ndarray, pair: Pair) -> bool:
         == Verdict.ACCEPTED
 
 
-def relations(problem: Problem, outputs: dict[int, np.ndarray],
-              expected: list[np.ndarray]) -> list[str]:
+def relations(problem: Problem, outputs: dict[int, Output],
+              expected: list[Output]) -> list[str]:
     """The first relation that explains every output, as one sentence (none: []). A tuple or
-    tree return has none yet: these relations are between single arrays."""
-    if not isinstance(problem.spec.function.returns, Returns):
-        return []
+    tree return is judged leaf by leaf: each wrong leaf's first relation, named by its path
+    ("Your grads.w is n_samples times the expected one"), however the other leaves fare."""
     tol = problem.spec.tolerance
-    pairs = [Pair(problem.tests[i], g, expected[i], tol) for i, g in sorted(outputs.items())]
-    if not pairs or all(p.ok for p in pairs):
-        return []
-    for finder in (_per_sample, _transposed, _exact, _scaled, _row_scaled, _permuted,
-                   _visible_only, _ignores_inputs):
-        found = finder(problem, pairs)
+    fn = problem.spec.function
+    if not fn.structured:
+        pairs = [Pair(problem.tests[i], g, expected[i], tol) for i, g in sorted(outputs.items())]
+        found = _first(problem, pairs, Target("", list(fn.leaves()[0][1].shape)), whole=True)
+        return [found] if found else []
+    out = []
+    for path, leaf in fn.leaves():
+        pairs = [Pair(problem.tests[i], np.asarray(g[path]), np.asarray(expected[i][path]),
+                      leaf_tolerance(tol, path))
+                 for i, g in sorted(outputs.items()) if isinstance(g, dict) and path in g]
+        found = _first(problem, pairs, Target(path, list(leaf.shape)), whole=False)
         if found:
-            return [found]
-    return []
+            out.append(found)
+    return out
 
 
-def _per_sample(problem: Problem, pairs: list[Pair]) -> str:
-    extra = [p for p in pairs if p.got.ndim == p.want.ndim + 1 and p.got.shape[1:] == p.want.shape]
-    if extra and all(close(p.got.mean(axis=0), p.want, p) for p in extra):
-        return ("Your result has one row per sample: the estimate is their mean over the "
-                "samples (axis 0).")
+def _first(problem: Problem, pairs: list[Pair], target: Target, whole: bool) -> str:
+    """The first relation that explains every pair of one output; "" when none does (or all
+    are right). Right on visible tests only is said of a whole result, never of a leaf."""
+    if not pairs or all(p.ok for p in pairs):
+        return ""
+    finders = [_per_sample, _transposed, _exact, _scaled, _row_scaled, _permuted]
+    finders += [_visible_only, _ignores_inputs] if whole else [_ignores_inputs]
+    for finder in finders:
+        found = finder(problem, pairs, target)
+        if found:
+            return found
     return ""
 
 
-def _transposed(problem: Problem, pairs: list[Pair]) -> str:
+def _per_sample(problem: Problem, pairs: list[Pair], target: Target) -> str:
+    extra = [p for p in pairs if p.got.ndim == p.want.ndim + 1 and p.got.shape[1:] == p.want.shape]
+    if extra and all(close(p.got.mean(axis=0), p.want, p) for p in extra):
+        return (f"{target.subject} has one row per sample: the estimate is their mean over "
+                "the samples (axis 0).")
+    return ""
+
+
+def _transposed(problem: Problem, pairs: list[Pair], target: Target) -> str:
     flipped = [p for p in pairs if p.got.ndim == 2 and p.got.shape == p.want.T.shape
                and not p.ok]
     if flipped and all(close(p.got.T, p.want, p) for p in flipped):
-        returns = problem.spec.function.returns
-        assert isinstance(returns, Returns)
-        dims = ", ".join(str(d) for d in returns.shape)
-        return f"Your result is the transpose of the expected one: return shape [{dims}]."
+        dims = ", ".join(str(d) for d in target.shape)
+        what = f"{target.path} with shape" if target.path else "shape"
+        return (f"{target.subject} is the transpose of the expected one: return {what} "
+                f"[{dims}].")
     return ""
 
 
-def _exact(problem: Problem, pairs: list[Pair]) -> str:
+def _exact(problem: Problem, pairs: list[Pair], target: Target) -> str:
     """The spec's exact expectation (a trusted reference helper) in place of an estimate."""
     for check in problem.spec.statistics:
-        if not isinstance(check, MeanCheck):
+        if not isinstance(check, MeanCheck) or (check.output or "") != target.path:
             continue
         fn = getattr(problem.reference_module, check.expectation, None)
         if not callable(fn):
@@ -103,8 +140,8 @@ def _exact(problem: Problem, pairs: list[Pair]) -> str:
                                                         problem.given_functions)),
                                          dtype=np.float64), p)
                for p in pairs):
-            return ("Your result is the exact expectation, not the Monte-Carlo estimate from "
-                    "sampled values that the exercise asks for.")
+            return (f"{target.subject} is the exact expectation, not the Monte-Carlo estimate "
+                    "from sampled values that the exercise asks for.")
     return ""
 
 
@@ -131,32 +168,31 @@ def _factors(problem: Problem, pairs: list[Pair], part: Callable[[np.ndarray], n
             yield f"{c:.3g}", lambda p: c
 
 
-def _scaled(problem: Problem, pairs: list[Pair]) -> str:
+def _scaled(problem: Problem, pairs: list[Pair], target: Target) -> str:
     if any(p.got.shape != p.want.shape for p in pairs):
         return ""
     for name, c in _factors(problem, pairs, lambda a: a):
         if all(close(p.got, c(p) * p.want.astype(np.float64), p) for p in pairs):
             if name == "-1":
-                return ("Your result is the expected one with the opposite sign: check the "
-                        "sign of each term (a loss minimised where a reward is maximised?).")
+                return (f"{target.subject} is the expected one with the opposite sign: check "
+                        "the sign of each term (a loss minimised where a reward is maximised?).")
             why = (" (a sum over the samples where their mean belongs?)"
                    if name.startswith(tuple(_counts(problem))) else
                    " (a mean where a sum belongs?)" if name.startswith("1/") else "")
-            return f"Your result is {name} times the expected one{why}."
+            return f"{target.subject} is {name} times the expected one{why}."
     return ""
 
 
-def _row_names(problem: Problem, rows: int, shape: tuple[int, ...]) -> list[str]:
+def _row_names(problem: Problem, rows: int, target: Target) -> list[str]:
     """Row k named after the k-th array parameter shaped like a row, when there are `rows`."""
     fn = problem.spec.function
-    assert isinstance(fn.returns, Returns)
     like = [p.name for p in fn.params if isinstance(p, ArrayParam)
-            and list(p.shape) == list(fn.returns.shape[1:])]
+            and list(p.shape) == list(target.shape[1:])]
     return [f"{n} row" for n in like] if len(like) == rows else \
         [f"row {k}" for k in range(rows)]
 
 
-def _row_scaled(problem: Problem, pairs: list[Pair]) -> str:
+def _row_scaled(problem: Problem, pairs: list[Pair], target: Target) -> str:
     """One row (of a multi-row output) off by one factor, the other rows right."""
     if any(p.got.shape != p.want.shape or p.got.ndim < 2 for p in pairs):
         return ""
@@ -167,26 +203,27 @@ def _row_scaled(problem: Problem, pairs: list[Pair]) -> str:
     if len(bad) != 1:
         return ""
     k = bad[0]
-    names = _row_names(problem, rows, pairs[0].got.shape)
+    names = _row_names(problem, rows, target)
     if names[k].startswith("row") and not any(p.case.visible and not p.ok for p in pairs):
         return ""  # which row is wrong shows on a visible test only
     for name, c in _factors(problem, pairs, lambda a: a[k]):
         if all(close(p.got[k], c(p) * p.want[k].astype(np.float64), p) for p in pairs):
             what = "has the opposite sign" if name == "-1" else f"is {name} times the expected"
-            return f"Your {names[k]} {what} (the other rows are right)."
+            whose = f"In {target.path}, your" if target.path else "Your"
+            return f"{whose} {names[k]} {what} (the other rows are right)."
     return ""
 
 
-def _permuted(problem: Problem, pairs: list[Pair]) -> str:
+def _permuted(problem: Problem, pairs: list[Pair], target: Target) -> str:
     wrong = [p for p in pairs if not p.ok]
     if all(p.got.shape == p.want.shape for p in wrong) and all(
             close(np.sort(p.got, axis=None), np.sort(p.want, axis=None), p) for p in wrong):
-        return ("Your result holds the expected values in another order: check the order in "
-                "which you index, stack or reshape them.")
+        return (f"{target.subject} holds the expected values in another order: check the "
+                "order in which you index, stack or reshape them.")
     return ""
 
 
-def _ignores_inputs(problem: Problem, pairs: list[Pair]) -> str:
+def _ignores_inputs(problem: Problem, pairs: list[Pair], target: Target) -> str:
     """Two tests with different expected outputs, to which it returns the same thing."""
     for i, a in enumerate(pairs):
         for b in pairs[i + 1:]:
@@ -197,7 +234,8 @@ def _ignores_inputs(problem: Problem, pairs: list[Pair]) -> str:
                           and not np.array_equal(a.case.args[k], b.case.args[k])]
                 which = (f"`{differ[0]}`" if len(differ) == 1 and a.case.visible
                          and b.case.visible else "some of its inputs")
-                return (f"Your function returns the same result for tests whose inputs differ: "
+                return (f"Your function returns the same {target.noun} for tests whose inputs "
+                        "differ: "
                         f"it ignores {which} (a constant, or values written for one example?).")
     return ""
 
@@ -206,7 +244,7 @@ VISIBLE_ONLY = ("Your result is right on every visible test and wrong on every h
                 "it is written for the examples shown, compute it from the inputs instead.")
 
 
-def _visible_only(problem: Problem, pairs: list[Pair]) -> str:
+def _visible_only(problem: Problem, pairs: list[Pair], target: Target) -> str:
     shown = [p for p in pairs if p.case.visible]
     hidden = [p for p in pairs if not p.case.visible]
     if shown and hidden and all(p.ok for p in shown) and not any(p.ok for p in hidden):

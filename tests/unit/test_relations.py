@@ -12,7 +12,7 @@ import pytest
 from grader.data.expected import expected_outputs, reference_output
 from grader.judging.relations import relations
 from grader.model.problems import Problem, load_problem
-from tests.specs import SECRET_DIGITS, hidden_tests_problem
+from tests.specs import SECRET_DIGITS, hidden_tests_problem, values_problem
 
 Outputs = dict[int, np.ndarray]
 
@@ -134,3 +134,57 @@ def test_right_on_visible_tests_only(reinforce: Problem) -> None:
 
 def test_no_relation_for_a_submission_that_is_right(reinforce: Problem) -> None:
     assert said(reinforce, lambda i, e: e) == ""
+
+
+# --- a tuple or tree return: judged leaf by leaf, each sentence naming its leaf ---------------
+
+@pytest.fixture(scope="module")
+def tree_step(tmp_path_factory: pytest.TempPathFactory) -> Problem:
+    return values_problem(tmp_path_factory.mktemp("relations_tree"))
+
+
+def per_leaf(problem: Problem, change: Callable[[int, str, np.ndarray], np.ndarray]) -> list[str]:
+    """The relations of outputs that are the expected ones with each leaf changed by `change`."""
+    expected = expected_outputs(problem)
+    got = {i: {path: change(i, path, a) for path, a in e.items()} for i, e in enumerate(expected)}
+    return relations(problem, got, expected)
+
+
+def test_a_leaf_off_by_a_factor_is_named_by_its_path(tree_step: Problem) -> None:
+    assert per_leaf(tree_step, lambda i, p, a: 2 * a if p == "grads.b" else a) == \
+        ["Your grads.b is 2 times the expected one."]
+    n = [float(c.args["n"]) for c in tree_step.tests]
+    summed = per_leaf(tree_step, lambda i, p, a: a * np.float32(n[i]) if p == "per_sample" else a)
+    assert summed == ["Your per_sample is n times the expected one (a sum over the samples where "
+                      "their mean belongs?)."]
+    assert per_leaf(tree_step, lambda i, p, a: a) == []
+
+
+def test_each_wrong_leaf_gets_its_own_relation_or_none(tree_step: Problem) -> None:
+    def slips(i: int, path: str, a: np.ndarray) -> np.ndarray:
+        if path == "grads.w":
+            return -a
+        if path == "value":  # wrong by no relation: a different shift on every test
+            return a + np.float32(0.1 * (i + 1))
+        return a.T if path == "grads.b" else a
+
+    found = per_leaf(tree_step, slips)
+    assert len(found) == 1 and found[0].startswith(
+        "Your grads.w is the expected one with the opposite sign"), found
+    # grads.b is a vector: its transpose is itself, right. td in another order as well:
+    found = per_leaf(tree_step, lambda i, p, a: -a if p == "grads.w" else
+                     np.roll(a, 1) if p == "td" else a)
+    assert [f.split(" is ")[0].split(" holds ")[0] for f in found] == \
+        ["Your grads.w", "Your td"], found
+
+
+def test_a_tuple_items_relation_on_a_shipped_problem() -> None:
+    iwae = load_problem("iwae_bound")
+    found = per_leaf(iwae, lambda i, p, a: -a if p == "grads" else a)
+    assert found == ["Your grads is the expected one with the opposite sign: check the sign of "
+                     "each term (a loss minimised where a reward is maximised?)."]
+    # One row of the gradient doubled: named by its index (three parameters are shaped [D]).
+    found = per_leaf(iwae, lambda i, p, a: np.stack([a[0], 2 * a[1]]) if p == "grads" else a)
+    assert found == ["In grads, your row 1 is 2 times the expected (the other rows are right)."]
+    # A correct estimate on other samples: off by noise in every leaf, no relation.
+    assert relations(iwae, other_seed(iwae), expected_outputs(iwae)) == []

@@ -250,17 +250,40 @@ def _draw(param: AnyParam, how: Any, rng: np.random.Generator,
             return bool(rng.integers(2))
         raise InputError(f"{param.name!r}: dist pick draws a choice, a callable or a bool")
     if isinstance(param, TreeParam):
-        def node(leaves: Any, prefix: str) -> dict[str, Any]:
-            return {k: np.asarray(_sample(how, shape_of(sub.shape, dims), rng, dims,
-                                          prefix + k), dtype=sub.dtype)
-                    if isinstance(sub, Leaf) else node(sub, f"{prefix}{k}.")
-                    for k, sub in leaves.items()}
-        return node(param.leaves, f"{param.name}.")
+        return _tree_draw(param.leaves, how, rng, dims, f"{param.name}.")
     if isinstance(param, ArrayParam):
         raw = _sample(how, shape_of(param.shape, dims), rng, dims, param.name)
         return np.asarray(raw, dtype=param.dtype)
     raw = _sample(how, (), rng, dims, param.name)
     return coerce(param, raw.item() if isinstance(raw, np.ndarray | np.generic) else raw)
+
+
+def _tree_draw(leaves: Any, how: Any, rng: np.random.Generator, dims: dict[str, int],
+               prefix: str) -> dict[str, Any]:
+    """A tree's leaves in declared order, each drawn by `how` (one generator for all) or by its
+    own entry of `how` (a mapping nested like the leaves)."""
+    out: dict[str, Any] = {}
+    for k, sub in leaves.items():
+        mine = how
+        if isinstance(how, dict):
+            if k not in how:
+                raise InputError(f"{prefix}{k!r}: no generator for this leaf")
+            mine = how[k]
+        if not isinstance(sub, Leaf):
+            out[k] = _tree(prefix + k, sub, mine.value) if isinstance(mine, Constant) \
+                else _tree_draw(sub, mine, rng, dims, f"{prefix}{k}.")
+        elif isinstance(mine, dict):
+            raise InputError(f"{prefix}{k!r} is an array: give one generator, not a mapping")
+        elif isinstance(mine, Constant):
+            # A number fills the leaf (b: {value: 0}); else an array of the leaf's shape.
+            shape = shape_of(sub.shape, dims)
+            fill = isinstance(mine.value, int | float) and not isinstance(mine.value, bool)
+            out[k] = _array(prefix + k, sub.dtype, sub.shape,
+                            np.full(shape, mine.value) if fill else mine.value)
+        else:
+            out[k] = np.asarray(_sample(mine, shape_of(sub.shape, dims), rng, dims, prefix + k),
+                                dtype=sub.dtype)
+    return out
 
 
 def _generate(function: Function, gen: GeneratedTests) -> list[TestCase]:

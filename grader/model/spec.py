@@ -22,6 +22,7 @@ from grader.model.generators import (  # the spec's names, re-exported
     Simplex,
     Spd,
     Uniform,
+    check_leaf_generators,
 )
 from grader.model.given import GIVEN, CallableParam, check_callables, given_names
 from grader.model.kinds import (  # the spec's names, re-exported
@@ -253,6 +254,7 @@ def load_spec(path: Path) -> ProblemSpec:
     if spec.id != path.parent.name:
         raise SpecError(str(path), "id", f"is {spec.id!r} but the folder is {path.parent.name!r}")
     check_callables(spec, path)
+    check_leaf_generators(spec, path)
     return spec
 
 
@@ -260,7 +262,7 @@ def _is_union_tag(part: object) -> bool:
     """pydantic puts the chosen union member ('array', 'uniform', ...) into error locations."""
     return isinstance(part, str) and bool(
         re.fullmatch(r"array|float|int|bool|choice|key|callable|tree|tuple|leaf|node|uniform|normal"
-                     r"|int_range|bernoulli|pick|simplex|spd|constant|mean_z|variance_ratio"
+                     r"|int_range|bernoulli|pick|simplex|spd|constant|per_leaf|mean_z|variance_ratio"
                      r"|invariant_sum_zero|invariant_sum|invariant_nonnegative", part)
     )
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grader.errors import SpecError
 from grader.model.dims import DimError, evaluate, symbols
+from grader.model.inputs import materialise
 from grader.model.problems import load_problem
 from grader.model.spec import ProblemSpec, load_spec
 from tests.specs import VALUES_SPEC
@@ -72,6 +74,18 @@ BROKEN = [
      "bernoulli | pick | simplex | spd"),
     ("sizes: {D: [2], H: [2], T: [2]}", "sizes: {D: [2], H: [2], T: [2], N: [3]}",
      "(top level)", "sizes name ['N'], which parameter 'n' binds: draw that parameter instead"),
+    # A tree's generators per leaf: every leaf, no other key, one generator for an array.
+    ("params: {dist: normal}", "params: {w: {dist: normal}}", "generated.0.args.params.b",
+     "missing leaf 'b': give a generator for every leaf, keys ['b', 'w'] (or one generator for "
+     "all, e.g. {dist: normal})"),
+    ("params: {dist: normal}", "params: {w: {dist: normal}, b: {value: 0}, c: {value: 1}}",
+     "generated.0.args.params.c", "'c' is no leaf: give a generator for every leaf"),
+    ("params: {dist: normal}", "params: {w: {dist: normal}, b: {x: {value: 0}}}",
+     "generated.0.args.params.b", "leaf 'b' is an array: give one generator"),
+    ("params: {dist: normal}", "params: {w: {dist: normal}, b: {dist: dice}}",
+     "generated.0.args.params.b", "or, for a tree, {leaf: generator, ...}"),
+    ("rewards: {dist: normal}", "rewards: {r: {dist: normal}}", "generated.0.args.rewards",
+     "'rewards' is an array: a mapping of generators per leaf is for tree parameters"),
 ]
 
 
@@ -90,6 +104,25 @@ def test_broken_spec_names_file_key_and_fix(tmp_path: Path, old: str, new: str, 
     assert "\n" not in str(err)
 
 
+def test_a_tree_draws_each_leaf_by_its_own_generator(tmp_path: Path) -> None:
+    def drawn(generator: str) -> list[dict[str, np.ndarray]]:
+        spec = load_spec(write(tmp_path, VALUES_SPEC.replace("params: {dist: normal}",
+                                                             generator, 1)))
+        return [c.args["params"] for c in materialise(spec) if c.name.startswith("drawn")]
+
+    one = drawn("params: {dist: normal}")
+    # The same generator per leaf draws what one for all does: the same leaves, in order.
+    assert all(np.array_equal(a[k], b[k]) for a, b in zip(
+        one, drawn("params: {w: {dist: normal}, b: {dist: normal}}"), strict=True) for k in a)
+    mixed = drawn("params: {w: {dist: uniform, low: 0.0, high: 0.5}, b: {value: 0}}")
+    for p in mixed:
+        assert p["w"].dtype == np.float32 and p["w"].shape == (2, 2)
+        assert (p["w"] >= 0).all() and (p["w"] <= 0.5).all()
+        assert p["b"].dtype == np.float32 and p["b"].tolist() == [0.0, 0.0]  # a number fills
+    given = drawn("params: {w: {dist: normal}, b: {value: [1.0, -1.0]}}")
+    assert all(p["b"].tolist() == [1.0, -1.0] for p in given)
+
+
 def test_dim_expressions() -> None:
     assert symbols("T+1") == {"T"} and symbols("2*K - 1") == {"K"} and symbols(3) == set()
     assert evaluate("T+1", {"T": 4}) == 5 and evaluate("2*K", {"K": 3}) == 6
@@ -105,6 +138,10 @@ def test_schema_has_every_kind() -> None:
     for word in ("TreeParam", "KeyParam", "BoolParam", "ChoiceParam", "TupleReturns",
                  "TreeReturns", "OutputTolerance", "binds", "per_output", "Leaves"):
         assert word in text, word
+    # A generated test's argument: one generator, or (a tree) a mapping of them per leaf.
+    generator = ProblemSpec.model_json_schema()["$defs"]["ArgGenerator"]["oneOf"]
+    assert {"$ref": "#/$defs/ArgGenerator"} in [
+        g.get("patternProperties", {}).get(r"^[A-Za-z_][A-Za-z0-9_]*$") for g in generator]
 
 
 def test_a_return_too_large_to_report_is_a_spec_error(tmp_path: Path) -> None:

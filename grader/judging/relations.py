@@ -1,9 +1,9 @@
 """Relations between a failing submission's outputs and the expected ones, each said in a sentence.
 
-"≈" is `compare` with the spec's tolerance (a leaf's own, for a tuple or tree return, judged
+"≈" is `compare` with the spec's tolerance (a leaf's own: a tuple or tree return is judged
 leaf by leaf), on every fixed test the submission answered, so a relation holds only where it
-explains every output, and a correct estimate on other samples
-(off by Monte-Carlo noise, not by a factor) never reads as one. Hidden means hidden: a sentence
+explains every output, and a correct estimate on other samples (off by Monte-Carlo noise, not
+by a factor) never reads as one. Hidden means hidden: a sentence
 names no value, index or input of a hidden test. A constant seen on hidden tests only is named
 only as a clean rational or a formula in a parameter (n, 1/n); else the relation stays silent.
 """

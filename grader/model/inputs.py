@@ -9,29 +9,19 @@ from typing import Any
 import numpy as np
 
 from grader.model.dims import DimError, evaluate, is_name
-from grader.model.given import GivenName, given_name, resolve
+from grader.model.given import given_name, resolve
 from grader.model.spec import (
     AnyParam,
     ArrayParam,
-    Bernoulli,
     BoolParam,
     CallableParam,
     ChoiceParam,
-    Constant,
     Function,
-    GeneratedTests,
-    IntRange,
     KeyParam,
     Leaf,
-    Normal,
-    Pick,
-    ProblemSpec,
     Returns,
     ScalarParam,
-    Simplex,
-    Spd,
     TreeParam,
-    Uniform,
     walk_leaves,
 )
 
@@ -75,7 +65,7 @@ class InputError(ValueError):
     """An argument that does not fit its declared parameter; the loader adds the file and key."""
 
 
-def _array(name: str, dtype: str, shape: list[int | str], value: Any) -> np.ndarray:
+def as_array(name: str, dtype: str, shape: list[int | str], value: Any) -> np.ndarray:
     if isinstance(value, dict):
         raise InputError(f"{name!r} is a {dtype} array, not a mapping")
     try:
@@ -87,15 +77,15 @@ def _array(name: str, dtype: str, shape: list[int | str], value: Any) -> np.ndar
     return arr
 
 
-def _tree(name: str, leaves: Any, value: Any) -> dict[str, Any]:
+def as_tree(name: str, leaves: Any, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InputError(f"{name!r} is a tree: give a mapping with keys {sorted(leaves)}, "
                          f"not {type(value).__name__}")
     if set(value) != set(leaves):
         raise InputError(f"{name!r} has keys {sorted(map(str, value))}, the tree declares "
                          f"{sorted(leaves)}")
-    return {k: _array(f"{name}.{k}", sub.dtype, sub.shape, value[k]) if isinstance(sub, Leaf)
-            else _tree(f"{name}.{k}", sub, value[k]) for k, sub in leaves.items()}
+    return {k: as_array(f"{name}.{k}", sub.dtype, sub.shape, value[k]) if isinstance(sub, Leaf)
+            else as_tree(f"{name}.{k}", sub, value[k]) for k, sub in leaves.items()}
 
 
 def coerce(param: AnyParam, value: Any) -> Value:
@@ -128,8 +118,8 @@ def coerce(param: AnyParam, value: Any) -> Value:
                              f"got {value!r}")
         return KeySeed(int(value))
     if isinstance(param, TreeParam):
-        return _tree(param.name, param.leaves, value)
-    return _array(param.name, param.dtype, param.shape, value)
+        return as_tree(param.name, param.leaves, value)
+    return as_array(param.name, param.dtype, param.shape, value)
 
 
 def call_args(args: dict[str, Value], given: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -207,117 +197,3 @@ def expected_leaves(function: Function, dims: dict[str, int]
                     ) -> list[tuple[str, str, tuple[int, ...]]]:
     """(path, dtype, shape) of every array of the return, in declared order ("" for one)."""
     return [(path, leaf.dtype, shape_of(leaf.shape, dims)) for path, leaf in function.leaves()]
-
-
-def _sample(how: Any, shape: tuple[int, ...], rng: np.random.Generator,
-            dims: dict[str, int], name: str) -> Any:
-    if isinstance(how, Uniform):
-        return rng.uniform(how.low, how.high, size=shape)
-    if isinstance(how, Normal):
-        return rng.normal(how.mean, how.std, size=shape)
-    if isinstance(how, IntRange):
-        high = how.high if isinstance(how.high, int) else shape_of([how.high], dims)[0]
-        if high <= how.low:
-            raise InputError(f"{name!r}: int_range high {how.high} = {high} is not above "
-                             f"low {how.low}")
-        return rng.integers(how.low, high, size=shape)
-    if isinstance(how, Bernoulli):
-        return rng.random(size=shape) < how.p
-    if isinstance(how, Simplex):
-        if not shape:
-            raise InputError(f"{name!r}: a simplex needs an array (it sums to 1 on its last axis)")
-        return rng.dirichlet([how.alpha] * shape[-1], size=shape[:-1])
-    if isinstance(how, Spd):
-        if len(shape) < 2 or shape[-1] != shape[-2]:
-            raise InputError(f"{name!r}: an SPD matrix needs a square shape [..., D, D], "
-                             f"got {list(shape)}")
-        a = rng.normal(size=shape)
-        eye = np.eye(shape[-1]) * how.min_eigenvalue
-        return a @ np.swapaxes(a, -1, -2) / shape[-1] + eye
-    raise InputError(f"{name!r}: {getattr(how, 'dist', how)!r} cannot make this parameter")
-
-
-def _draw(param: AnyParam, how: Any, rng: np.random.Generator,
-          dims: dict[str, int]) -> Value:
-    if isinstance(how, Constant):
-        return coerce(param, how.value)
-    if isinstance(how, Pick):
-        if isinstance(param, ChoiceParam):
-            return param.values[int(rng.integers(len(param.values)))]
-        if isinstance(param, CallableParam):
-            return GivenName(param.choices[int(rng.integers(len(param.choices)))])
-        if isinstance(param, BoolParam):
-            return bool(rng.integers(2))
-        raise InputError(f"{param.name!r}: dist pick draws a choice, a callable or a bool")
-    if isinstance(param, TreeParam):
-        return _tree_draw(param.leaves, how, rng, dims, f"{param.name}.")
-    if isinstance(param, ArrayParam):
-        raw = _sample(how, shape_of(param.shape, dims), rng, dims, param.name)
-        return np.asarray(raw, dtype=param.dtype)
-    raw = _sample(how, (), rng, dims, param.name)
-    return coerce(param, raw.item() if isinstance(raw, np.ndarray | np.generic) else raw)
-
-
-def _tree_draw(leaves: Any, how: Any, rng: np.random.Generator, dims: dict[str, int],
-               prefix: str) -> dict[str, Any]:
-    """A tree's leaves in declared order, each drawn by `how` (one generator for all) or by its
-    own entry of `how` (a mapping nested like the leaves)."""
-    out: dict[str, Any] = {}
-    for k, sub in leaves.items():
-        mine = how
-        if isinstance(how, dict):
-            if k not in how:
-                raise InputError(f"{prefix}{k!r}: no generator for this leaf")
-            mine = how[k]
-        if not isinstance(sub, Leaf):
-            out[k] = _tree(prefix + k, sub, mine.value) if isinstance(mine, Constant) \
-                else _tree_draw(sub, mine, rng, dims, f"{prefix}{k}.")
-        elif isinstance(mine, dict):
-            raise InputError(f"{prefix}{k!r} is an array: give one generator, not a mapping")
-        elif isinstance(mine, Constant):
-            # A number fills the leaf (b: {value: 0}); else an array of the leaf's shape.
-            shape = shape_of(sub.shape, dims)
-            fill = isinstance(mine.value, int | float) and not isinstance(mine.value, bool)
-            out[k] = _array(prefix + k, sub.dtype, sub.shape,
-                            np.full(shape, mine.value) if fill else mine.value)
-        else:
-            out[k] = np.asarray(_sample(mine, shape_of(sub.shape, dims), rng, dims, prefix + k),
-                                dtype=sub.dtype)
-    return out
-
-
-def _generate(function: Function, gen: GeneratedTests) -> list[TestCase]:
-    rng = np.random.default_rng(gen.seed)
-    cases = []
-    for i in range(gen.count):
-        dims = {sym: int(rng.choice(choices)) for sym, choices in sorted(gen.sizes.items())}
-        # Ints that bind a dim are drawn first: the arrays' shapes use them.
-        first = [p for p in function.params if isinstance(p, ScalarParam) and p.binds]
-        drawn: dict[str, Value] = {}
-        try:
-            for b in first:
-                drawn[b.name] = _draw(b, gen.args[b.name], rng, dims)
-                dims[str(b.binds)] = int(drawn[b.name])
-            for p in function.params:
-                if p.name not in drawn:
-                    drawn[p.name] = _draw(p, gen.args[p.name], rng, dims)
-        except InputError as exc:
-            raise InputError(f"generated.{gen.name}: {exc}") from exc
-        args = {p.name: drawn[p.name] for p in function.params}
-        cases.append(TestCase(f"{gen.name}_{i}", args, gen.visible, gen.points, gen.call))
-    return cases
-
-
-def materialise(spec: ProblemSpec) -> list[TestCase]:
-    """Every fixed-input test of the spec in order: explicit ones first, then generated ones."""
-    cases = []
-    for t in spec.tests:
-        try:
-            args = {p.name: coerce(p, t.args[p.name]) for p in spec.entry(t.call).params}
-            bind_dims(spec.entry(t.call), args)
-        except InputError as exc:
-            raise InputError(f"tests.{t.name}: {exc}") from exc
-        cases.append(TestCase(t.name, args, t.visible, t.points, t.call))
-    for g in spec.generated:
-        cases.extend(_generate(spec.entry(g.call), g))
-    return cases

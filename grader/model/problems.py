@@ -14,7 +14,8 @@ from types import ModuleType
 from typing import Any
 
 from grader.errors import JudgeError, SpecError, UnknownProblemError
-from grader.model.inputs import InputError, TestCase, materialise
+from grader.model.cases import materialise
+from grader.model.inputs import InputError, TestCase
 from grader.model.spec import (
     GIVEN,
     AnyParam,

@@ -18,7 +18,7 @@ from grader.data import cache
 from grader.data.expected import expected_outputs, reference_output
 from grader.errors import SpecError
 from grader.judging.feedback import example_outputs
-from grader.model import inputs, problems
+from grader.model import cases, inputs, problems
 from grader.model.problems import Problem, load_problem
 from grader.model.spec import ProblemSpec
 from grader.model.submission import Submission
@@ -43,12 +43,12 @@ def problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Problem:
 def _nudged(spec: ProblemSpec) -> list[inputs.TestCase]:
     """The spec's tests with one element of one input changed: what a numpy upgrade that draws
     other generated values, or an edited inputs.py, does without touching spec or reference."""
-    cases = inputs.materialise(spec)
-    last = cases[-1]
+    drawn = cases.materialise(spec)
+    last = drawn[-1]
     mu = np.array(last.args["mu"], copy=True)
     mu[0] += 0.5
-    cases[-1] = dataclasses.replace(last, args={**last.args, "mu": mu})
-    return cases
+    drawn[-1] = dataclasses.replace(last, args={**last.args, "mu": mu})
+    return drawn
 
 
 def test_the_expected_key_covers_the_materialised_inputs(

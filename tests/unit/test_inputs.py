@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from grader.errors import SpecError
-from grader.model.inputs import bind_dims, expected_shape, materialise
+from grader.model.cases import materialise
+from grader.model.inputs import bind_dims, expected_shape
 from grader.model.problems import Problem
 from grader.model.spec import load_spec
 

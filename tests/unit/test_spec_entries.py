@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from grader.errors import SpecError
-from grader.model.inputs import materialise
+from grader.model.cases import materialise
 from grader.model.problems import load_problem, signature
 from grader.model.spec import ProblemSpec, load_spec
 

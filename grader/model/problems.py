@@ -112,8 +112,14 @@ class Problem:
 
     @cached_property
     def tests(self) -> list[TestCase]:
+        """The fixed tests; a sequence's steps take the reference's earlier outputs, so a spec
+        with `steps` runs the reference here (trusted, in the judge's process)."""
+        def reference(case: TestCase) -> Any:
+            from grader.data.expected import reference_output  # which imports this module
+            return reference_output(self, case)
+
         try:
-            return materialise(self.spec)
+            return materialise(self.spec, reference)
         except InputError as exc:
             raise SpecError(str(self.spec_path), "", str(exc)) from exc
 
@@ -137,6 +143,13 @@ class Problem:
         except Exception as exc:
             raise JudgeError(f"{path}: reference fails to import: {exc!r}") from exc
         return module
+
+
+def entries_by_test(problem: Problem) -> dict[str, Function] | None:
+    """With `functions`: the entry each fixed test calls, by test name; None with `function`."""
+    if problem.spec.functions is None:
+        return None
+    return {c.name: problem.spec.entry(c.call) for c in problem.tests}
 
 
 def load_given(path: Path, name: str) -> types.ModuleType:

@@ -244,7 +244,7 @@ def _judge_unit(problem: Problem, unit: Unit, got: list[Outcome | None],
         # The seed is an input of the check, and which call fails is the learner's choice.
         result.message, result.summary = seed + bad.message, bad.summary
         if bad.summary == MISMATCH:  # what was declared is the spec's: a hidden test shows it
-            result.summary = f"{MISMATCH}: {_declared(problem, unit)}"
+            result.summary = f"{MISMATCH}: {describe(problem.spec.entry(unit.call))}"
         if isinstance(unit, CheckRow):
             failed_under(unit, result, bad)
     elif any(o is None for o in got):
@@ -262,19 +262,10 @@ def _judge_unit(problem: Problem, unit: Unit, got: list[Outcome | None],
         result.verdict, result.message = evaluate(problem, unit, arrays, trusted, z_star)
         if unit.visible:  # a hidden check's numbers are the learner's code on hidden inputs
             result.plot = picture(problem, unit, arrays, trusted, z_star)
-    if isinstance(unit, TestCase) and unit.step is not None and unit.visible \
-            and result.verdict != Verdict.ACCEPTED:  # a hidden step's entry stays the judge's
+    if isinstance(unit, TestCase) and unit.step is not None and result.verdict != Verdict.ACCEPTED:
         result.message = f"step {unit.step} ({unit.call}): {result.message}"
         result.summary = f"step {unit.step} ({unit.call}): {result.summary}"
     return result
-
-
-def _declared(problem: Problem, unit: Unit) -> str:
-    """The declared return of the entry a unit calls, in words; with `functions`, of a hidden
-    unit none (which entry a hidden test calls is the judge's: its summary is shown)."""
-    if problem.spec.functions is None:
-        return describe(problem.spec.function)
-    return describe(problem.spec.entry(unit.call)) if unit.visible else "see the statement"
 
 
 def _not_run(result: TestResult, stop: Stop | None, culprit: bool, culprit_name: str) -> None:

@@ -6,13 +6,26 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from pydantic import Field
+
 from grader.model.checks import SumCheck, SumZeroCheck
 from grader.model.given import CallableParam
 from grader.model.kinds import Function, ScalarParam, TupleReturns
+from grader.model.strict import IDENT, Strict
 
 # `$k` (the reference's output of step k) or `$k.a.b` (an item of a tuple, a subtree or leaf).
 REF = re.compile(r"\$(\d+)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
 STEP = "{name}.step{k}"  # a sequence's step as a test: its report line's name
+
+
+class Step(Strict):
+    """One call of a sequence: the entry it calls and its arguments, where a string `$k` (or
+    `$k.item.key`) is the reference's output of step k (an item or subtree of it)."""
+
+    call: str = Field(pattern=IDENT, description="the entry this step calls (a `functions` name)")
+    args: dict[str, Any] = Field(description=(
+        "the entry's arguments; `$k` is the reference's output of an earlier step k (from 0), "
+        "`$k.name` an item of a tuple return or a subtree or leaf of a tree (`$0.new_state.m`)"))
 
 
 def step_ref(value: Any) -> tuple[int, str] | None:
@@ -79,8 +92,8 @@ def entry_checks(spec: Any, fn: Function, several: bool) -> set[str]:
     its outputs' paths (and their prefixes), which `tolerance.per_output` may name."""
     def mine(t: Any) -> bool:
         steps = getattr(t, "steps", None)
-        return not several or t.call == fn.name or bool(steps) and any(
-            s.call == fn.name for s in steps)
+        return not several or t.call == fn.name or (bool(steps) and any(
+            s.call == fn.name for s in steps))
 
     at = f"functions {fn.name!r}: " if several else ""
     names = {p.name for p in fn.params}

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from grader.model.dims import DimError, evaluate, is_name
-from grader.model.entries import STEP, step_ref
 from grader.model.given import GivenName, given_name, resolve
 from grader.model.spec import (
     AnyParam,
@@ -26,7 +25,6 @@ from grader.model.spec import (
     Leaf,
     Normal,
     Pick,
-    ProblemSpec,
     Returns,
     ScalarParam,
     Simplex,
@@ -265,7 +263,7 @@ def _draw(param: AnyParam, how: Any, rng: np.random.Generator,
     return coerce(param, raw.item() if isinstance(raw, np.ndarray | np.generic) else raw)
 
 
-def _generate(function: Function, gen: GeneratedTests) -> list[TestCase]:
+def generate(function: Function, gen: GeneratedTests) -> list[TestCase]:
     rng = np.random.default_rng(gen.seed)
     cases = []
     for i in range(gen.count):
@@ -284,78 +282,4 @@ def _generate(function: Function, gen: GeneratedTests) -> list[TestCase]:
             raise InputError(f"generated.{gen.name}: {exc}") from exc
         args = {p.name: drawn[p.name] for p in function.params}
         cases.append(TestCase(f"{gen.name}_{i}", args, gen.visible, gen.points, gen.call))
-    return cases
-
-
-# Runs the reference on one step's case: its output, which later steps' `$k` take.
-Reference = Callable[[TestCase], Any]
-
-
-def _part(out: Any, path: str) -> Any:
-    """`$k.path` of a step's output (an array, or a dict of arrays by leaf path): a leaf, or a
-    subtree nested again as the mapping a tree parameter takes."""
-    if not isinstance(out, dict) or path in out:
-        return out if not isinstance(out, dict) else out[path]
-    prefix = f"{path}." if path else ""
-    nested: dict[str, Any] = {}
-    for p, a in out.items():
-        if p.startswith(prefix):
-            *parents, last = p[len(prefix):].split(".")
-            node = nested
-            for k in parents:
-                node = node.setdefault(k, {})
-            node[last] = a
-    return nested
-
-
-def _resolved(value: Any, outputs: list[Any]) -> Any:
-    if isinstance(value, dict):
-        return {k: _resolved(v, outputs) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_resolved(v, outputs) for v in value]
-    ref = step_ref(value)
-    return value if ref is None else _part(outputs[ref[0]], ref[1])
-
-
-def _sequence(spec: ProblemSpec, t: Any, reference: Reference | None) -> list[TestCase]:
-    """A sequence's steps as tests, each with the reference's earlier outputs as literal
-    arguments (so a step is judged on its own, and the jail sees plain values)."""
-    if reference is None:
-        raise InputError(f"tests.{t.name}: a sequence's steps need the reference's outputs")
-    cases: list[TestCase] = []
-    outputs: list[Any] = []
-    for k, step in enumerate(t.steps):
-        fn = spec.entry(step.call)
-        name = STEP.format(name=t.name, k=k)
-        try:
-            args = {}
-            for p in fn.params:
-                v = _resolved(step.args[p.name], outputs)
-                if isinstance(p, ScalarParam) and isinstance(v, np.ndarray) and v.ndim == 0:
-                    v = v.item()
-                args[p.name] = coerce(p, v)
-            bind_dims(fn, args)
-        except InputError as exc:
-            raise InputError(f"tests.{name}: {exc}") from exc
-        cases.append(TestCase(name, args, t.visible, t.points / len(t.steps), step.call, k))
-        outputs.append(reference(cases[-1]))
-    return cases
-
-
-def materialise(spec: ProblemSpec, reference: Reference | None = None) -> list[TestCase]:
-    """Every fixed-input test of the spec in order: explicit ones first (a sequence's steps in
-    turn, `reference` running each for the next ones' `$k`), then generated ones."""
-    cases = []
-    for t in spec.tests:
-        if t.steps is not None:
-            cases += _sequence(spec, t, reference)
-            continue
-        try:
-            args = {p.name: coerce(p, t.args[p.name]) for p in spec.entry(t.call).params}
-            bind_dims(spec.entry(t.call), args)
-        except InputError as exc:
-            raise InputError(f"tests.{t.name}: {exc}") from exc
-        cases.append(TestCase(t.name, args, t.visible, t.points, t.call))
-    for g in spec.generated:
-        cases.extend(_generate(spec.entry(g.call), g))
     return cases

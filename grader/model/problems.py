@@ -14,7 +14,8 @@ from types import ModuleType
 from typing import Any
 
 from grader.errors import JudgeError, SpecError, UnknownProblemError
-from grader.model.inputs import InputError, TestCase, materialise
+from grader.model.inputs import InputError, TestCase, call_args
+from grader.model.sequences import materialise
 from grader.model.spec import (
     GIVEN,
     AnyParam,
@@ -30,6 +31,7 @@ from grader.model.spec import (
     load_spec,
 )
 from grader.model.transforms import CheckRow, check_rows
+from grader.model.values import trusted_output
 
 
 def default_root() -> Path:
@@ -114,9 +116,15 @@ class Problem:
     def tests(self) -> list[TestCase]:
         """The fixed tests; a sequence's steps take the reference's earlier outputs, so a spec
         with `steps` runs the reference here (trusted, in the judge's process)."""
-        def reference(case: TestCase) -> Any:
-            from grader.data.expected import reference_output  # which imports this module
-            return reference_output(self, case)
+        def reference(case: TestCase) -> Any:  # checked against the spec when it is expected
+            fn = self.spec.entry(case.call)
+            ref = getattr(self.reference_module, fn.name, None)
+            if not callable(ref):
+                raise JudgeError(f"{self.reference_path}: defines no function {fn.name!r}")
+            try:
+                return trusted_output(fn, ref(**call_args(case.args, self.given_functions)))
+            except Exception as exc:
+                raise JudgeError(f"{self.reference_path}: test {case.name!r}: {exc!r}") from exc
 
         try:
             return materialise(self.spec, reference)

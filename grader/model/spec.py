@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator, model_
 
 from grader.errors import SpecError
 from grader.model.checks import StatisticalCheck
-from grader.model.entries import check_steps, entry_checks, test_names
+from grader.model.entries import Step, check_steps, entry_checks, test_names
 from grader.model.generators import (  # the spec's names, re-exported
     ArgGenerator,
     Bernoulli,
@@ -91,16 +91,6 @@ class Tolerance(Strict):
 
 CALL = Field(None, pattern=IDENT, description=(
     "with `functions`: the entry this test calls (a `functions` name); none with `function`"))
-
-
-class Step(Strict):
-    """One call of a sequence: the entry it calls and its arguments, where a string `$k` (or
-    `$k.item.key`) is the reference's output of step k (an item or subtree of it)."""
-
-    call: str = Field(pattern=IDENT, description="the entry this step calls (a `functions` name)")
-    args: dict[str, Any] = Field(description=(
-        "the entry's arguments; `$k` is the reference's output of an earlier step k (from 0), "
-        "`$k.name` an item of a tuple return or a subtree or leaf of a tree (`$0.new_state.m`)"))
 
 
 class ExplicitTest(Strict):

@@ -11,8 +11,9 @@ import pytest
 
 from grader.errors import SpecError
 from grader.model.given import GivenName
-from grader.model.inputs import InputError, call_args, materialise
+from grader.model.inputs import InputError, call_args
 from grader.model.problems import load_problem, signature
+from grader.model.sequences import materialise
 from grader.model.spec import ProblemSpec, load_spec
 
 GIVEN = '''

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from grader.errors import SpecError
-from grader.model.inputs import materialise
 from grader.model.problems import load_problem, signature
+from grader.model.sequences import materialise
 from grader.model.spec import ProblemSpec, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +80,9 @@ REFUSED = [
     (_only_function, "(top level)", "`call` is for problems with `functions`; remove it"),
     (_wrong_args, "(top level)", "functions 'pathwise_grad': test 'worked_example_pathwise' "
                                  "args: unknown ['n_samples']"),
-    (_tuple_return, "(top level)", "each entry returns one array"),
+    # A tuple return is an entry's own (lifted): its checks then name the leaf they judge.
+    (_tuple_return, "(top level)", "functions 'pathwise_grad': statistics 'pathwise_unbiased': "
+                                   "the return is a tuple or tree; say which leaf"),
     (_same_name, "(top level)", "functions names repeat"),
     (_unknown_key, "tests.0.calls", "unknown key"),
 ]

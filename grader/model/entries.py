@@ -91,9 +91,8 @@ def entry_checks(spec: Any, fn: Function, several: bool) -> set[str]:
     """The cross-checks of one entry against the tests and checks that call it (ValueError);
     its outputs' paths (and their prefixes), which `tolerance.per_output` may name."""
     def mine(t: Any) -> bool:
-        steps = getattr(t, "steps", None)
-        return not several or t.call == fn.name or (bool(steps) and any(
-            s.call == fn.name for s in steps))
+        steps = getattr(t, "steps", None) or ()
+        return not several or t.call == fn.name or any(s.call == fn.name for s in steps)
 
     at = f"functions {fn.name!r}: " if several else ""
     names = {p.name for p in fn.params}

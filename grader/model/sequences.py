@@ -77,6 +77,7 @@ def materialise(spec: ProblemSpec, reference: Reference | None = None) -> list[T
                 raise InputError(f"tests.{t.name}: a sequence's steps need the reference")
             cases += sequence_cases(spec, t, reference)
             continue
+        assert t.args is not None  # a test gives `args` or `steps`
         try:
             args = {p.name: coerce(p, t.args[p.name]) for p in spec.entry(t.call).params}
             bind_dims(spec.entry(t.call), args)

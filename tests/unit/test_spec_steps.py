@@ -30,7 +30,9 @@ def _load(tmp_path: Path, edit: Any) -> ProblemSpec:
 
 
 def _steps(raw: dict[str, Any]) -> list[dict[str, Any]]:
-    return next(t for t in raw["tests"] if t["name"] == "init_then_two_steps")["steps"]
+    steps: list[dict[str, Any]] = next(
+        t for t in raw["tests"] if t["name"] == "init_then_two_steps")["steps"]
+    return steps
 
 
 def _forward(raw: dict[str, Any]) -> None:
@@ -117,7 +119,8 @@ def test_each_step_is_a_test_taking_the_references_earlier_outputs() -> None:
     problem = load_problem("adam_step")
     steps = [c for c in problem.tests if c.name.startswith("init_then_two_steps.")]
     assert [(c.name, c.call, c.step) for c in steps] == [
-        ("init_then_two_steps.step0", "adam_init", 0), ("init_then_two_steps.step1", "adam_step", 1),
+        ("init_then_two_steps.step0", "adam_init", 0),
+        ("init_then_two_steps.step1", "adam_step", 1),
         ("init_then_two_steps.step2", "adam_step", 2)]
     assert sum(c.points for c in steps) == pytest.approx(1.0)  # the sequence's points, shared
     ref = problem.reference_module

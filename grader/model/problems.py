@@ -71,7 +71,7 @@ class Problem:
     @property
     def given_choices(self) -> tuple[str, ...]:
         """Every name a callable parameter may take, in declared order."""
-        names = [c for p in self.spec.function.params if isinstance(p, CallableParam)
+        names = [c for f in self.spec.entries for p in f.params if isinstance(p, CallableParam)
                  for c in p.choices]
         return tuple(dict.fromkeys(names))
 

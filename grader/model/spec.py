@@ -234,8 +234,6 @@ class ProblemSpec(Strict):
                                      "`functions`; remove it (the test calls `function`)")
         if several and self.function_checks:
             raise ValueError("function_checks judge one function: not yet with `functions`")
-        if several and any(isinstance(p, CallableParam) for f in self.entries for p in f.params):
-            raise ValueError("`kind: callable` parameters are not yet supported with `functions`")
         outputs = set().union(*(entry_checks(self, f, several) for f in self.entries))
         for key in self.tolerance.per_output:
             if key not in outputs:

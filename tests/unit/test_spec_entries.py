@@ -62,6 +62,10 @@ def _tuple_return(raw: dict[str, Any]) -> None:
         {"name": "g", "dtype": "float32", "shape": ["D"]}]}
 
 
+def _function_checks(raw: dict[str, Any]) -> None:
+    raw["function_checks"] = [{"name": "jitted", "transform": "jit"}]
+
+
 def _same_name(raw: dict[str, Any]) -> None:
     raw["functions"][1]["name"] = "score_grad"
 
@@ -84,6 +88,8 @@ REFUSED = [
     (_tuple_return, "(top level)", "functions 'pathwise_grad': statistics 'pathwise_unbiased': "
                                    "the return is a tuple or tree; say which leaf"),
     (_same_name, "(top level)", "functions names repeat"),
+    (_function_checks, "(top level)", "function_checks judge one function and are not "
+                                      "supported with `functions`"),
     (_unknown_key, "tests.0.calls", "unknown key"),
 ]
 

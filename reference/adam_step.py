@@ -1,4 +1,5 @@
-"""Reference Adam update on a parameter pytree, with bias correction at the incremented count."""
+"""Reference Adam on a parameter pytree: a fresh state, and an update with bias correction at the
+incremented count."""
 
 from __future__ import annotations
 
@@ -7,6 +8,12 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+
+def adam_init(params: Any) -> dict[str, Any]:
+    zeros = lambda p: jnp.zeros(jnp.shape(p), dtype=jnp.float32)  # noqa: E731
+    return {"m": jax.tree.map(zeros, params), "v": jax.tree.map(zeros, params),
+            "count": jnp.zeros((), dtype=jnp.int32)}
 
 
 def adam_step(params: Any, grads: Any, state: Any, lr: float, b1: float, b2: float,

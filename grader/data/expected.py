@@ -7,7 +7,7 @@ import numpy as np
 from grader.data.cache import EXPECTED, cached_arrays
 from grader.errors import ReferenceSolutionError
 from grader.model.inputs import TestCase, bind_dims, call_args, expected_leaves
-from grader.model.problems import Problem
+from grader.model.problems import Problem, entries_by_test
 from grader.model.values import Mismatch, Output, pack, packed_names, trusted_output, unpack
 
 
@@ -52,6 +52,7 @@ def expected_outputs(problem: Problem, fresh: bool = False) -> list[Output]:
     def compute() -> dict[str, np.ndarray]:
         return pack({c.name: reference_output(problem, c) for c in problem.tests})
 
-    arrays = unpack(cached_arrays(EXPECTED, problem, "", packed_names(names, fn), compute,
-                                  fresh=fresh), fn)
+    by_name = entries_by_test(problem)
+    arrays = unpack(cached_arrays(EXPECTED, problem, "", packed_names(names, fn, by_name),
+                                  compute, fresh=fresh), fn, by_name)
     return [arrays[n] for n in names]

@@ -185,7 +185,19 @@ def make_job(problem: Problem, submission: Path, calls: list[dict[str, Any]],
                returns=structure(fn), leaf_paths=tuple(p for p, _ in fn.leaves())
                if fn.structured else (), call_leaves=call_leaves, given=problem.given_path,
                given_names=problem.given_choices,
-               entries=tuple(f.name for f in problem.spec.functions or ()))
+               entries=tuple(f.name for f in problem.spec.functions or ()),
+               **entry_structures(problem))
+
+
+def entry_structures(problem: Problem) -> dict[str, Any]:
+    """With `functions` of which some return a tuple or tree: each entry's structure and leaf
+    paths (the runner flattens each call's result by its entry's); else nothing."""
+    several = problem.spec.functions or []
+    if not any(f.structured for f in several):
+        return {}
+    return {"entry_returns": {f.name: structure(f) for f in several},
+            "entry_leaves": {f.name: tuple(p for p, _ in f.leaves()) if f.structured else ()
+                             for f in several}}
 
 
 def tagged(args: dict[str, Any], call: str | None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from grader.judging.function_checks import row_compare
 from grader.judging.mutated import distinct_mutants
 from grader.judging.relations import VISIBLE_ONLY, relations
 from grader.model.compare import compare
-from grader.model.problems import Problem
+from grader.model.problems import Problem, entries_by_test
 from grader.model.report import Report
 from grader.model.submission import read_submission, staged
 from grader.model.values import Output, compare_output, leaf_tolerance, pack, unpack
@@ -193,7 +193,7 @@ def example_outputs(problem: Problem, example: Path, sandbox: Sandbox) -> dict[s
     source = read_submission(example)
     path = arrays_path(DIAGNOSES, problem, example.stem, source.source)
     if (hit := load_arrays(path)) is not None:
-        return unpack(hit, problem.spec.function)
+        return unpack(hit, problem.spec.function, entries_by_test(problem))
     cases, rows = problem.tests, problem.check_rows
     names = [c.name for c in cases] + [r.name for r in rows]
     # A private copy the jail can read: examples sit where only the judge may (the judge

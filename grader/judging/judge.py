@@ -244,7 +244,8 @@ def _judge_unit(problem: Problem, unit: Unit, got: list[Outcome | None],
         # The seed is an input of the check, and which call fails is the learner's choice.
         result.message, result.summary = seed + bad.message, bad.summary
         if bad.summary == MISMATCH:  # what was declared is the spec's: a hidden test shows it
-            result.summary = f"{MISMATCH}: {describe(problem.spec.function)}"
+            fn = problem.spec.entry(None if isinstance(unit, CheckRow) else unit.call)
+            result.summary = f"{MISMATCH}: {describe(fn)}"
         if isinstance(unit, CheckRow):
             failed_under(unit, result, bad)
     elif any(o is None for o in got):
@@ -262,6 +263,9 @@ def _judge_unit(problem: Problem, unit: Unit, got: list[Outcome | None],
         result.verdict, result.message = evaluate(problem, unit, arrays, trusted, z_star)
         if unit.visible:  # a hidden check's numbers are the learner's code on hidden inputs
             result.plot = picture(problem, unit, arrays, trusted, z_star)
+    if isinstance(unit, TestCase) and unit.step is not None and result.verdict != Verdict.ACCEPTED:
+        result.message = f"step {unit.step} ({unit.call}): {result.message}"
+        result.summary = f"step {unit.step} ({unit.call}): {result.summary}"
     return result
 
 

@@ -15,7 +15,7 @@ from grader.data.expected import expected_outputs
 from grader.judging.execution import Run, make_job, run_calls, tagged
 from grader.model.inputs import TestCase, bind_dims, expected_leaves
 from grader.model.mutations import Mutant, mutants
-from grader.model.problems import Problem
+from grader.model.problems import Problem, entries_by_test
 from grader.model.values import Output, compare_output, pack, unpack
 from grader.sandbox.local import LocalSandbox
 from grader.verdict import Verdict
@@ -70,7 +70,7 @@ def all_outputs(problem: Problem, batch: list[Mutant]) -> list[dict[str, Output]
     dtype and finite values (a mutant may raise, or give NaN: that test then has no output; one
     that runs out of time or memory has none at all). Cached with the expected outputs, keyed by
     the mutant's source as well; the mutants not cached run together (see `_run`)."""
-    fn = problem.spec.function
+    fn, by_name = problem.spec.function, entries_by_test(problem)
     found: dict[int, dict[str, np.ndarray]] = {}
     for i, m in enumerate(batch):
         if (hit := load_arrays(_path(problem, m))) is not None:
@@ -81,7 +81,7 @@ def all_outputs(problem: Problem, batch: list[Mutant]) -> list[dict[str, Output]
         for k, outs in ran.items():
             found[missing[k]] = arrays = pack(outs)
             store_arrays(_path(problem, batch[missing[k]]), arrays)
-    return [unpack(found[i], fn) if i in found else {} for i in range(len(batch))]
+    return [unpack(found[i], fn, by_name) if i in found else {} for i in range(len(batch))]
 
 
 def entry(i: int, name: str) -> str:
@@ -132,9 +132,14 @@ def _run(problem: Problem, batch: list[Mutant]) -> dict[int, dict[str, Output]]:
             calls = [tagged(c.args, entry(i, c.call or problem.spec.function.name))
                      for i, c in owners]
             names = tuple(entry(i, f.name) for i in pending for f in problem.spec.entries)
+            job = make_job(problem, path, calls)
             job = dataclasses.replace(
-                make_job(problem, path, calls), function=names[0], entries=names,
-                total_time_s=limits.total_time_s * len(pending))
+                job, function=names[0], entries=names,
+                total_time_s=limits.total_time_s * len(pending),
+                entry_returns={entry(i, f): s for i in pending
+                               for f, s in job.entry_returns.items()},
+                entry_leaves={entry(i, f): s for i in pending
+                              for f, s in job.entry_leaves.items()})
             run = run_calls(sandbox, job)
             if not run.ready or (run.stop is not None and run.stop.verdict in (
                     Verdict.JUDGE_ERROR, Verdict.COMPILE_ERROR)):

@@ -87,15 +87,15 @@ def t_threshold(z: float, df: int) -> float:
 
 
 def _call(fn: Callable[..., Any], args: dict[str, Value], spec: ProblemSpec | None = None,
-          leaf: str | None = None, given: dict[str, Callable[..., Any]] | None = None
-          ) -> np.ndarray:
+          leaf: str | None = None, given: dict[str, Callable[..., Any]] | None = None,
+          call: str | None = None) -> np.ndarray:
     """Calls a reference helper with the subset of the inputs its signature names; with
-    `spec`, a function of the problem's signature whose leaf `leaf` is kept; `given`: the
-    problem's given functions, which callable arguments name."""
+    `spec`, a function of the signature of entry `call` whose leaf `leaf` is kept; `given`:
+    the problem's given functions, which callable arguments name."""
     wanted = inspect.signature(fn).parameters
     out = fn(**call_args({k: v for k, v in args.items() if k in wanted}, given))
-    if spec is not None and spec.function.structured:
-        flat = trusted_output(spec.function, out)
+    if spec is not None and spec.entry(call).structured:
+        flat = trusted_output(spec.entry(call), out)
         assert isinstance(flat, dict)
         out = flat[leaf or ""]
     return np.asarray(out, dtype=np.float64)
@@ -122,7 +122,7 @@ def trusted_samples(fn: Callable[..., Any], spec: ProblemSpec, check: Statistica
             return np.asarray(batched(np.asarray(seeds, dtype=np.int32)), dtype=np.float64)
         except Exception:  # any failure to trace means: call it seed by seed
             pass
-    return np.stack([_call(fn, a, spec, leaf, given) for a in calls])
+    return np.stack([_call(fn, a, spec, leaf, given, check.call) for a in calls])
 
 
 def _batched(fn: Callable[..., Any], spec: ProblemSpec, check: StatisticalCheck,

@@ -1,5 +1,5 @@
 """Generated tests drawn: each argument by its generator (one for all of a tree's leaves, or one
-per leaf), seeded by the spec, then every fixed-input test of the spec as concrete cases."""
+per leaf), seeded by the spec. (model/sequences.py lists every fixed-input test of a spec.)"""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from grader.model.inputs import (
     Value,
     as_array,
     as_tree,
-    bind_dims,
     coerce,
     shape_of,
 )
@@ -32,7 +31,6 @@ from grader.model.spec import (
     Leaf,
     Normal,
     Pick,
-    ProblemSpec,
     ScalarParam,
     Simplex,
     Spd,
@@ -118,7 +116,7 @@ def _tree_draw(leaves: Any, how: Any, rng: np.random.Generator, dims: dict[str, 
     return out
 
 
-def _generate(function: Function, gen: GeneratedTests) -> list[TestCase]:
+def generate(function: Function, gen: GeneratedTests) -> list[TestCase]:
     rng = np.random.default_rng(gen.seed)
     cases = []
     for i in range(gen.count):
@@ -137,19 +135,4 @@ def _generate(function: Function, gen: GeneratedTests) -> list[TestCase]:
             raise InputError(f"generated.{gen.name}: {exc}") from exc
         args = {p.name: drawn[p.name] for p in function.params}
         cases.append(TestCase(f"{gen.name}_{i}", args, gen.visible, gen.points, gen.call))
-    return cases
-
-
-def materialise(spec: ProblemSpec) -> list[TestCase]:
-    """Every fixed-input test of the spec in order: explicit ones first, then generated ones."""
-    cases = []
-    for t in spec.tests:
-        try:
-            args = {p.name: coerce(p, t.args[p.name]) for p in spec.entry(t.call).params}
-            bind_dims(spec.entry(t.call), args)
-        except InputError as exc:
-            raise InputError(f"tests.{t.name}: {exc}") from exc
-        cases.append(TestCase(t.name, args, t.visible, t.points, t.call))
-    for g in spec.generated:
-        cases.extend(_generate(spec.entry(g.call), g))
     return cases

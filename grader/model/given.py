@@ -83,25 +83,24 @@ def given_names(source: str) -> set[str]:
 
 
 def check_callables(spec: ProblemSpec, path: Path) -> None:
-    """Every `kind: callable` choice is defined in the problem's given.py, and every test,
-    generator and statistical check names one of the choices (file and key path in errors)."""
-    params = [(i, p) for i, p in enumerate(spec.function.params) if isinstance(p, CallableParam)]
-    if not params:
+    """Every `kind: callable` choice is defined in the problem's given.py, and every test (a
+    sequence's steps), generator and statistical check names one of the choices (file and key
+    path in errors). With `functions`, each entry's parameters, in what calls that entry."""
+    several = spec.functions is not None
+    found = [(f"functions.{e}." if several else "function.", f,
+              [(i, p) for i, p in enumerate(f.params) if isinstance(p, CallableParam)])
+             for e, f in enumerate(spec.entries)]
+    found = [x for x in found if x[2]]
+    if not found:
         return
     given = path.parent / GIVEN
     try:
         defined = given_names(given.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise SpecError(str(path), f"function.params.{params[0][0]}", (
+        raise SpecError(str(path), f"{found[0][0]}params.{found[0][2][0][0]}", (
             f"a callable parameter needs {given}: cannot read it ({exc.strerror})")) from exc
     except (SyntaxError, ValueError) as exc:
         raise SpecError(str(given), "", f"is no valid Python: {exc}") from exc
-    for i, p in params:
-        for j, choice in enumerate(p.choices):
-            if choice not in defined:
-                raise SpecError(str(path), f"function.params.{i}.choices.{j}", (
-                    f"{choice!r} is not defined in {given} (it defines: "
-                    f"{', '.join(sorted(defined)) or 'nothing'})"))
 
     def named(where: str, p: CallableParam, value: Any) -> None:
         if not isinstance(value, str) or value not in p.choices:
@@ -109,16 +108,33 @@ def check_callables(spec: ProblemSpec, path: Path) -> None:
                 f"{value!r} is not one of the choices of callable {p.name!r}: "
                 f"{', '.join(p.choices)}"))
 
-    for _, p in params:
-        for k, t in enumerate(spec.tests):
-            named(f"tests.{k}.args.{p.name}", p, t.args[p.name])
-        for k, g in enumerate(spec.generated):
-            how = g.args[p.name]
-            if isinstance(how, Constant):
-                named(f"generated.{k}.args.{p.name}.value", p, how.value)
-            elif not isinstance(how, Pick):
-                raise SpecError(str(path), f"generated.{k}.args.{p.name}", (
-                    f"callable {p.name!r} is drawn by {{value: <choice>}} or {{dist: pick}}, "
-                    f"not dist {getattr(how, 'dist', how)}"))
-        for k, c in enumerate(spec.statistics):
-            named(f"statistics.{k}.args.{p.name}", p, c.args[p.name])
+    for at, fn, params in found:
+        def mine(t: Any, fn: Any = fn) -> bool:
+            return not several or t.call == fn.name
+
+        for i, p in params:
+            for j, choice in enumerate(p.choices):
+                if choice not in defined:
+                    raise SpecError(str(path), f"{at}params.{i}.choices.{j}", (
+                        f"{choice!r} is not defined in {given} (it defines: "
+                        f"{', '.join(sorted(defined)) or 'nothing'})"))
+        for _, p in params:
+            for k, t in enumerate(spec.tests):
+                for j, step in enumerate(t.steps or ()):
+                    if step.call == fn.name:
+                        named(f"tests.{k}.steps.{j}.args.{p.name}", p, step.args[p.name])
+                if t.args is not None and mine(t):
+                    named(f"tests.{k}.args.{p.name}", p, t.args[p.name])
+            for k, g in enumerate(spec.generated):
+                if not mine(g):
+                    continue
+                how = g.args[p.name]
+                if isinstance(how, Constant):
+                    named(f"generated.{k}.args.{p.name}.value", p, how.value)
+                elif not isinstance(how, Pick):
+                    raise SpecError(str(path), f"generated.{k}.args.{p.name}", (
+                        f"callable {p.name!r} is drawn by {{value: <choice>}} or "
+                        f"{{dist: pick}}, not dist {getattr(how, 'dist', how)}"))
+            for k, c in enumerate(spec.statistics):
+                if mine(c):
+                    named(f"statistics.{k}.args.{p.name}", p, c.args[p.name])

@@ -47,6 +47,7 @@ class TestCase:
     visible: bool
     points: float
     call: str | None = None  # the entry it calls, in a problem with `functions`
+    step: int | None = None  # a sequence's step: its index in the sequence
 
     def key(self) -> tuple[Any, ...]:
         """A hashable fingerprint of the entry and inputs, to find duplicate tests."""

@@ -14,8 +14,8 @@ from types import ModuleType
 from typing import Any
 
 from grader.errors import JudgeError, SpecError, UnknownProblemError
-from grader.model.cases import materialise
-from grader.model.inputs import InputError, TestCase
+from grader.model.inputs import InputError, TestCase, call_args
+from grader.model.sequences import materialise
 from grader.model.spec import (
     GIVEN,
     AnyParam,
@@ -31,6 +31,7 @@ from grader.model.spec import (
     load_spec,
 )
 from grader.model.transforms import CheckRow, check_rows
+from grader.model.values import trusted_output
 
 
 def default_root() -> Path:
@@ -70,7 +71,7 @@ class Problem:
     @property
     def given_choices(self) -> tuple[str, ...]:
         """Every name a callable parameter may take, in declared order."""
-        names = [c for p in self.spec.function.params if isinstance(p, CallableParam)
+        names = [c for f in self.spec.entries for p in f.params if isinstance(p, CallableParam)
                  for c in p.choices]
         return tuple(dict.fromkeys(names))
 
@@ -113,8 +114,20 @@ class Problem:
 
     @cached_property
     def tests(self) -> list[TestCase]:
+        """The fixed tests; a sequence's steps take the reference's earlier outputs, so a spec
+        with `steps` runs the reference here (trusted, in the judge's process)."""
+        def reference(case: TestCase) -> Any:  # checked against the spec when it is expected
+            fn = self.spec.entry(case.call)
+            ref = getattr(self.reference_module, fn.name, None)
+            if not callable(ref):
+                raise JudgeError(f"{self.reference_path}: defines no function {fn.name!r}")
+            try:
+                return trusted_output(fn, ref(**call_args(case.args, self.given_functions)))
+            except Exception as exc:
+                raise JudgeError(f"{self.reference_path}: test {case.name!r}: {exc!r}") from exc
+
         try:
-            return materialise(self.spec)
+            return materialise(self.spec, reference)
         except InputError as exc:
             raise SpecError(str(self.spec_path), "", str(exc)) from exc
 
@@ -138,6 +151,13 @@ class Problem:
         except Exception as exc:
             raise JudgeError(f"{path}: reference fails to import: {exc!r}") from exc
         return module
+
+
+def entries_by_test(problem: Problem) -> dict[str, Function] | None:
+    """With `functions`: the entry each fixed test calls, by test name; None with `function`."""
+    if problem.spec.functions is None:
+        return None
+    return {c.name: problem.spec.entry(c.call) for c in problem.tests}
 
 
 def load_given(path: Path, name: str) -> types.ModuleType:

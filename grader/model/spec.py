@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator, model_
 
 from grader.errors import SpecError
 from grader.model.checks import StatisticalCheck
-from grader.model.entries import entry_checks
+from grader.model.entries import Step, check_steps, entry_checks, test_names
 from grader.model.generators import (  # the spec's names, re-exported
     ArgGenerator,
     Bernoulli,
@@ -97,9 +97,23 @@ CALL = Field(None, pattern=IDENT, description=(
 class ExplicitTest(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     call: str | None = CALL
-    args: dict[str, Any]
+    args: dict[str, Any] | None = Field(None, description="the arguments; or give `steps`")
+    steps: list[Step] | None = Field(None, min_length=2, max_length=16, description=(
+        "with `functions`, instead of `call` and `args`: entries called in order, each judged "
+        "against the reference on its own (a report line per step, `<name>.step<k>`), later "
+        "steps taking the reference's earlier outputs as `$k`"))
     visible: bool = False
-    points: float = Field(1.0, ge=0)
+    points: float = Field(1.0, ge=0, description="a sequence's points are shared by its steps")
+
+    @model_validator(mode="after")
+    def _args_or_steps(self) -> ExplicitTest:
+        if (self.args is None) == (self.steps is None):
+            raise ValueError("give `args` (one call) or `steps` (a sequence of calls), exactly "
+                             "one")
+        if self.steps is not None and self.call is not None:
+            raise ValueError("a sequence names the entry of each step (`steps: [{call: ..., "
+                             "args: ...}]`): remove the test's own `call`")
+        return self
 
 
 class GeneratedTests(Strict):
@@ -115,6 +129,15 @@ class GeneratedTests(Strict):
     args: dict[str, ArgGenerator]
     visible: bool = False
     points: float = Field(1.0, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_steps(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and "steps" in raw:
+            raise ValueError("`steps` (a sequence of calls) is for explicit `tests`, whose later "
+                             "steps take the reference's earlier outputs; generated tests "
+                             "draw one call each: move the sequence to `tests`")
+        return raw
 
 
 class Diagnosis(Strict):
@@ -201,6 +224,9 @@ class ProblemSpec(Strict):
         for where, items in (("tests", self.tests), ("generated", self.generated),
                              ("statistics", self.statistics)):
             for i, t in enumerate(items):
+                if isinstance(t, ExplicitTest) and t.steps is not None:
+                    check_steps(self, i, t)
+                    continue
                 if several and t.call not in declared:
                     raise ValueError(f"{where}.{i} ({t.name!r}): `call: {t.call}` names no entry;"
                                      f" say which it calls, one of {declared}")
@@ -208,18 +234,15 @@ class ProblemSpec(Strict):
                     raise ValueError(f"{where}.{i} ({t.name!r}): `call` is for problems with "
                                      "`functions`; remove it (the test calls `function`)")
         if several and self.function_checks:
-            raise ValueError("function_checks judge one function: not yet with `functions`")
-        if several and any(isinstance(p, CallableParam) for f in self.entries for p in f.params):
-            raise ValueError("`kind: callable` parameters are not yet supported with `functions`")
-        if several and any(f.structured for f in self.entries):
-            raise ValueError("with `functions`, each entry returns one array (tuple and tree "
-                             "returns are not yet supported there)")
+            raise ValueError("function_checks judge one function and are not supported with "
+                             "`functions`: put transform checks in a problem with `function`")
         outputs = set().union(*(entry_checks(self, f, several) for f in self.entries))
         for key in self.tolerance.per_output:
             if key not in outputs:
                 raise ValueError(f"tolerance.per_output names {key!r}, which is no output "
                                  f"(outputs: {', '.join(sorted(outputs)) or 'one array'})")
-        all_names = [t.name for t in self.tests] + [g.name for g in self.generated]
+        all_names = [n for t in self.tests for n in test_names(t)]
+        all_names += [g.name for g in self.generated]
         all_names += [s.name for s in self.statistics]
         dup = {n for n in all_names if all_names.count(n) > 1}
         if dup:
@@ -272,5 +295,5 @@ __all__ = ["DIFFICULTIES", "EXAMPLE", "GIVEN", "AnyParam", "AnyReturns", "ArgGen
            "DType", "Diagnosis", "ExplicitTest", "Function", "GeneratedTests", "IntRange",
            "KeyParam",
            "Leaf", "Leaves", "Limits", "Normal", "Param", "Pick", "ProblemSpec", "Returns",
-           "ScalarParam", "Simplex", "Spd", "Tolerance", "TreeParam", "TreeReturns",
+           "ScalarParam", "Simplex", "Spd", "Step", "Tolerance", "TreeParam", "TreeReturns",
            "TupleReturns", "Uniform", "given_names", "load_spec", "walk_leaves"]

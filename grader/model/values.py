@@ -112,8 +112,18 @@ def pack(outputs: Mapping[str, Output]) -> dict[str, np.ndarray]:
     return out
 
 
-def unpack(arrays: Mapping[str, np.ndarray], fn: Function) -> dict[str, Output]:
-    """`pack` undone: a test whose leaves are not all there is left out."""
+def unpack(arrays: Mapping[str, np.ndarray], fn: Function,
+           by_name: Mapping[str, Function] | None = None) -> dict[str, Output]:
+    """`pack` undone: a test whose leaves are not all there is left out. `by_name`: with
+    `functions`, the entry of each test by name (others: `fn`)."""
+    if by_name is not None:
+        names = {k.split(SEP, 1)[0] for k in arrays}
+        out: dict[str, Output] = {}
+        for n in sorted(names):
+            one = unpack({k: a for k, a in arrays.items() if k.split(SEP, 1)[0] == n},
+                         by_name.get(n, fn))
+            out.update(one)
+        return out
     if not fn.structured:
         return dict(arrays)
     paths = [p for p, _ in fn.leaves()]
@@ -122,10 +132,13 @@ def unpack(arrays: Mapping[str, np.ndarray], fn: Function) -> dict[str, Output]:
             if all(f"{n}{SEP}{p}" in arrays for p in paths)}
 
 
-def packed_names(names: list[str], fn: Function) -> list[str]:
-    if not fn.structured:
-        return names
-    return [f"{n}{SEP}{p}" for n in names for p, _ in fn.leaves()]
+def packed_names(names: list[str], fn: Function,
+                 by_name: Mapping[str, Function] | None = None) -> list[str]:
+    out = []
+    for n in names:
+        f = fn if by_name is None else by_name.get(n, fn)
+        out += [f"{n}{SEP}{p}" for p, _ in f.leaves()] if f.structured else [n]
+    return out
 
 
 __all__ = ["Mismatch", "Output", "compare_output", "describe", "pack", "structure",

@@ -10,7 +10,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event, Frames, Order, ProtocolError
-from grader.sandbox.runner import TRANSFORM_KEY
+from grader.sandbox.runner import CALL_KEY, TRANSFORM_KEY
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,16 @@ class Job:
     call_leaves: tuple[tuple[str, ...] | None, ...] = ()
     # Every entry of a problem with `functions` (each call names its own, CALL_KEY); () for one.
     entries: tuple[str, ...] = ()
+    # With `functions` whose entries return different structures: per entry, its declared
+    # structure (None: one array) and its leaves' paths; {} when `returns` serves every entry.
+    entry_returns: dict[str, Any] = field(default_factory=dict)
+    entry_leaves: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def leaves_of(self, call: int | None) -> tuple[str, ...]:
         own = self.call_leaves[call] if call is not None and call < len(self.call_leaves) \
             else None
+        if own is None and call is not None and self.entry_leaves and call < len(self.tests):
+            own = self.entry_leaves.get(self.tests[call].get(CALL_KEY, ""))
         return self.leaf_paths if own is None else own
 
     @property
@@ -76,6 +82,7 @@ class Job:
         header = {"path": path, "function": self.function, "output_bytes": self.output_bytes,
                   "result_fd": result_fd, "calls": len(self.tests), "public": self.n_public,
                   "groups": groups, "returns": self.returns, "entries": list(self.entries),
+                  "entry_returns": self.entry_returns,
                   "given": {"path": given, "names": list(self.given_names)}
                   if self.given is not None else None}
         lines = [json.dumps(encode_args(t)).encode() + b"\n" for t in self.tests]
@@ -209,7 +216,8 @@ def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
                 yield event
                 if event.kind == "ready" and ((job.leaf_paths and event.header.get(
                         "structures") != 1) or (job.given and event.header.get("given") != 1)
-                        or (job.entries and event.header.get("entries") != 1)):
+                        or (job.entries and event.header.get("entries") not in (1, 2))
+                        or (job.entry_returns and event.header.get("entries") != 2)):
                     yield Event("killed", header={"reason": "stale_runner"})
                     return
                 if event.kind == "ready" and job.transforms \

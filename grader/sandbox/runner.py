@@ -247,6 +247,7 @@ def main() -> None:
     path, fn_name, cap = job["path"], job["function"], int(job["output_bytes"])
     calls, public, groups = int(job["calls"]), int(job["public"]), job["groups"]
     returns = job.get("returns")  # the declared structure of a tuple or tree return, else None
+    returns_of = job.get("entry_returns") or {}  # with `functions`: per entry, its own (or None)
     given = None
     if job.get("given"):  # before the learner's code: the staged file is as the judge wrote it
         g = sys.modules["given"] = types.ModuleType("given")
@@ -258,8 +259,9 @@ def main() -> None:
     sys.argv = [path]
     # `structures`, `given`, `transforms`: this runner flattens tuple and tree returns (an older
     # image would stack them), resolves callables and applies a call's function-check transform;
-    # the judge refuses such jobs to an older runner.
-    send(out, {"event": "ready", "structures": 1, "given": 1, "transforms": 1, "entries": 1})
+    # `entries` 2: each entry's results by its own structure. The judge refuses such jobs to an
+    # older runner.
+    send(out, {"event": "ready", "structures": 1, "given": 1, "transforms": 1, "entries": 2})
     try:
         with open(path, encoding="utf-8") as f:
             code = compile(f.read(), path, "exec")
@@ -301,7 +303,7 @@ def main() -> None:
             return send(out, {"event": "compile_error", "message":
                               f"{fn_name} cannot take the arguments ({params}): {exc}"})
         send(out, {"event": "start", "test": index})
-        shape = returns if spec is None else spec["returns"]
+        shape = returns_of.get(fn_name, returns) if spec is None else spec["returns"]
         try:
             result = fn(**args) if spec is None else transformed(fn, args, spec)
             leaves = [to_array(result)] if shape is None else flatten(result, shape)

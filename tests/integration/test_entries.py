@@ -67,3 +67,77 @@ def test_each_test_runs_its_entry_and_a_hidden_calls_failure_shows_only_its_verd
                        "points": 1.0, "statistical": False}]
     # hidden_2's mu is [-1.5, 0.25]: its tag would be Leak_1500_250.
     assert "1500_250" not in json.dumps(learner), learner
+
+
+ADAM = (ROOT / "submissions" / "adam_step" / "accepted" / "tree_leaves.py").read_text()
+
+
+@pytest.fixture(scope="module")
+def sequences() -> Problem:
+    """adam_step with its two sequences alone (init, step, step; one visible, one hidden)."""
+    problem = load_problem("adam_step")
+    spec = problem.spec.model_copy(update={
+        "tests": [t for t in problem.spec.tests if t.steps is not None], "generated": []})
+    return replace(problem, spec=spec)
+
+
+# A slip that shows only once the state is not fresh: the incoming m is ignored.
+FORGETS_M = ADAM.replace("m = b1 * m + (1 - b1) * g", "m = (1 - b1) * g")
+
+
+def test_a_sequence_is_judged_step_by_step_and_a_wrong_step_is_named(
+        sequences: Problem, tmp_path: Path) -> None:
+    assert FORGETS_M != ADAM
+    good, bad = tmp_path / "good.py", tmp_path / "forgets_m.py"
+    good.write_text(ADAM)
+    bad.write_text(FORGETS_M)
+    report = grade_submission(sequences, good, LocalSandbox(), advise=False)
+    assert report.verdict == Verdict.ACCEPTED, [(t.name, t.message) for t in report.tests]
+    assert [t.name for t in report.tests] == [f"{s}.step{k}" for s in (
+        "init_then_two_steps", "hidden_sequence") for k in range(3)]
+    report = grade_submission(sequences, bad, LocalSandbox(), advise=False)
+    verdicts = {t.name: t.verdict for t in report.tests}
+    # Step 2 took the reference's state after step 1, not the learner's: steps 0 and 1 pass.
+    assert verdicts["init_then_two_steps.step1"] == Verdict.ACCEPTED, verdicts
+    second = next(t for t in report.tests if t.name == "init_then_two_steps.step2")
+    assert second.verdict == Verdict.WRONG_ANSWER
+    assert second.message.startswith("step 2 (adam_step): new_params."), second.message
+
+
+# Every call raises an exception class named after its entry and its inputs' digits.
+LEAKY = '''
+def _tag(name, tree):
+    import numpy as np
+    leaves = [np.ravel(np.asarray(x)) for x in jax.tree_util.tree_leaves(tree)]
+    digits = "_".join(str(int(1000 * abs(float(v)))) for v in np.concatenate(leaves)[:4])
+    return type(f"Leak_{name}_{digits}", (Exception,), {})(digits)
+
+
+def adam_init(params):
+    raise _tag("adam_init", params)
+
+
+def adam_step(params, grads, state, lr, b1, b2, eps):
+    raise _tag("adam_step", grads)
+'''
+
+
+def test_a_hidden_sequence_shows_nothing_of_its_steps(sequences: Problem,
+                                                      tmp_path: Path) -> None:
+    path = tmp_path / "leaky.py"
+    path.write_text("import jax\n" + LEAKY)
+    report = grade_submission(sequences, path, LocalSandbox(), advise=False)
+    assert {t.verdict for t in report.tests} == {Verdict.RUNTIME_ERROR}
+    shown = next(t for t in report.tests if t.name == "init_then_two_steps.step0")
+    assert "Leak_adam_init_0_500_1000_1000" in shown.message  # a visible step's own inputs
+    learner = report.to_dict()
+    hidden = [t for t in learner["tests"] if not t["visible"]]
+    assert [t["name"] for t in hidden] == [f"hidden_sequence.step{k}" for k in range(3)]
+    assert all(set(t) == {"name", "verdict", "visible", "points", "statistical"}
+               for t in hidden), hidden
+    # The hidden steps' entries and inputs (leaves b then w: step 1's grads b [0.2, -0.6],
+    # w [[0.1, 0.4], ...]; step 2's b [0.1, 0.2], w [[-0.2, 0.6], ...]).
+    text = json.dumps(hidden)
+    assert "adam" not in text and "Leak" not in text, text
+    assert "200_600_100_400" not in json.dumps(learner)
+    assert "100_200_200_600" not in json.dumps(learner)

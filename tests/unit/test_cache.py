@@ -18,7 +18,7 @@ from grader.data import cache
 from grader.data.expected import expected_outputs, reference_output
 from grader.errors import SpecError
 from grader.judging.feedback import example_outputs
-from grader.model import cases, inputs, problems
+from grader.model import inputs, problems, sequences
 from grader.model.problems import Problem, load_problem
 from grader.model.spec import ProblemSpec
 from grader.model.submission import Submission
@@ -40,10 +40,10 @@ def problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Problem:
     return load_problem("reparam_grad", tmp_path)
 
 
-def _nudged(spec: ProblemSpec) -> list[inputs.TestCase]:
+def _nudged(spec: ProblemSpec, reference: object = None) -> list[inputs.TestCase]:
     """The spec's tests with one element of one input changed: what a numpy upgrade that draws
     other generated values, or an edited inputs.py, does without touching spec or reference."""
-    drawn = cases.materialise(spec)
+    drawn = sequences.materialise(spec)
     last = drawn[-1]
     mu = np.array(last.args["mu"], copy=True)
     mu[0] += 0.5

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from grader.errors import SpecError
-from grader.model.cases import materialise
 from grader.model.inputs import bind_dims, expected_shape
 from grader.model.problems import Problem
+from grader.model.sequences import materialise
 from grader.model.spec import load_spec
 
 DATA = Path(__file__).resolve().parent.parent / "data"

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from grader.errors import SpecError
-from grader.model.cases import materialise
 from grader.model.given import GivenName
 from grader.model.inputs import InputError, call_args
 from grader.model.problems import load_problem, signature
+from grader.model.sequences import materialise
 from grader.model.spec import ProblemSpec, load_spec
 
 GIVEN = '''
@@ -142,3 +142,41 @@ def test_a_statistics_arg_names_a_choice(tmp_path: Path) -> None:
 def test_schema_has_the_callable_kind() -> None:
     schema = json.dumps(ProblemSpec.model_json_schema())
     assert "CallableParam" in schema and '"callable"' in schema and "choices" in schema
+
+
+TWO = '''
+id: given_step
+title: Callable parameters in two entries
+functions:
+  - name: step
+    params:
+      - {name: f, kind: callable, module: given, choices: [square]}
+      - {name: x, kind: array, dtype: float32, shape: [D]}
+    returns: {dtype: float32, shape: [D]}
+  - name: other
+    params:
+      - {name: g, kind: callable, module: given, choices: [cube]}
+      - {name: x, kind: array, dtype: float32, shape: [D]}
+    returns: {dtype: float32, shape: [D]}
+tolerance: {rtol: 1.0e-5, atol: 1.0e-6}
+tests:
+  - {name: one, call: step, args: {f: square, x: [1.0, 2.0]}}
+  - {name: two, call: other, args: {g: cube, x: [1.0, 2.0]}}
+'''
+
+
+def test_callables_in_several_entries_each_take_their_own_choices(tmp_path: Path) -> None:
+    spec = load_spec(write(tmp_path, TWO))
+    assert [str(c.args.get("f", c.args.get("g"))) for c in materialise(spec)] == ["square", "cube"]
+    (tmp_path / "reference").mkdir()
+    problem = load_problem("given_step", tmp_path)
+    assert problem.given_choices == ("square", "cube")  # every entry's: the jail resolves them
+    assert set(problem.given_functions) == {"square", "cube"}
+    # A test names its own entry's choices: cube is the other entry's, not step's.
+    with pytest.raises(SpecError) as info:
+        load_spec(write(tmp_path, TWO.replace("{f: square,", "{f: cube,")))
+    assert info.value.key == "tests.0.args.f"
+    assert "'cube' is not one of the choices of callable 'f': square" in str(info.value)
+    with pytest.raises(SpecError) as info:
+        load_spec(write(tmp_path, TWO.replace("choices: [cube]", "choices: [cub]")))
+    assert info.value.key == "functions.1.params.0.choices.0"

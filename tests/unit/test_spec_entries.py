@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from grader.errors import SpecError
-from grader.model.cases import materialise
 from grader.model.problems import load_problem, signature
+from grader.model.sequences import materialise
 from grader.model.spec import ProblemSpec, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,6 +62,10 @@ def _tuple_return(raw: dict[str, Any]) -> None:
         {"name": "g", "dtype": "float32", "shape": ["D"]}]}
 
 
+def _function_checks(raw: dict[str, Any]) -> None:
+    raw["function_checks"] = [{"name": "jitted", "transform": "jit"}]
+
+
 def _same_name(raw: dict[str, Any]) -> None:
     raw["functions"][1]["name"] = "score_grad"
 
@@ -80,8 +84,12 @@ REFUSED = [
     (_only_function, "(top level)", "`call` is for problems with `functions`; remove it"),
     (_wrong_args, "(top level)", "functions 'pathwise_grad': test 'worked_example_pathwise' "
                                  "args: unknown ['n_samples']"),
-    (_tuple_return, "(top level)", "each entry returns one array"),
+    # A tuple return is an entry's own (lifted): its checks then name the leaf they judge.
+    (_tuple_return, "(top level)", "functions 'pathwise_grad': statistics 'pathwise_unbiased': "
+                                   "the return is a tuple or tree; say which leaf"),
     (_same_name, "(top level)", "functions names repeat"),
+    (_function_checks, "(top level)", "function_checks judge one function and are not "
+                                      "supported with `functions`"),
     (_unknown_key, "tests.0.calls", "unknown key"),
 ]
 

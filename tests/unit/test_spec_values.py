@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from grader.errors import SpecError
-from grader.model.cases import materialise
 from grader.model.dims import DimError, evaluate, symbols
 from grader.model.problems import load_problem
+from grader.model.sequences import materialise
 from grader.model.spec import ProblemSpec, load_spec
 from tests.specs import VALUES_SPEC
 

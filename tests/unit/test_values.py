@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.model.cases import materialise
 from grader.model.inputs import InputError, KeySeed, coerce
+from grader.model.sequences import materialise
 from grader.model.spec import ProblemSpec, load_spec
 from grader.model.values import compare_output, structure
 from grader.sandbox.frames import Frames, ProtocolError

@@ -1,6 +1,12 @@
 import numpy as np
 
 
+def adam_init(params):
+    return {"m": {k: np.zeros_like(p) for k, p in params.items()},
+            "v": {k: np.zeros_like(p) for k, p in params.items()},
+            "count": np.zeros((), dtype=np.int32)}
+
+
 def adam_step(params, grads, state, lr, b1, b2, eps):
     t = int(state["count"]) + 1
     new_params, new_m, new_v = {}, {}, {}

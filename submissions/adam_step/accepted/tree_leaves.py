@@ -2,6 +2,11 @@ import jax
 import jax.numpy as jnp
 
 
+def adam_init(params):
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    return {"m": zeros, "v": zeros, "count": jnp.array(0, dtype=jnp.int32)}
+
+
 def adam_step(params, grads, state, lr, b1, b2, eps):
     # Flatten every tree to leaves in the same order, update leaf by leaf, and rebuild.
     p_leaves, treedef = jax.tree_util.tree_flatten(params)

@@ -2,6 +2,11 @@ import jax
 import jax.numpy as jnp
 
 
+def adam_init(params):
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    return {"m": zeros, "v": zeros, "count": jnp.array(0, dtype=jnp.int32)}
+
+
 def adam_step(params, grads, state, lr, b1, b2, eps):
     count = state["count"] + 1
     t = count.astype(jnp.float32)

@@ -2,6 +2,11 @@ import jax
 import jax.numpy as jnp
 
 
+def adam_init(params):
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    return {"m": zeros, "v": zeros, "count": jnp.array(0, dtype=jnp.int32)}
+
+
 def adam_step(params, grads, state, lr, b1, b2, eps):
     m = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, state["m"], grads)
     v = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * g**2, state["v"], grads)

@@ -33,6 +33,7 @@ from grader.sandbox.ready import (
 RUNNER_IMAGE = "jaxjudge:runner"
 JAIL_UID = 60_000  # the runner image's user
 DRAIN_S = 3.0  # at most this long to read a stopped container's last output
+CLOSE_WAIT_S = 60.0  # at most this long for a container being started ahead when closing
 
 
 def _client() -> Any:
@@ -76,6 +77,7 @@ class DockerSandbox:
         self._ready: Container | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._starters: list[threading.Thread] = []  # starting the next container
         try:
             self.client.images.get(image)
         except docker.errors.ImageNotFound as exc:
@@ -150,8 +152,13 @@ class DockerSandbox:
         with self._lock:
             self._closed = True
             ready, self._ready = self._ready, None
+            starters, self._starters = self._starters, []
         if ready is not None:
             ready.close()
+        # A container still being started removes itself on seeing `_closed`: waited for, so
+        # that a judge that ends now leaves none behind.
+        for thread in starters:
+            thread.join(timeout=CLOSE_WAIT_S)
 
     def _take(self, key: LimitsKey) -> Container | None:
         """The ready container, if of `key`, running and not stale (else it is closed); one of
@@ -175,7 +182,10 @@ class DockerSandbox:
                 print(f"jaxjudge: warning: cannot start a container ahead: {exc}",
                       file=sys.stderr)
 
-        threading.Thread(target=start, daemon=True).start()
+        thread = threading.Thread(target=start, daemon=True)
+        with self._lock:
+            self._starters = [t for t in self._starters if t.is_alive()] + [thread]
+        thread.start()
 
     def run(self, job: Job, capture: Capture) -> Iterator[Event]:
         """One container that grades this job and no other: the ready one of the job's limits

@@ -53,8 +53,9 @@ def _client() -> Any:
 
 class DockerSandbox:
     """Network off, read-only root, a small tmpfs, memory/pids/CPU limits, no capabilities,
-    no-new-privileges, a non-root user. Only the submission (read-only) and the job on stdin go
-    in; only the frames on stdout and a capped stderr come out. Removed on every path."""
+    no-new-privileges, a non-root user. Only the submission (a read-only copy in the container's
+    own staging folder) and the job on stdin go in; only the frames on stdout and a capped stderr
+    come out. Each grades one job; removed on every path."""
 
     name = "docker"
     jail_uid: int | None = JAIL_UID

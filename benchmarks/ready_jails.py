@@ -1,12 +1,13 @@
 """Jails started ahead: what they save, each figure against its baseline in the same run.
 
 1. Time to `ready` (the runner has started Python, imported jax and read its header): a jail
-   started for its job (bubblewrap), a ready jail (started ahead, given its job once idle), and
-   a fresh Docker container (what a ready container would save; skipped without Docker).
+   started for its job (bubblewrap), a ready jail (started ahead, given its job once idle), a
+   Docker container started for its job and a ready one (skipped without Docker).
 2. One grader's throughput (`jaxjudge serve --jobs 1`, SQLite): a batch of accepted submissions
    with JAXJUDGE_READY_JAILS=0 and =1, rounds interleaved (target ratio >= 1.3).
 3. `jaxjudge submit`-like latency (HTTP submit to verdict, the grader idle, its jail ready)
    against `jaxjudge grade` of the same file, interleaved pairs (target ratio <= 0.6).
+4. `jaxjudge grade` of that file with --backend local and --backend docker, in turns.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from grader.judging.execution import make_job
 from grader.judging.judge import plan
 from grader.model.problems import load_problem
 from grader.sandbox.capture import Capture
+from grader.sandbox.container import DockerSandbox
 from grader.sandbox.local import LocalSandbox
 from grader.sandbox.protocol import Job, Sandbox
 from grader.sandbox.ready import LimitsKey
@@ -55,22 +57,25 @@ def startup(repeats: int) -> None:
         compile_cache=compile_cache_dir())}
     ready = LocalSandbox(compile_cache=compile_cache_dir(), keep_ready=True)
     boxes["ready (started ahead)"] = ready
+    started_ahead: list[LocalSandbox | DockerSandbox] = [ready]
     try:
-        from grader.sandbox.container import DockerSandbox
-
         boxes["docker container"] = DockerSandbox(compile_cache=compile_cache_dir())
+        docker_ready = DockerSandbox(compile_cache=compile_cache_dir(), keep_ready=True)
+        boxes["docker ready container"] = docker_ready
+        started_ahead.append(docker_ready)
     except Exception as exc:  # no engine or image here: the other two still compare
         print(f"  (docker skipped: {exc})")
     times: dict[str, list[float]] = {name: [] for name in boxes}
     try:
         for _ in range(repeats):
             for name, box in boxes.items():
-                if box is ready:
-                    ready.prepare(LimitsKey.of(job))
+                if box in started_ahead:
+                    box.prepare(LimitsKey.of(job))
                     time.sleep(8)  # an idle grader: its jail has long finished starting
                 times[name].append(to_ready(box, job))
     finally:
-        ready.close()
+        for box in started_ahead:
+            box.close()
     base = statistics.median(times["started for its job"])
     for name, ts in times.items():
         m = statistics.median(ts)
@@ -125,12 +130,29 @@ def latency(repeats: int) -> None:
           f"{h50:.2f} s; ratio {h50 / c50:.2f} (target <= 0.6; n={repeats} pairs)")
 
 
+def backends(repeats: int) -> None:
+    """`jaxjudge grade` of one accepted file, --backend local and docker in turns: a whole CLI
+    grade (process start, spec, caches, jail or container, the calls)."""
+    times: dict[str, list[float]] = {"local": [], "docker": []}
+    for _ in range(repeats):
+        for backend in times:
+            start = time.perf_counter()
+            done = subprocess.run(jaxjudge("grade", PROBLEM, str(FILE), "--backend", backend,
+                                           "--format", "json"),
+                                  env=env(ROOT), capture_output=True, text=True, timeout=600)
+            times[backend].append(time.perf_counter() - start)
+            assert '"accepted"' in done.stdout, (backend, done.stdout[-2000:], done.stderr)
+    lo, dk = statistics.median(times["local"]), statistics.median(times["docker"])
+    print(f"  jaxjudge grade --backend local: median {lo:.2f} s; --backend docker: median "
+          f"{dk:.2f} s; ratio {dk / lo:.2f} (n={repeats} each, interleaved)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5, help="startup and latency pairs")
     parser.add_argument("--batch", type=int, default=8, help="submissions per throughput run")
     parser.add_argument("--rounds", type=int, default=2, help="throughput rounds per mode")
-    parser.add_argument("--only", choices=["startup", "throughput", "latency"])
+    parser.add_argument("--only", choices=["startup", "throughput", "latency", "backends"])
     opts = parser.parse_args()
     subprocess.run(jaxjudge("warm", PROBLEM), env=env(ROOT), check=True, capture_output=True,
                    timeout=900)
@@ -150,6 +172,9 @@ def main() -> None:
     if opts.only in (None, "latency"):
         print("3. submit vs grade", flush=True)
         latency(opts.repeats)
+    if opts.only in (None, "backends"):
+        print("4. jaxjudge grade, local and docker", flush=True)
+        backends(opts.repeats)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,7 @@ from grader.judging.judge import grade_submission
 from grader.model.problems import Problem, default_root, load_problem
 from grader.model.report import redact
 from grader.model.submission import read_submission
-from grader.sandbox.factory import BACKENDS, make_sandbox
-from grader.sandbox.local import LocalSandbox
+from grader.sandbox.factory import BACKENDS, make_sandbox, ready_sandbox
 from grader.sandbox.protocol import Sandbox
 from grader.sandbox.ready import LimitsKey
 from grader.verdict import Verdict
@@ -80,13 +79,13 @@ def cmd_grade(console: Console, args: argparse.Namespace) -> int:
         sandbox = make_sandbox(args.backend, cache.compile_cache_dir(), args.unsafe_no_sandbox,
                                per_process_limits=args.per_process_limits, keep_ready=True)
     try:
-        if isinstance(sandbox, LocalSandbox):
-            sandbox.prepare(early_key(args.problem))
-            sandbox.keep_ready = False  # no jail after this one
+        if (ready := ready_sandbox(sandbox)) is not None:
+            ready.prepare(early_key(args.problem))
+            ready.keep_ready = False  # no jail after this one
         return _grade(console, args, paths, sandbox)
     finally:
-        if isinstance(sandbox, LocalSandbox):
-            sandbox.close()
+        if (ready := ready_sandbox(sandbox)) is not None:
+            ready.close()
 
 
 def _grade(console: Console, args: argparse.Namespace, paths: list[Path],

@@ -1,4 +1,5 @@
-"""The Docker implementation of the sandbox Protocol: one fresh runner container per submission."""
+"""The Docker implementation of the sandbox Protocol: one runner container per submission,
+started for it or (keep_ready) ahead of it, its runner waiting for its job on stdin."""
 
 from __future__ import annotations
 
@@ -7,20 +8,32 @@ import os
 import select
 import socket
 import struct
+import sys
+import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from grader.errors import JudgeError
+from grader.sandbox import scratch
 from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event, Frames
 from grader.sandbox.protocol import Job, cache_env, in_background, jail_cache, stream
+from grader.sandbox.ready import (
+    JAIL_STAGING,
+    JAIL_SUBMISSION,
+    READY_MAX_WAIT_S,
+    STAGED_GIVEN_NAME,
+    STAGED_SUBMISSION,
+    LimitsKey,
+)
 
 RUNNER_IMAGE = "jaxjudge:runner"
 JAIL_UID = 60_000  # the runner image's user
-GIVEN = "/judge/given.py"  # where a problem's given.py is mounted (read-only)
 DRAIN_S = 3.0  # at most this long to read a stopped container's last output
+CLOSE_WAIT_S = 60.0  # at most this long for a container being started ahead when closing
 
 
 def _client() -> Any:
@@ -40,64 +53,168 @@ def _client() -> Any:
 
 class DockerSandbox:
     """Network off, read-only root, a small tmpfs, memory/pids/CPU limits, no capabilities,
-    no-new-privileges, a non-root user. Only the submission (read-only) and the job on stdin go
-    in; only the frames on stdout and a capped stderr come out. Removed on every path."""
+    no-new-privileges, a non-root user. Only the submission (a read-only copy in the container's
+    own staging folder) and the job on stdin go in; only the frames on stdout and a capped stderr
+    come out. Each grades one job; removed on every path."""
 
     name = "docker"
     jail_uid: int | None = JAIL_UID
 
     def __init__(self, image: str | None = None, cpus: float = 1.0,
-                 compile_cache: Path | None = None) -> None:
-        """image: the runner image, default $JAXJUDGE_RUNNER_IMAGE or jaxjudge:runner."""
+                 compile_cache: Path | None = None, keep_ready: bool = False) -> None:
+        """image: the runner image, default $JAXJUDGE_RUNNER_IMAGE or jaxjudge:runner.
+        keep_ready: keep one container started ahead (its runner has imported jax and waits for
+        its job on stdin), replaced at once by another when taken; `close()` ends it. Each
+        container grades one job."""
         import docker
 
         self.client = _client()
         image = image or os.environ.get("JAXJUDGE_RUNNER_IMAGE") or RUNNER_IMAGE
         self.image, self.cpus, self.compile_cache = image, cpus, compile_cache
+        self.keep_ready = keep_ready
+        if keep_ready:
+            scratch.sweep_staging()  # what ready containers of judges that died left
+        self.max_wait_s = READY_MAX_WAIT_S
+        self._ready: Container | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._starters: list[threading.Thread] = []  # starting the next container
         try:
             self.client.images.get(image)
         except docker.errors.ImageNotFound as exc:
             raise JudgeError(f"no Docker image {image!r}: build it with 'make image'") from exc
 
-    def _create(self, job: Job) -> Any:
+    def _create(self, key: LimitsKey, staging: Path) -> Any:
+        """A container of `key`'s limits whose /submission is `staging`, read-only: nothing of
+        a job is in its command line, so it may be started before its job is known."""
         from docker.types import Ulimit
 
-        mem = job.memory_mb * 1024 * 1024
-        volumes = {str(job.submission.resolve()): {"bind": "/submission/submission.py",
-                                                   "mode": "ro"}}
-        if job.given is not None:  # the problem's trusted given.py, read-only like the runner
-            volumes[str(job.given.resolve())] = {"bind": GIVEN, "mode": "ro"}
+        mem = key.memory_mb * 1024 * 1024
+        volumes = {str(staging): {"bind": JAIL_STAGING, "mode": "ro"}}
         env = {"JAX_PLATFORMS": "cpu", "HOME": "/tmp"}
         if (sealed := jail_cache(self.compile_cache)) is not None:  # unlistable to uid 60000
             volumes[str(sealed)] = {"bind": "/jaxcache", "mode": "ro"}
             env |= cache_env("/jaxcache", writable=False)
         return self.client.containers.create(
             self.image, stdin_open=True, network_mode="none",  # stdin_open implies StdinOnce
-            read_only=True, tmpfs={"/tmp": f"rw,nosuid,nodev,size={job.tmp_mb}m,mode=1777"},
+            read_only=True, tmpfs={"/tmp": f"rw,nosuid,nodev,size={key.tmp_mb}m,mode=1777"},
             # RLIMIT_AS as locally (import jax maps 1.5 GiB but touches 0.25), and a cgroup cap
             # on real memory at the same figure, swap included.
-            mem_limit=mem, memswap_limit=mem, pids_limit=job.max_processes,
+            mem_limit=mem, memswap_limit=mem, pids_limit=key.max_processes,
             nano_cpus=int(self.cpus * 1e9), cap_drop=["ALL"],
-            security_opt=["no-new-privileges"], user="60000:60000",
+            security_opt=["no-new-privileges"], user=f"{JAIL_UID}:{JAIL_UID}",
             ulimits=[Ulimit(name="as", soft=mem, hard=mem),
                      Ulimit(name="fsize", soft=64 << 20, hard=64 << 20),
                      Ulimit(name="core", soft=0, hard=0)],
             volumes=volumes, environment=env,
             labels={"jaxjudge": "runner", "jaxjudge.pid": str(os.getpid())})  # whose it is
 
-    def run(self, job: Job, capture: Capture) -> Iterator[Event]:
-        first, rest = job.stdin("/submission/submission.py", "stdout",
-                                GIVEN if job.given is not None else None)
-        container = self._create(job)
-        frames = Frames(job.output_bytes + (1 << 20))
-        writers: list[Any] = []
-        demux: _Demux | None = None
+    def _start(self, key: LimitsKey) -> Container:
+        """A started container of `key`, its staging folder still empty: its runner imports
+        jax, then waits for its header on stdin."""
+        stack = contextlib.ExitStack()
         try:
+            staging = stack.enter_context(scratch.staging_dir(JAIL_UID))
+            if os.geteuid() != 0:  # the judge's own folder: uid 60000 may open, never list
+                staging.chmod(0o711)
+            container = self._create(key, staging)
+            stack.callback(_remove, container)
             # Attached before it starts, so not a byte of output is missed.
             attached = container.attach_socket(
                 params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
             sock: socket.socket = attached._sock
+            stack.callback(sock.close)
             container.start()
+            return Container(key, container, sock, staging, stack, time.monotonic())
+        except BaseException:
+            stack.close()
+            raise
+
+    def prepare(self, key: LimitsKey) -> None:
+        """Starts a container of `key` ahead, if this sandbox keeps one ready and has none of
+        that key (one of another key is closed: one ready container per sandbox)."""
+        if not self.keep_ready:
+            return
+        with self._lock:
+            if self._closed or (self._ready is not None and self._ready.key == key):
+                return
+            old, self._ready = self._ready, None
+        if old is not None:
+            old.close()
+        started: Container | None = self._start(key)
+        with self._lock:
+            if not self._closed and self._ready is None:
+                self._ready, started = started, None
+        if started is not None:
+            started.close()
+
+    def close(self) -> None:
+        """Kills and removes the ready container; no other is started after this."""
+        with self._lock:
+            self._closed = True
+            ready, self._ready = self._ready, None
+            starters, self._starters = self._starters, []
+        if ready is not None:
+            ready.close()
+        # A container still being started removes itself on seeing `_closed`: waited for, so
+        # that a judge that ends now leaves none behind.
+        for thread in starters:
+            thread.join(timeout=CLOSE_WAIT_S)
+
+    def _take(self, key: LimitsKey) -> Container | None:
+        """The ready container, if of `key`, running and not stale (else it is closed); one of
+        another key is closed too."""
+        with self._lock:
+            ready, self._ready = self._ready, None
+        if ready is None:
+            return None
+        if ready.key != key or ready.used or time.monotonic() - ready.born > self.max_wait_s \
+                or not ready.running():
+            ready.close()
+            return None
+        return ready
+
+    def _prepare_next(self, key: LimitsKey) -> None:
+        """The next container, started beside the one grading now (it imports jax meanwhile)."""
+        def start() -> None:
+            try:
+                self.prepare(key)
+            except Exception as exc:  # the next job starts its own, and says why
+                print(f"jaxjudge: warning: cannot start a container ahead: {exc}",
+                      file=sys.stderr)
+
+        thread = threading.Thread(target=start, daemon=True)
+        with self._lock:
+            self._starters = [t for t in self._starters if t.is_alive()] + [thread]
+        thread.start()
+
+    def run(self, job: Job, capture: Capture) -> Iterator[Event]:
+        """One container that grades this job and no other: the ready one of the job's limits
+        when there is one, else one started now; its files are staged (read-only to it), then
+        its header and public calls go in. Killed and removed on every path out; with
+        keep_ready, the next one starts at once."""
+        key = LimitsKey.of(job)
+        box = self._take(key) or self._start(key)
+        if self.keep_ready:
+            self._prepare_next(key)
+        try:
+            yield from self._serve(box, job, capture)
+        finally:
+            box.close()
+
+    def _serve(self, box: Container, job: Job, capture: Capture) -> Iterator[Event]:
+        box.used = True
+        scratch.stage_file(job.submission, box.staging / STAGED_SUBMISSION)
+        given = None
+        if job.given is not None:  # the problem's trusted given.py, read-only like the runner
+            scratch.stage_file(job.given, box.staging / STAGED_GIVEN_NAME)
+            given = f"{JAIL_STAGING}/{STAGED_GIVEN_NAME}"
+        first, rest = job.stdin(JAIL_SUBMISSION, "stdout", given)
+        container, sock = box.container, box.sock
+        frames = Frames(job.output_bytes + (1 << 20))
+        writers: list[Any] = []
+        demux = _Demux(frames, capture)
+        try:
             def send_first() -> None:
                 sock.sendall(first)
                 if not rest:  # nothing hidden to send later: the runner reads no more
@@ -116,8 +233,6 @@ class DockerSandbox:
 
                 writers.append(in_background(finish))
 
-            demux = _Demux(frames, capture)
-
             def wait(timeout: float) -> None:
                 if select.select([sock], [], [], timeout)[0]:
                     demux.feed(sock.recv(1 << 20))
@@ -129,12 +244,38 @@ class DockerSandbox:
             # still be on its way. Stop the container, then read the socket to its end.
             with contextlib.suppress(Exception):
                 container.kill()
-            if demux is not None:
-                _drain(sock, demux, DRAIN_S)
-            with contextlib.suppress(Exception):
-                container.remove(force=True)
+            _drain(sock, demux, DRAIN_S)
             for t in writers:
                 t.join(timeout=5)
+
+
+@dataclass(eq=False)
+class Container:
+    """One started runner container, attached: it grades one job at most; `close` kills and
+    removes it, closes its socket and removes its staging folder."""
+
+    key: LimitsKey
+    container: Any
+    sock: socket.socket
+    staging: Path
+    stack: contextlib.ExitStack
+    born: float
+    used: bool = False
+
+    def running(self) -> bool:
+        try:
+            self.container.reload()
+        except Exception:
+            return False
+        return bool(self.container.status == "running")
+
+    def close(self) -> None:
+        self.stack.close()
+
+
+def _remove(container: Any) -> None:
+    with contextlib.suppress(Exception):
+        container.remove(force=True)
 
 
 def _drain(sock: socket.socket, demux: _Demux, seconds: float) -> None:

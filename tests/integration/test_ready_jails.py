@@ -1,16 +1,21 @@
 """Jails started ahead (a grader's ready jail) through the real bubblewrap sandbox: a jail grades
 one submission and is never reused, its staging folder is read-only and its own, its limits are
 those it was started with and serve only jobs of the same limits, and a dead or stale ready
-jail is replaced. The hidden-phase attacks run against ready jails in test_hidden.py."""
+jail is replaced. The hidden-phase attacks run against ready jails in test_hidden.py. A ready
+Docker container, through the real engine: it grades one submission, its file read-only."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import docker
 import pytest
 
 from grader.judging.execution import make_job, ready_key
@@ -18,7 +23,9 @@ from grader.judging.judge import grade_submission, plan
 from grader.model.problems import Problem, load_problem
 from grader.model.report import Report
 from grader.sandbox.capture import Capture
+from grader.sandbox.container import DockerSandbox
 from grader.sandbox.local import LocalSandbox
+from grader.sandbox.ready import LimitsKey
 from grader.verdict import Verdict
 from tests.integration.conftest import ready_sandbox
 from tests.integration.test_hostile import CORRECT
@@ -142,3 +149,71 @@ def test_a_dead_or_stale_ready_jail_is_replaced(fast_problem: Problem, tmp_path:
         assert kinds[0] == "ready" and kinds[-1] == "done", kinds
         assert jail.proc.poll() is not None  # the spoilt jail is gone, not left waiting
     ready.max_wait_s = 600.0
+
+
+# At import: its staged file or folder writable, or a mark of an earlier submission in the
+# container (its /tmp, the interpreter).
+IN_A_READY_CONTAINER = '''
+import os, sys
+got = []
+def attempt(what, act):
+    try:
+        act()
+        got.append(what)
+    except OSError:
+        pass
+attempt("append", lambda: open(__file__, "a").close())
+attempt("rename", lambda: os.rename(__file__, "/submission/moved.py"))
+attempt("create", lambda: open("/submission/other.py", "w").close())
+if os.path.exists("/tmp/mark") or hasattr(sys, "jaxjudge_mark"):
+    got.append("graded another submission before")
+if got:
+    raise RuntimeError(f"the ready container gave way: {got}")
+open("/tmp/mark", "w").close()
+sys.jaxjudge_mark = True
+
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    return correct(seed, logits, reward_table, n_samples)
+'''
+
+
+def test_a_ready_container_grades_one_submission_its_file_read_only(
+        fast_problem: Problem, tmp_path: Path, docker_sandbox: DockerSandbox,
+        compile_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    box = DockerSandbox(compile_cache=compile_cache, keep_ready=True)
+    path = tmp_path / "attack.py"
+    path.write_text(CORRECT + IN_A_READY_CONTAINER)
+    try:
+        box.prepare(ready_key())
+        spent = []
+        for _ in range(2):
+            ready = box._ready
+            assert ready is not None
+            report = grade_submission(fast_problem, path, box, advise=False)
+            assert report.verdict == Verdict.ACCEPTED, messages(report)
+            assert ready.used  # graded in the container started ahead, which is gone now
+            with pytest.raises(docker.errors.NotFound):
+                ready.container.reload()
+            spent.append(ready)
+            for _ in range(300):  # the next one is started in the background: 30 s at most
+                if box._ready is not None:
+                    break
+                time.sleep(0.1)
+            assert box._ready is not None and box._ready not in spent
+        # Closed while the next container is being started (a grader stopping just after a
+        # grade): that one is removed too, not left behind once the judge exits.
+        created = threading.Event()
+        create = box._create
+
+        def create_and_tell(*args: Any) -> Any:
+            container = create(*args)
+            created.set()
+            return container
+
+        monkeypatch.setattr(box, "_create", create_and_tell)
+        box._prepare_next(LimitsKey(1024, 64, 8))  # another key: the ready one goes first
+        assert created.wait(60)
+    finally:
+        box.close()
+    assert box.client.containers.list(
+        all=True, filters={"label": f"jaxjudge.pid={os.getpid()}"}) == []

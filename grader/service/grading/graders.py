@@ -20,8 +20,7 @@ from grader.judging.judge import grade_submission
 from grader.model.problems import Problem, load_problem
 from grader.model.report import TestResult, fit
 from grader.model.submission import Submission
-from grader.sandbox.factory import make_sandbox
-from grader.sandbox.local import LocalSandbox
+from grader.sandbox.factory import make_sandbox, ready_sandbox
 from grader.sandbox.protocol import Sandbox
 from grader.service.settings import Settings
 from grader.service.store import leases
@@ -166,8 +165,8 @@ class Graders:
                 box = self.sandboxes[slot] = make_sandbox(
                     self.settings.backend, compile_cache_dir(), slot=slot,
                     keep_ready=self.settings.ready_jails)
-        if made and isinstance(box, LocalSandbox):
-            box.prepare(ready_key())  # nothing unless it keeps jails ready
+        if made and (ready := ready_sandbox(box)) is not None:
+            ready.prepare(ready_key())  # nothing unless it keeps jails ready
         return box
 
     def close(self) -> None:
@@ -175,8 +174,8 @@ class Graders:
         with self.lock:
             boxes, self.sandboxes = list(self.sandboxes.values()), {}
         for box in boxes:
-            if isinstance(box, LocalSandbox):
-                box.close()
+            if (ready := ready_sandbox(box)) is not None:
+                ready.close()
 
     def problem(self, problem_id: str) -> Problem:
         with self.lock:

@@ -7,7 +7,6 @@ import contextlib
 import os
 import select
 import socket
-import struct
 import sys
 import threading
 import time
@@ -18,6 +17,7 @@ from typing import Any
 
 from grader.errors import JudgeError
 from grader.sandbox import scratch
+from grader.sandbox.attach import Demux, drain, exit_code
 from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event, Frames
 from grader.sandbox.protocol import Job, cache_env, in_background, jail_cache, stream
@@ -213,7 +213,7 @@ class DockerSandbox:
         container, sock = box.container, box.sock
         frames = Frames(job.output_bytes + (1 << 20))
         writers: list[Any] = []
-        demux = _Demux(frames, capture)
+        demux = Demux(frames, capture)
         try:
             def send_first() -> None:
                 sock.sendall(first)
@@ -237,14 +237,14 @@ class DockerSandbox:
                 if select.select([sock], [], [], timeout)[0]:
                     demux.feed(sock.recv(1 << 20))
 
-            yield from stream(job, frames, wait, lambda: _exit_code(container), release)
+            yield from stream(job, frames, wait, lambda: exit_code(container), release)
         finally:
             # As the local jail drains its pipes after the kill: Docker copies stdout and stderr
             # on separate paths, so what the learner printed just before the last frame may
             # still be on its way. Stop the container, then read the socket to its end.
             with contextlib.suppress(Exception):
                 container.kill()
-            _drain(sock, demux, DRAIN_S)
+            drain(sock, demux, DRAIN_S)
             for t in writers:
                 t.join(timeout=5)
 
@@ -276,50 +276,3 @@ class Container:
 def _remove(container: Any) -> None:
     with contextlib.suppress(Exception):
         container.remove(force=True)
-
-
-def _drain(sock: socket.socket, demux: _Demux, seconds: float) -> None:
-    """Feeds what is left on the attach socket until its end, within `seconds`."""
-    end = time.monotonic() + seconds
-    with contextlib.suppress(OSError):
-        while (left := end - time.monotonic()) > 0 and select.select([sock], [], [], left)[0]:
-            data = sock.recv(1 << 20)
-            demux.feed(data)
-            if not data:
-                return
-
-
-def _exit_code(container: Any) -> int | None:
-    """As subprocess reports it: a negative signal number when killed (137 -> -9)."""
-    try:
-        code = int(container.wait(timeout=10)["StatusCode"])
-    except Exception:
-        return None
-    return -(code - 128) if code > 128 else code
-
-
-class _Demux:
-    """Docker multiplexes stdout and stderr on one socket: an 8-byte header per chunk."""
-
-    def __init__(self, frames: Frames, capture: Capture) -> None:
-        self.frames, self.capture, self.buf = frames, capture, bytearray()
-
-    def feed(self, data: bytes) -> None:
-        if not data:
-            self.frames.feed(b"")  # end of stream
-            return
-        self.buf.extend(data)
-        # Walk the chunks by offset and cut the buffer once: deleting each chunk from the front
-        # would move the whole buffer per chunk, quadratic in a flood of output.
-        at = 0
-        while len(self.buf) - at >= 8:
-            kind, size = struct.unpack_from(">BxxxL", self.buf, at)
-            if len(self.buf) - at < 8 + size:
-                break
-            chunk = bytes(self.buf[at + 8:at + 8 + size])
-            at += 8 + size
-            if kind == 1:
-                self.frames.feed(chunk)
-            else:
-                self.capture.write(chunk)
-        del self.buf[:at]

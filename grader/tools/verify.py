@@ -35,26 +35,31 @@ class VerifyResult:
 def verify_problem(problem: Problem, sandbox: Sandbox | None = None,
                    examples: bool = True) -> VerifyResult:
     """Raises JudgeError for a broken reference; returns the suite's own defects as failures."""
-    result = VerifyResult(problem.id)
-    seen: dict[tuple[object, ...], str] = {}
-    for case in problem.tests:
-        result.tests += 1
-        twin = seen.setdefault(case.key(), case.name)
-        if twin != case.name:
-            result.failures.append(f"test {case.name!r} has the same inputs as {twin!r}")
-    # warm runs these unsandboxed: a name that points at nothing is a spec error, not a no-op.
-    result.failures += missing_trusted(problem)
-    # A spec fact, checked without grading anything (so `verify --skip-examples` sees it too).
-    for d in problem.spec.diagnoses:
-        if not (problem.submissions_dir / d.example).is_file():
-            result.failures.append(f"{problem.spec_path}: diagnoses names {d.example!r}, which "
-                                   f"is not under {problem.submissions_dir}")
+    result = VerifyResult(problem.id, tests=len(problem.tests), failures=spec_failures(problem))
     # A fresh run of the reference, so the corpus below grades against it, not a second run.
     expected_outputs(problem, fresh=True)
     expected_rows(problem, fresh=True)
     if examples:
         _verify_examples(problem, sandbox or make_sandbox("local", compile_cache_dir()), result)
     return result
+
+
+def spec_failures(problem: Problem) -> list[str]:
+    """The suite's defects that show without running anything: twin tests, and trusted or
+    diagnosis examples that are not there (so `verify --skip-examples` sees them too)."""
+    failures = []
+    seen: dict[tuple[object, ...], str] = {}
+    for case in problem.tests:
+        twin = seen.setdefault(case.key(), case.name)
+        if twin != case.name:
+            failures.append(f"test {case.name!r} has the same inputs as {twin!r}")
+    # warm runs these unsandboxed: a name that points at nothing is a spec error, not a no-op.
+    failures += missing_trusted(problem)
+    for d in problem.spec.diagnoses:
+        if not (problem.submissions_dir / d.example).is_file():
+            failures.append(f"{problem.spec_path}: diagnoses names {d.example!r}, which is not "
+                            f"under {problem.submissions_dir}")
+    return failures
 
 
 def _verify_examples(problem: Problem, sandbox: Sandbox, result: VerifyResult) -> None:

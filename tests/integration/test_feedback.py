@@ -7,6 +7,7 @@ import re
 import shutil
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -72,36 +73,39 @@ UNDIAGNOSED = {
 
 
 @pytest.fixture(scope="module")
-def undiagnosed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The shipped problems with their diagnoses cut off: only mutants and relations remain."""
-    root = tmp_path_factory.mktemp("undiagnosed")
-    for pid in ("reinforce_grad", "reinforce_baseline_grad", "reparam_grad"):
-        shutil.copytree(ROOT / "problems" / pid, root / "problems" / pid)
-        shutil.copytree(ROOT / "submissions" / pid, root / "submissions" / pid)
-        spec = root / "problems" / pid / "problem.yaml"
-        spec.write_text(re.sub(r"\ndiagnoses:\n(  .*\n)+", "\n", spec.read_text()))
-        assert "diagnoses" not in spec.read_text()
-    shutil.copytree(ROOT / "reference", root / "reference")
+def slips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("slips")
     for (pid, stem), source in SLIPS.items():
-        (root / "submissions" / pid / "wrong_answer" / f"{stem}.py").write_text(source)
-    return root
+        (folder / f"{pid}-{stem}.py").write_text(source)
+    return folder
+
+
+def undiagnosed(pid: str) -> Problem:
+    """A shipped problem with its diagnoses cut off: only mutants and relations remain. Its spec
+    file is the shipped one, so it shares the caches the shipped problem's grades fill (the
+    expected outputs, trusted statistics and mutants do not depend on the diagnoses)."""
+    problem = load_problem(pid)
+    return replace(problem, spec=problem.spec.model_copy(update={"diagnoses": []}))
 
 
 @pytest.mark.parametrize(("key", "hint"), UNDIAGNOSED.items(), ids=lambda k: str(k))
-def test_an_undiagnosed_mistake_is_named(undiagnosed: Path, key: tuple[str, str], hint: str,
+def test_an_undiagnosed_mistake_is_named(slips: Path, key: tuple[str, str], hint: str,
                                          warmed_for: Callable[[Problem], Path]) -> None:
     pid, stem = key
-    problem = load_problem(pid, undiagnosed)
-    report = grade_submission(problem, problem.submissions_dir / "wrong_answer" / f"{stem}.py",
-                              LocalSandbox(compile_cache=warmed_for(problem)))
+    problem = undiagnosed(pid)
+    assert not problem.spec.diagnoses
+    shipped = ROOT / "submissions" / pid / "wrong_answer" / f"{stem}.py"
+    path = shipped if shipped.is_file() else slips / f"{pid}-{stem}.py"
+    report = grade_submission(problem, path, LocalSandbox(compile_cache=warmed_for(problem)))
     assert report.verdict == "wrong_answer"
     assert any(hint in line for line in report.feedback), report.feedback
 
 
-def test_an_instructors_diagnosis_wins_over_a_mutant() -> None:
+def test_an_instructors_diagnosis_wins_over_a_mutant(
+        warmed_for: Callable[[Problem], Path]) -> None:
     problem = load_problem("reinforce_grad")
     report = grade_submission(problem, problem.submissions_dir / "wrong_answer" /
-                              "sum_not_mean.py", LocalSandbox())
+                              "sum_not_mean.py", LocalSandbox(compile_cache=warmed_for(problem)))
     assert report.feedback == ["Your estimate sums over the samples; the expectation is "
                                "estimated by their mean (divide by n_samples)."]
 

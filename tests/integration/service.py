@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from grader.cli import main
 from grader.cli.client import sse
 from tests.specs import hidden_tests_problem
 
@@ -51,12 +53,16 @@ def jaxjudge(*args: str) -> list[str]:
 
 
 def create_user(data: Path, problem_root: Path, name: str, role: str = "learner") -> str:
-    """The new account's API token, as `jaxjudge admin create-user` prints it."""
-    out = subprocess.run(jaxjudge("admin", "create-user", name, "--role", role, "--password",
-                                  f"{name}-pw", "--data", str(data)),
-                         env=env(problem_root), capture_output=True, text=True, timeout=60,
-                         check=True).stdout
-    return next(line.split()[1] for line in out.splitlines() if line.startswith("token:"))
+    """The new account's API token, as `jaxjudge admin create-user` prints it: the command run
+    in this process (a subprocess per account cost ~1.3 s of CPU starting Python, dozens of
+    times a run; test_service_sessions.py runs `jaxjudge admin` as its own process)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["admin", "create-user", name, "--role", role, "--password", f"{name}-pw",
+                     "--data", str(data)])
+    assert code == 0, out.getvalue()
+    return next(line.split()[1] for line in out.getvalue().splitlines()
+                if line.startswith("token:"))
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float, every: float = 0.1) -> Any:

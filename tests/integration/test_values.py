@@ -6,6 +6,7 @@ and frames forged against a structured return are the learner's doing, never a j
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,9 @@ def problem(root: Path, monkeypatch: pytest.MonkeyPatch) -> Problem:
     return load_problem("tree_step", root)
 
 
-def test_every_example_gets_its_verdict_and_names_the_leaf(problem: Problem) -> None:
-    sandbox = LocalSandbox()
+def test_every_example_gets_its_verdict_and_names_the_leaf(
+        problem: Problem, warmed_for: Callable[[Problem], Path]) -> None:
+    sandbox = LocalSandbox(compile_cache=warmed_for(problem))  # as a grader's jails read one
     for verdict, stem, _, words in VALUES_EXAMPLES:
         path = problem.submissions_dir / verdict / f"{stem}.py"
         report = grade_submission(problem, path, sandbox)

@@ -24,10 +24,12 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
 '''
 
 
-def test_a_crash_after_good_seeds_fails_only_the_checks(tmp_path: Path) -> None:
+def test_a_crash_after_good_seeds_fails_only_the_checks(tmp_path: Path, compile_cache: Path,
+                                                        ) -> None:
     path = tmp_path / "late.py"
     path.write_text(LATE_CRASH)
-    report = grade_submission(load_problem("reinforce_grad"), path, LocalSandbox())
+    report = grade_submission(load_problem("reinforce_grad"), path,
+                              LocalSandbox(compile_cache=compile_cache))
     fixed = [t for t in report.tests if not t.statistical]
     checks = [t for t in report.tests if t.statistical]
     assert all(t.verdict == Verdict.ACCEPTED for t in fixed)

@@ -5,6 +5,7 @@ what a hidden call of an entry did reaches the learner only as its verdict."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,11 +29,12 @@ def two_entries() -> Problem:
     return replace(problem, spec=problem.spec.model_copy(update={"statistics": []}))
 
 
-def test_a_file_missing_an_entry_is_a_compile_error_naming_it(two_entries: Problem,
-                                                               tmp_path: Path) -> None:
+def test_a_file_missing_an_entry_is_a_compile_error_naming_it(
+        two_entries: Problem, tmp_path: Path, warmed_for: Callable[[Problem], Path]) -> None:
     path = tmp_path / "only_score.py"
     path.write_text(CORRECT.split("def pathwise_grad")[0])
-    report = grade_submission(two_entries, path, LocalSandbox(), advise=False)
+    report = grade_submission(
+        two_entries, path, LocalSandbox(compile_cache=warmed_for(two_entries)), advise=False)
     assert report.verdict == Verdict.COMPILE_ERROR
     first = report.tests[0]
     assert first.message == "your file defines no function named 'pathwise_grad'", first.message
@@ -49,10 +51,11 @@ def pathwise_grad(seed, mu, sigma, n_samples):
 
 
 def test_each_test_runs_its_entry_and_a_hidden_calls_failure_shows_only_its_verdict(
-        two_entries: Problem, tmp_path: Path) -> None:
+        two_entries: Problem, tmp_path: Path, warmed_for: Callable[[Problem], Path]) -> None:
     path = tmp_path / "attack.py"
     path.write_text(ATTACK)
-    report = grade_submission(two_entries, path, LocalSandbox(), advise=False)
+    report = grade_submission(
+        two_entries, path, LocalSandbox(compile_cache=warmed_for(two_entries)), advise=False)
     verdicts = {t.name: t.verdict for t in report.tests}
     calls = {c.name: c.call for c in two_entries.tests}
     assert {n for n, v in verdicts.items() if v == Verdict.ACCEPTED} == \
@@ -86,16 +89,18 @@ FORGETS_M = ADAM.replace("m = b1 * m + (1 - b1) * g", "m = (1 - b1) * g")
 
 
 def test_a_sequence_is_judged_step_by_step_and_a_wrong_step_is_named(
-        sequences: Problem, tmp_path: Path) -> None:
+        sequences: Problem, tmp_path: Path, warmed_for: Callable[[Problem], Path]) -> None:
     assert FORGETS_M != ADAM
     good, bad = tmp_path / "good.py", tmp_path / "forgets_m.py"
     good.write_text(ADAM)
     bad.write_text(FORGETS_M)
-    report = grade_submission(sequences, good, LocalSandbox(), advise=False)
+    report = grade_submission(
+        sequences, good, LocalSandbox(compile_cache=warmed_for(sequences)), advise=False)
     assert report.verdict == Verdict.ACCEPTED, [(t.name, t.message) for t in report.tests]
     assert [t.name for t in report.tests] == [f"{s}.step{k}" for s in (
         "init_then_two_steps", "hidden_sequence") for k in range(3)]
-    report = grade_submission(sequences, bad, LocalSandbox(), advise=False)
+    report = grade_submission(
+        sequences, bad, LocalSandbox(compile_cache=warmed_for(sequences)), advise=False)
     verdicts = {t.name: t.verdict for t in report.tests}
     # Step 2 took the reference's state after step 1, not the learner's: steps 0 and 1 pass.
     assert verdicts["init_then_two_steps.step1"] == Verdict.ACCEPTED, verdicts
@@ -122,11 +127,12 @@ def adam_step(params, grads, state, lr, b1, b2, eps):
 '''
 
 
-def test_a_hidden_sequence_shows_nothing_of_its_steps(sequences: Problem,
-                                                      tmp_path: Path) -> None:
+def test_a_hidden_sequence_shows_nothing_of_its_steps(
+        sequences: Problem, tmp_path: Path, warmed_for: Callable[[Problem], Path]) -> None:
     path = tmp_path / "leaky.py"
     path.write_text("import jax\n" + LEAKY)
-    report = grade_submission(sequences, path, LocalSandbox(), advise=False)
+    report = grade_submission(
+        sequences, path, LocalSandbox(compile_cache=warmed_for(sequences)), advise=False)
     assert {t.verdict for t in report.tests} == {Verdict.RUNTIME_ERROR}
     shown = next(t for t in report.tests if t.name == "init_then_two_steps.step0")
     assert "Leak_adam_init_0_500_1000_1000" in shown.message  # a visible step's own inputs

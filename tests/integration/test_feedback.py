@@ -199,11 +199,11 @@ def _figures(a: np.ndarray) -> list[str]:
 
 @pytest.mark.parametrize("name", HIDDEN_SLIPS)
 def test_no_hint_holds_a_value_of_a_hidden_test(hidden_problem: Problem, tmp_path: Path,
-                                                name: str) -> None:
+                                                name: str, compile_cache: Path) -> None:
     body, hint = HIDDEN_SLIPS[name]
     path = tmp_path / f"{name}.py"
     path.write_text(TEMPLATE.format(body=body))
-    report = grade_submission(hidden_problem, path, LocalSandbox())
+    report = grade_submission(hidden_problem, path, LocalSandbox(compile_cache=compile_cache))
     assert report.verdict != "accepted"
     text = "\n".join(report.to_dict()["feedback"])
     if hint:

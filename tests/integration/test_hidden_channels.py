@@ -62,8 +62,8 @@ def twin(root: Path, problem_id: str) -> Problem:
     return load_problem(problem_id, root)
 
 
-def learner_view(problem: Problem, path: Path) -> tuple[dict[str, Any], str]:
-    report = grade_submission(problem, path, LocalSandbox())
+def learner_view(problem: Problem, path: Path, cache: Path) -> tuple[dict[str, Any], str]:
+    report = grade_submission(problem, path, LocalSandbox(compile_cache=cache))
     view = report.to_dict()
     buffer = io.StringIO()
     report.render(Console(file=buffer, width=200, color_system=None))
@@ -73,12 +73,13 @@ def learner_view(problem: Problem, path: Path) -> tuple[dict[str, Any], str]:
     return view, text
 
 
-def test_the_learners_view_is_the_same_whatever_the_hidden_seeds(tmp_path: Path) -> None:
+def test_the_learners_view_is_the_same_whatever_the_hidden_seeds(tmp_path: Path,
+                                                                 compile_cache: Path) -> None:
     path = tmp_path / "leaker.py"
     path.write_text(LEAKER)
-    views = [learner_view(twin(tmp_path / name, name), path) for name in TWINS]
+    views = [learner_view(twin(tmp_path / name, name), path, compile_cache) for name in TWINS]
     full = grade_submission(twin(tmp_path / "again", "reinforce_twin"), path,
-                            LocalSandbox()).to_dict(reveal=True)
+                            LocalSandbox(compile_cache=compile_cache)).to_dict(reveal=True)
     # An instructor reads it all: seed 93 -> an error of 4e15, seed 200 -> 3e27.
     sizes = sorted(f"{t['max_abs_diff']:.0e}" for t in full["tests"] if not t["visible"])
     assert sizes == ["3e+27", "4e+15"], sizes

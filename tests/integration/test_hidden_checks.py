@@ -40,7 +40,7 @@ def problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
     return reinforce_problem(tmp_path_factory.mktemp("hidden_check"), SPEC)
 
 
-def test_the_seed_a_hidden_check_failed_on_is_not_shown(problem: Problem,
+def test_the_seed_a_hidden_check_failed_on_is_not_shown(problem: Problem, compile_cache: Path,
                                                         tmp_path: Path) -> None:
     """The learner picks which call of a hidden check raises: from the seed the report names
     they would read that seed (an input) and whatever number they encoded in the call's index
@@ -56,7 +56,7 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
             raise ValueError("x")
     return correct(seed, logits, reward_table, n_samples)
 ''')
-    report = grade_submission(problem, path, LocalSandbox())
+    report = grade_submission(problem, path, LocalSandbox(compile_cache=compile_cache))
     check = next(t for t in report.tests if t.name == "secret_check")
     assert check.verdict == "runtime_error"
     assert "4242007" in check.message  # an instructor reads which seed it was
@@ -70,8 +70,8 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
     assert secret["verdict"] == "runtime_error" and "ValueError" not in view
 
 
-def test_a_failed_hidden_check_has_no_picture_nor_any_per_seed_value(problem: Problem,
-                                                                     tmp_path: Path) -> None:
+def test_a_failed_hidden_check_has_no_picture_nor_any_per_seed_value(
+        problem: Problem, compile_cache: Path, tmp_path: Path) -> None:
     """Issue 23: a visible check's report keeps per-seed values for its picture; a hidden
     check's keeps none, not even for instructors (whose page would draw it), however it
     fails: here biased by a hidden logit, which a picture's mean would carry out."""
@@ -81,7 +81,7 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
     out = correct(seed, logits, reward_table, n_samples)
     return out + logits[0] if float(n_samples) == 10.0 else out
 ''')
-    report = grade_submission(problem, path, LocalSandbox())
+    report = grade_submission(problem, path, LocalSandbox(compile_cache=compile_cache))
     check = next(t for t in report.tests if t.name == "secret_check")
     assert check.verdict == "wrong_answer" and check.statistical
     full = next(t for t in report.to_dict(reveal=True)["tests"] if t["name"] == "secret_check")

@@ -116,7 +116,7 @@ def any_sandbox(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
                         "install")
         monkeypatch.setenv("JAXJUDGE_ISOLATION", "uid")
         return LocalSandbox(uid=SANDBOX_UID + 49)
-    return LocalSandbox()
+    return LocalSandbox(compile_cache=request.getfixturevalue("compile_cache"))
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="chown to another uid needs root")

@@ -59,11 +59,14 @@ COPY submissions /app/submissions
 ENV PATH=/opt/venv/bin:$PATH JAXJUDGE_ROOT=/app JAXJUDGE_ISOLATION=uid JAXJUDGE_LIMITS=per-process \
     JAX_PLATFORMS=cpu \
     XDG_CACHE_HOME=/var/cache/jaxjudge/private JAXJUDGE_COMPILE_CACHE=/var/cache/jaxjudge/xla
-# WARM_PROBLEMS: the problems to warm (default: every one); the test suite's image warms the one
-# its tests grade in it. Every problem is verified to load either way.
+# WARM_PROBLEMS: the problems to warm and verify (default: every one); the test suite's image
+# warms the one its tests grade in it. Every problem is loaded (`jaxjudge list`) either way:
+# verifying all of them runs every reference once more, half a minute of CPU a test run spends
+# beside its tests for problems it never grades in the image.
 ARG WARM_PROBLEMS=
 RUN chmod 0700 /app && mkdir -p -m 0700 /var/cache/jaxjudge/private \
- && jaxjudge warm $WARM_PROBLEMS && jaxjudge verify --skip-examples \
+ && jaxjudge warm $WARM_PROBLEMS && jaxjudge verify --skip-examples $WARM_PROBLEMS \
+ && jaxjudge list >/dev/null \
  && chmod -R a+r,go-w /var/cache/jaxjudge/xla && chmod 0311 /var/cache/jaxjudge/xla
 # The judge needs root only to drop each submission to uid 60000 (setpriv, no capabilities,
 # no_new_privs); the container's namespaces and `--network none` are the outer jail.

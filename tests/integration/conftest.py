@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import os
 import shutil
 import tempfile
@@ -66,14 +68,25 @@ def warmed_for(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Problem], 
     """A sealed compile cache per problem, warmed on first need from its trusted code alone, as
     `jaxjudge warm` warms a grader's (the rest of the trusted work is left to the grades that
     need it): for the tests that grade many examples of one problem, whose jails would each
-    compile the problem's programs from scratch."""
+    compile the problem's programs from scratch. One per problem for the whole run: the xdist
+    workers share the folder above their own temp roots, and the first to need a problem warms
+    it while the others wait on its lock."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    shared = tmp_path_factory.getbasetemp().parent if worker else tmp_path_factory.mktemp("w")
     folders: dict[Path, Path] = {}
 
     def get(problem: Problem) -> Path:
         if problem.spec_path not in folders:
-            folder = tmp_path_factory.mktemp(f"xla-{problem.id}") / "xla"
-            assert compile_programs(problem, folder, examples=False) == []
-            folders[problem.spec_path] = folder
+            key = hashlib.sha256(problem.spec_path.read_bytes() + b"\0"
+                                 + problem.reference_path.read_bytes()).hexdigest()[:16]
+            home = shared / f"xla-{problem.id}-{key}"
+            home.mkdir(exist_ok=True)
+            with (home / "lock").open("a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not (home / "done").exists():
+                    assert compile_programs(problem, home / "xla", examples=False) == []
+                    (home / "done").touch()
+            folders[problem.spec_path] = home / "xla"
         return folders[problem.spec_path]
 
     return get

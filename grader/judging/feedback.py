@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -206,6 +207,23 @@ def example_outputs(problem: Problem, example: Path, sandbox: Sandbox) -> dict[s
     if run.stop is None and len(outputs) == len(names) and isolated(sandbox):
         store_arrays(path, pack(outputs))
     return outputs
+
+
+def remember_example(problem: Problem, code: bytes, outputs: dict[int, Output],
+                     sandbox: Sandbox) -> None:
+    """A diagnosis example graded as a file (by verify, or the corpus) leaves its outputs as that
+    example's: the same bytes, in the same kind of jail, on the same fixed inputs, so the first
+    grade it is compared with need not run it again. Kept only from a complete isolated run."""
+    fixed = _fixed(problem)
+    if not isolated(sandbox) or not set(fixed) <= set(outputs):
+        return
+    for diagnosis in problem.spec.diagnoses:
+        example = problem.submissions_dir / diagnosis.example
+        with contextlib.suppress(OSError):
+            if example.is_file() and example.read_bytes() == code:
+                path = arrays_path(DIAGNOSES, problem, example.stem, code)
+                if not path.exists():
+                    store_arrays(path, pack({name: outputs[i] for i, (name, _) in fixed.items()}))
 
 
 def diagnoses(problem: Problem, outputs: dict[int, Output], sandbox: Sandbox) -> list[str]:

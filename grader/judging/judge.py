@@ -24,7 +24,7 @@ from grader.judging.execution import (
     run_calls,
     tagged,
 )
-from grader.judging.feedback import advice
+from grader.judging.feedback import advice, remember_example
 from grader.judging.function_checks import failed_under, judge_row
 from grader.judging.pictures import picture
 from grader.judging.statistics import (
@@ -134,7 +134,7 @@ def grade_submission(problem: Problem, submission: Submission | Path, sandbox: S
     except SubmissionRefused as exc:  # a notebook stored before intake checked them
         return _refused(problem, source.name, str(exc), sandbox, visible_only)
     with staged(code, sandbox.jail_uid) as copy:
-        report = _grade(problem, copy, sandbox, advise, on_test, visible_only)
+        report = _grade(problem, copy, sandbox, advise, on_test, visible_only, code.source)
     report.submission = source.name
     report.feedback = [*notes, *report.feedback]
     return report
@@ -153,7 +153,8 @@ def _refused(problem: Problem, name: str, why: str, sandbox: Sandbox,
 
 
 def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool,
-           on_test: Callable[[int, TestResult], None] | None, visible_only: bool) -> Report:
+           on_test: Callable[[int, TestResult], None] | None, visible_only: bool,
+           code: bytes) -> Report:
     start = time.monotonic()
     expected = [*expected_outputs(problem), *[None] * len(problem.spec.statistics),
                 *expected_rows(problem)]
@@ -208,6 +209,8 @@ def _grade(problem: Problem, submission: Path, sandbox: Sandbox, advise: bool,
     report = Report(problem.id, str(submission), [results[u] for u in shown], [],
                     environment(sandbox.name), 0.0, run.capture.public, run.capture.hidden,
                     run=visible_only)
+    if advise and run.stop is None and not visible_only:
+        remember_example(problem, code, outputs, sandbox)
     if advise and report.verdict != Verdict.ACCEPTED:
         # Advice reads units by their index in the whole problem: a Run's hidden units stand
         # in as passed fixed tests, so that no hint is drawn from a unit that never ran.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -172,3 +173,34 @@ def test_an_unsandboxed_batch_grade_neither_stores_nor_reads_a_cache(
     assert main([*grade, "--unsafe-no-sandbox"]) == 0
     assert all(r["feedback"] != ["cached"] for r in json.loads(capsys.readouterr().out))
     assert {p.name: p.read_bytes() for p in (caches / "results").iterdir()} == before
+
+
+def test_a_diagnosis_examples_own_grade_serves_as_its_diagnosis_run(
+        fast_problem: Problem, tmp_path: Path, caches: Path, compile_cache: Path,
+        clean_after: None) -> None:
+    """Grading a diagnosis example (verify and the corpus grade every example) keeps its outputs
+    as the example's: the diagnosis then runs no second jail of the same bytes."""
+    root = _problem(fast_problem, tmp_path, "root", (
+        "diagnoses:\n  - example: wrong_answer/raw.py\n"
+        "    message: 'Your score differentiates logits[a], not log_softmax(logits)[a].'\n"))
+    example = root / "submissions" / "reinforce_grad" / "wrong_answer" / "raw.py"
+    example.parent.mkdir(parents=True)
+    shutil.copy(EX / "wrong_answer" / "raw_logits.py", example)
+    problem = load_problem("reinforce_grad", root)
+    runs: list[object] = []
+
+    class Counting(LocalSandbox):
+        def run(self, job: Any, capture: Any) -> Any:
+            runs.append(job)
+            return super().run(job, capture)
+
+    report = grade_submission(problem, example, Counting(compile_cache=compile_cache))
+    assert report.feedback == ["Your score differentiates logits[a], not log_softmax(logits)[a]."]
+    assert len(runs) == 1, "the diagnosis ran its example in a second jail"
+    assert len(_entries(caches / "diagnoses")) == 1
+    # Another file reproducing it is told so from the kept outputs, with no jail of the example.
+    other = tmp_path / "copy.py"
+    other.write_text(example.read_text() + "\n# the same code\n")
+    report = grade_submission(problem, other, Counting(compile_cache=compile_cache))
+    assert report.feedback == ["Your score differentiates logits[a], not log_softmax(logits)[a]."]
+    assert len(runs) == 2

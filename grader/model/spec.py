@@ -152,8 +152,8 @@ class EquivalentMutant(Strict):
     """A mutant `verify --mutants` lets survive because it gives the same answer (a reordering,
     a term that is zero): listed as explained, not as a hole in the tests."""
 
-    source: str = Field(pattern=r"^(reference\.py|[A-Za-z0-9_]+/[A-Za-z0-9_.-]+\.py)$",
-                        description=("the trusted solution mutated: reference.py or a "
+    source: str = Field(pattern=r"^(reference|[A-Za-z0-9_]+/[A-Za-z0-9_.-]+\.py)$",
+                        description=("the trusted solution mutated: `reference` or a "
                                      "trusted example, e.g. accepted/x.py"))
     line: int = Field(ge=1)
     change: str = Field(min_length=1, description=(
@@ -263,7 +263,7 @@ class ProblemSpec(Strict):
         if dup:
             raise ValueError(f"test names repeat: {sorted(dup)}")
         validate_checks(self)
-        trusted = ["reference.py", *self.trusted_examples]
+        trusted = ["reference", *self.trusted_examples]
         for i, m in enumerate(self.equivalent_mutants):
             if m.source not in trusted:
                 raise ValueError(f"equivalent_mutants.{i}: source {m.source!r} is no trusted "

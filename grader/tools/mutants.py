@@ -28,7 +28,7 @@ class MutantResult:
     mutant: Mutant
     verdict: Verdict
     feedback: tuple[str, ...] = ()  # what a learner who made this slip reads
-    source: str = "reference.py"  # the trusted solution mutated, as problem.yaml names it
+    source: str = "reference"  # the trusted solution mutated, as problem.yaml names it
     explained: str = ""  # the spec's reason this mutant gives the same answer ("": none)
 
     @property
@@ -47,9 +47,9 @@ class MutantResult:
 
 
 def source_name(problem: Problem, path: Path) -> str:
-    """`reference.py`, or a trusted example's path under submissions/<problem>/."""
+    """`reference`, or a trusted example's path under submissions/<problem>/."""
     if path == problem.reference_path:
-        return "reference.py"
+        return "reference"
     return path.relative_to(problem.submissions_dir).as_posix()
 
 
@@ -58,12 +58,13 @@ def _key(source: str, mutant: Mutant) -> tuple[str, int, str]:
 
 
 def run_mutants(problem: Problem, sandbox: Sandbox | None = None,
-                grade: Grade = grade_submission) -> list[MutantResult]:
+                grade: Grade | None = None) -> list[MutantResult]:
     """Grades each mutant of every trusted solution like a submission (a mutant whose change
     reads as an earlier solution's is left out, as feedback leaves it out); survivors the
     spec's `equivalent_mutants` does not explain are holes in the tests, and the feedback each
     caught one gets says whether a learner would be told the slip."""
     sandbox = sandbox or make_sandbox("local", compile_cache_dir())
+    grade = grade or grade_submission
     reasons = {(e.source, e.line, e.change): e.reason for e in problem.spec.equivalent_mutants}
     results = []
     with tempfile.TemporaryDirectory(prefix="jaxjudge-mutants-") as tmp:

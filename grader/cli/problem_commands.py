@@ -17,7 +17,7 @@ from grader.data.expected import reference_output
 from grader.errors import JudgeError
 from grader.model.problems import Problem, list_problems, load_problem, signature
 from grader.model.spec import ProblemSpec
-from grader.tools.mutants import run_mutants
+from grader.tools.mutants import run_mutants, stale_explanations
 from grader.tools.verify import verify_problem
 from grader.tools.warm import compile_cache_dir, warm
 
@@ -32,7 +32,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     verify.add_argument("--skip-examples", action="store_true",
                         help="check specs and references only, do not grade submissions/")
     verify.add_argument("--mutants", action="store_true",
-                        help="also grade small mutations of the reference; list the survivors")
+                        help="also grade small mutations of every trusted solution (the "
+                        "reference, then trusted_examples); fail on a survivor that "
+                        "equivalent_mutants does not explain")
     verify.set_defaults(run=cmd_verify)
     warm_cmd = sub.add_parser("warm", help="fill the XLA compile cache from trusted code "
                               "(entries without source locations, in a folder jails cannot list)")
@@ -117,24 +119,41 @@ def cmd_verify(console: Console, args: argparse.Namespace) -> int:
             console.print(f"    {failure}", highlight=False, markup=False, soft_wrap=True)
         failed |= not result.ok
         if args.mutants:
-            _report_mutants(console, problem)
+            failed |= not _report_mutants(console, problem)
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _report_mutants(console: Console, problem: Problem) -> None:
-    """Survivors are reported, not failed: some mutants are equivalent to the reference."""
+def _report_mutants(console: Console, problem: Problem) -> bool:
+    """Every mutant with its solution and line; True when each survivor is explained by the
+    spec's `equivalent_mutants` and each of those explains a survivor."""
     results = run_mutants(problem)
     survivors = [r for r in results if r.survived]
-    console.print(f"  mutants: {len(results) - len(survivors)} of {len(results)} caught",
-                  highlight=False)
-    named = [r for r in results if not r.survived and r.recognised]
-    console.print(f"  feedback names {len(named)} of {len(results) - len(survivors)} caught",
-                  highlight=False)
+    explained = [r for r in survivors if r.explained]
+    caught = len(results) - len(survivors)
+    sources = {r.source: 0 for r in results}
     for r in results:
-        mark = "SURVIVED" if r.survived else f"caught ({r.verdict})\n      " + (
-            f"hint: {r.recognised}" if r.recognised else "no hint names it")
-        console.print(f"    line {r.mutant.line}: {r.mutant.description}: {mark}",
+        sources[r.source] += 1
+    per = ", ".join(f"{s} {n}" for s, n in sources.items())
+    console.print(f"  mutants: {caught} of {len(results)} caught ({per}); {len(explained)} "
+                  f"explained as equivalent, {len(survivors) - len(explained)} survived",
+                  highlight=False, markup=False, soft_wrap=True)
+    named = [r for r in results if not r.survived and r.recognised]
+    console.print(f"  feedback names {len(named)} of {caught} caught", highlight=False)
+    for r in results:
+        if r.hole:
+            mark = "SURVIVED"
+        elif r.survived:
+            mark = f"explained: {r.explained}"
+        else:
+            mark = f"caught ({r.verdict})\n      " + (
+                f"hint: {r.recognised}" if r.recognised else "no hint names it")
+        console.print(f"    {r.source} line {r.mutant.line}: {r.mutant.description} "
+                      f"[{r.mutant.change}]: {mark}",
                       highlight=False, markup=False, soft_wrap=True)
+    stale = stale_explanations(problem, results)
+    for line in stale:
+        console.print(f"    {line}", highlight=False, markup=False, soft_wrap=True)
+    return not stale and all(not r.hole for r in results)
 
 
 def cmd_warm(console: Console, args: argparse.Namespace) -> int:

@@ -37,17 +37,23 @@ def trusted_sources(problem: Problem) -> list[Path]:
 
 def reference_mutants(problem: Problem) -> tuple[Mutant, ...]:
     """Mutants of every entry the learner writes (each mutates one of them) in every trusted
-    solution, the reference's first. A mutant whose change reads as one of an earlier
+    solution, the reference's first (see `sourced_mutants`)."""
+    return tuple(m for _, m in sourced_mutants(problem))
+
+
+def sourced_mutants(problem: Problem) -> list[tuple[Path, Mutant]]:
+    """Each mutant of every entry the learner writes in every trusted solution, with the
+    solution it mutates, the reference's first. A mutant whose change reads as one of an earlier
     solution's (`int(seed) + 1` in each) is left out: its hint would say the same, and each
     is a compile or more to run."""
-    out: list[Mutant] = []
+    out: list[tuple[Path, Mutant]] = []
     for i, path in enumerate(trusted_sources(problem)):
         source = path.read_text(encoding="utf-8")
-        said = {m.change for m in out}
-        out += (m for f in problem.spec.entries
+        said = {m.change for _, m in out}
+        out += ((path, m) for f in problem.spec.entries
                 for m in _mutants(source, f.name, REFERENCE if i == 0 else OTHER)
                 if m.change not in said)
-    return tuple(out)
+    return out
 
 
 def _visible(problem: Problem) -> list[TestCase]:

@@ -156,7 +156,8 @@ def _factors(problem: Problem, pairs: list[Pair], part: Callable[[np.ndarray], n
     shows (the least-squares c of its outputs, which the learner sees anyway)."""
     for n in _counts(problem):
         yield n, lambda p, n=n: float(p.case.args[n])  # type: ignore[misc]
-        yield f"1/{n}", lambda p, n=n: 1 / float(p.case.args[n])  # type: ignore[misc]
+        if all(float(p.case.args[n]) != 0 for p in pairs):  # a count of 0 divides nothing
+            yield f"1/{n}", lambda p, n=n: 1 / float(p.case.args[n])  # type: ignore[misc]
     for f in CLEAN:
         yield str(f), lambda p, f=f: float(f)  # type: ignore[misc]
     shown = next((p for p in pairs if p.case.visible and not p.ok

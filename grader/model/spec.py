@@ -148,6 +148,19 @@ class Diagnosis(Strict):
     message: str = Field(min_length=1)
 
 
+class EquivalentMutant(Strict):
+    """A mutant `verify --mutants` lets survive because it gives the same answer (a reordering,
+    a term that is zero): listed as explained, not as a hole in the tests."""
+
+    source: str = Field(pattern=r"^(reference|[A-Za-z0-9_]+/[A-Za-z0-9_.-]+\.py)$",
+                        description=("the trusted solution mutated: `reference` or a "
+                                     "trusted example, e.g. accepted/x.py"))
+    line: int = Field(ge=1)
+    change: str = Field(min_length=1, description=(
+        "the slip as `verify --mutants` words it, e.g. `a + b` in place of `a - b`"))
+    reason: str = Field(min_length=1, description="why the answer does not change")
+
+
 # Words, not 1..3: they read the same in problem.yaml, `jaxjudge list` and the pages, with no
 # legend to look up, and the JSON Schema offers them to an editor. In order, easiest first.
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -185,6 +198,8 @@ class ProblemSpec(Strict):
         default_factory=list, description=(
             "paths under submissions/<problem>/, e.g. accepted/x.py, written by the course "
             "staff: they may warm the compile cache unsandboxed"))
+    equivalent_mutants: list[EquivalentMutant] = Field(default_factory=list, description=(
+        "survivors of `verify --mutants` that give the reference's answer, each with the reason"))
     show_reference_after_accepted: bool = Field(True, description=(
         "the reference solution on the problem page for a learner once they are accepted"))
 
@@ -248,6 +263,14 @@ class ProblemSpec(Strict):
         if dup:
             raise ValueError(f"test names repeat: {sorted(dup)}")
         validate_checks(self)
+        trusted = ["reference", *self.trusted_examples]
+        for i, m in enumerate(self.equivalent_mutants):
+            if m.source not in trusted:
+                raise ValueError(f"equivalent_mutants.{i}: source {m.source!r} is no trusted "
+                                 f"solution (one of {trusted}); only those are mutated")
+        keys = [(m.source, m.line, m.change) for m in self.equivalent_mutants]
+        if len(set(keys)) != len(keys):
+            raise ValueError("equivalent_mutants lists one mutant twice")
         return self
 
 

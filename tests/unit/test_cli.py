@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -225,3 +226,43 @@ def test_version_is_the_installed_one_exit_0(capsys: pytest.CaptureFixture[str],
 
     monkeypatch.setattr(importlib.metadata, "version", missing)
     assert version() == shipped  # a source tree that is not installed: pyproject's
+
+
+def test_verify_mutants_fails_on_an_unexplained_survivor_only(tmp_path: Path) -> None:
+    """Graded in-process by a fake that accepts the reference's first mutant: a survivor fails
+    `verify --mutants` until problem.yaml's equivalent_mutants explains it."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from grader.cli.problem_commands import _report_mutants
+    from grader.model.mutations import mutants
+    from grader.model.report import Report, TestResult
+    from grader.tools import mutants as tool
+    from grader.verdict import Verdict
+
+    root = _copy_problem(tmp_path, "reparam_grad")
+    first = mutants((root / "reference" / "reparam_grad.py").read_text(), "reparam_grad")[0]
+
+    def grade(problem: object, path: Path, _: object) -> Report:
+        verdict = Verdict.ACCEPTED if path.read_text() == first.source else Verdict.WRONG_ANSWER
+        return Report("reparam_grad", path.name, [TestResult("t", verdict, True, 1.0)], [], {}, 0)
+
+    def report() -> tuple[bool, str]:
+        out = StringIO()
+        ok = _report_mutants(Console(file=out, width=400), load_problem("reparam_grad", root))
+        return ok, out.getvalue()
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tool, "grade_submission", grade)
+        ok, out = report()
+        assert not ok and "(reference 8); 0 explained as equivalent, 1 survived" in out, out
+        assert f"reference line {first.line}: {first.description} [{first.change}]: SURVIVED" \
+            in out
+        spec = root / "problems" / "reparam_grad" / "problem.yaml"
+        spec.write_text(spec.read_text() + (
+            f"equivalent_mutants:\n  - source: reference\n    line: {first.line}\n"
+            f"    change: {json.dumps(first.change)}\n    reason: it reads the same\n"))
+        ok, out = report()
+        assert ok and "1 explained as equivalent, 0 survived" in out, out
+        assert f"[{first.change}]: explained: it reads the same" in out

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ast
+import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+import pytest
 
+from grader.errors import SpecError
 from grader.judging.execution import Outcome, Run
 from grader.judging.mutated import (
     culprit,
@@ -16,10 +19,14 @@ from grader.judging.mutated import (
     entry,
     program,
     reference_mutants,
+    sourced_mutants,
     trusted_sources,
 )
 from grader.model.mutations import Mutant, mutants
-from grader.model.problems import load_problem
+from grader.model.problems import Problem, load_problem
+from grader.model.report import Report, TestResult
+from grader.sandbox.protocol import Sandbox
+from grader.tools.mutants import run_mutants, stale_explanations
 from grader.verdict import Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,3 +163,101 @@ def test_mutants_with_the_expected_or_an_earlier_ones_outputs_are_dropped() -> N
     ]
     kept = distinct(problem, found, expected)
     assert [m.line for m, _ in kept] == [3, 6, 7]
+
+
+def _copy(problem_id: str, tmp_path: Path, extra: str = "") -> Problem:
+    """A shipped problem under tmp_path, its problem.yaml with `extra` appended."""
+    shipped = load_problem(problem_id)
+    shutil.copytree(shipped.spec_path.parent, tmp_path / "problems" / problem_id)
+    shutil.copytree(shipped.reference_path.parent, tmp_path / "reference")
+    shutil.copytree(shipped.submissions_dir, tmp_path / "submissions" / problem_id)
+    spec = tmp_path / "problems" / problem_id / "problem.yaml"
+    spec.write_text(spec.read_text() + extra)
+    return load_problem(problem_id, tmp_path)
+
+
+class _FakeGrade:
+    """Grades in-process: accepts a mutant whose source is in `accept`, else a wrong answer;
+    records every source it was given."""
+
+    def __init__(self, accept: frozenset[str] = frozenset()) -> None:
+        self.accept = accept
+        self.graded: list[str] = []
+
+    def __call__(self, problem: Problem, path: Path, _: Sandbox) -> Report:
+        source = path.read_text()
+        self.graded.append(source)
+        verdict = Verdict.ACCEPTED if source in self.accept else Verdict.WRONG_ANSWER
+        return Report(problem.id, path.name, [TestResult("t", verdict, True, 1.0)], ["hint"],
+                      {}, 0.0)
+
+
+def test_verify_mutants_grades_every_trusted_solution_once_per_change(tmp_path: Path) -> None:
+    problem = _copy("bernoulli_score_grad", tmp_path)
+    grade = _FakeGrade()
+    results = run_mutants(problem, sandbox=cast(Sandbox, None), grade=grade)
+    names = ["reference", *problem.spec.trusted_examples]
+    # Every trusted solution, reference first, each mutant graded once and named by its source.
+    assert grade.graded == [m.source for m in reference_mutants(problem)]
+    assert [r.source for r in results] == sorted((r.source for r in results), key=names.index)
+    assert {r.source for r in results} == set(names)
+    for name in names[1:]:
+        own = mutants((problem.submissions_dir / name).read_text(), problem.id)
+        kept = [r.mutant for r in results if r.source == name]
+        assert kept and {m.source for m in kept} <= {m.source for m in own}
+        assert {m.line for m in kept} <= {m.line for m in own}  # its own line numbers
+    # A change an earlier solution's mutant reads as is not graded again.
+    changes = [r.mutant.change for r in results]
+    assert len(changes) == len(set(changes))
+    every = sum(len(mutants((problem.submissions_dir / n).read_text(), problem.id))
+                for n in names[1:]) + len(mutants(problem.reference_path.read_text(), problem.id))
+    assert len(results) < every
+    assert not any(r.survived for r in results)
+
+
+def test_equivalent_mutants_explain_survivors_and_stale_ones_are_named(tmp_path: Path) -> None:
+    shipped = load_problem("bernoulli_score_grad")
+    found = sourced_mutants(shipped)
+    ref = next(m for p, m in found if p == shipped.reference_path)
+    name = shipped.spec.trusted_examples[-1]
+    other = next(m for p, m in found if p.name == Path(name).name)
+    caught = next(m for p, m in found if p == shipped.reference_path and m is not ref)
+    problem = _copy("bernoulli_score_grad", tmp_path, f"""
+equivalent_mutants:
+  - source: reference
+    line: {ref.line}
+    change: {json.dumps(ref.change)}
+    reason: the same answer
+  - source: {name}
+    line: {caught.line + 500}
+    change: {json.dumps(other.change)}
+    reason: a line that moved
+  - source: reference
+    line: {caught.line}
+    change: {json.dumps(caught.change)}
+    reason: not so
+""")
+    grade = _FakeGrade(frozenset({ref.source, other.source}))
+    results = run_mutants(problem, sandbox=cast(Sandbox, None), grade=grade)
+    by_source = {r.mutant.source: r for r in results}
+    assert by_source[ref.source].explained == "the same answer"
+    assert not by_source[ref.source].hole
+    assert by_source[other.source].hole  # survived, and its explanation names another line
+    assert by_source[caught.source].explained == "not so"  # named, yet caught: stale below
+    assert [r.mutant.source for r in results if r.hole] == [other.source]
+    stale = stale_explanations(problem, results)
+    assert len(stale) == 2
+    assert f"{name} line {caught.line + 500}" in stale[0] and "names no mutant" in stale[0]
+    assert f"reference line {caught.line}" in stale[1] and "is caught (wrong_answer)" in stale[1]
+
+
+@pytest.mark.parametrize(("entry", "words"), [
+    ("  - {source: accepted/not_trusted.py, line: 3, change: x, reason: y}", "no trusted"),
+    ("  - {source: reference, line: 3, change: x, reason: y, note: z}", "unknown key"),
+    ("  - {source: reference, line: 3, change: x}", "required"),
+    ("  - {source: reference, line: 3, change: x, reason: y}\n"
+     "  - {source: reference, line: 3, change: x, reason: z}", "twice"),
+])
+def test_equivalent_mutants_is_strict(tmp_path: Path, entry: str, words: str) -> None:
+    with pytest.raises(SpecError, match=words):
+        _copy("bernoulli_score_grad", tmp_path, f"equivalent_mutants:\n{entry}\n")

@@ -188,3 +188,13 @@ def test_a_tuple_items_relation_on_a_shipped_problem() -> None:
     assert found == ["In grads, your row 1 is 2 times the expected (the other rows are right)."]
     # A correct estimate on other samples: off by noise in every leaf, no relation.
     assert relations(iwae, other_seed(iwae), expected_outputs(iwae)) == []
+
+
+def test_a_count_of_zero_is_no_factor_to_divide_by() -> None:
+    """rao_blackwell_reinforce has a test with n_exact = 0: output right where n_exact = 1 reads
+    as 1/n_exact times the expected one there, and the zero test must not raise (a crash in the
+    feedback was the grade's)."""
+    problem = load_problem("rao_blackwell_reinforce")
+    zero = [i for i, c in enumerate(problem.tests) if c.args.get("n_exact") == 0]
+    assert zero
+    assert "1/n_exact" not in said(problem, lambda i, e: e * 2 if i in zero else e)

@@ -12,6 +12,12 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator, model_
 from grader.errors import SpecError
 from grader.model.checks import StatisticalCheck
 from grader.model.entries import Step, check_steps, entry_checks, test_names
+from grader.model.examples import (
+    EXAMPLE,
+    Diagnosis,
+    EquivalentMutant,
+    check_equivalent_mutants,
+)
 from grader.model.generators import (  # the spec's names, re-exported
     ArgGenerator,
     Bernoulli,
@@ -46,8 +52,6 @@ from grader.model.kinds import (  # the spec's names, re-exported
 )
 from grader.model.strict import IDENT, Scale, Strict, distinct
 from grader.model.transforms import FunctionCheck, validate_checks
-
-EXAMPLE = r"^[A-Za-z0-9_]+/[A-Za-z0-9_.-]+\.py$"  # a path under submissions/<problem>/
 
 
 class Limits(Strict):
@@ -138,27 +142,6 @@ class GeneratedTests(Strict):
                              "steps take the reference's earlier outputs; generated tests "
                              "draw one call each: move the sequence to `tests`")
         return raw
-
-
-class Diagnosis(Strict):
-    """A known-wrong example and the message a learner whose outputs match it should read."""
-
-    example: str = Field(pattern=EXAMPLE,
-                         description="path under submissions/<problem>/, e.g. wrong_answer/x.py")
-    message: str = Field(min_length=1)
-
-
-class EquivalentMutant(Strict):
-    """A mutant `verify --mutants` lets survive because it gives the same answer (a reordering,
-    a term that is zero): listed as explained, not as a hole in the tests."""
-
-    source: str = Field(pattern=r"^(reference|[A-Za-z0-9_]+/[A-Za-z0-9_.-]+\.py)$",
-                        description=("the trusted solution mutated: `reference` or a "
-                                     "trusted example, e.g. accepted/x.py"))
-    line: int = Field(ge=1)
-    change: str = Field(min_length=1, description=(
-        "the slip as `verify --mutants` words it, e.g. `a + b` in place of `a - b`"))
-    reason: str = Field(min_length=1, description="why the answer does not change")
 
 
 # Words, not 1..3: they read the same in problem.yaml, `jaxjudge list` and the pages, with no
@@ -263,14 +246,7 @@ class ProblemSpec(Strict):
         if dup:
             raise ValueError(f"test names repeat: {sorted(dup)}")
         validate_checks(self)
-        trusted = ["reference", *self.trusted_examples]
-        for i, m in enumerate(self.equivalent_mutants):
-            if m.source not in trusted:
-                raise ValueError(f"equivalent_mutants.{i}: source {m.source!r} is no trusted "
-                                 f"solution (one of {trusted}); only those are mutated")
-        keys = [(m.source, m.line, m.change) for m in self.equivalent_mutants]
-        if len(set(keys)) != len(keys):
-            raise ValueError("equivalent_mutants lists one mutant twice")
+        check_equivalent_mutants(self.equivalent_mutants, self.trusted_examples)
         return self
 
 

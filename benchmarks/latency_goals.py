@@ -17,8 +17,8 @@ rounds interleaved, as benchmarks/ready_jails.py measures it.
 
 What differs between the sides, so the ratios are read right: Otter runs the file unsandboxed in
 its own process with JAX's default settings (no persistent compile cache) and has no statistical
-checks; `jaxjudge grade` jails the file and runs the problem's statistical checks (300 seeded calls
-here) besides the fixed tests.
+checks; `jaxjudge grade` jails the file and also makes the 100 seeded calls the problem's three
+statistical checks share (115 calls in all, against Otter's 15).
 """
 
 from __future__ import annotations

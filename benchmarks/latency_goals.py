@@ -153,7 +153,8 @@ def p50s(times: dict[str, list[float]]) -> dict[str, float]:
 
 
 def side_by_side(repeats: int, home: Path | None, autograder: Path | None, work: Path,
-                 ) -> dict[str, list[float]]:
+                 ) -> tuple[dict[str, list[float]], str]:
+    """Each side's seconds per round, and why Otter was not measured ("" if it was)."""
     data = work / "data"
     data.mkdir()
     token = create_user(data, ROOT, "learner")
@@ -161,6 +162,7 @@ def side_by_side(repeats: int, home: Path | None, autograder: Path | None, work:
     nonce = f"{os.getpid()}-{time.time_ns()}"
     source = FILE.read_text()
     times: dict[str, list[float]] = {"grade": [], "submit": [], "otter": [], "submit --run": []}
+    otter_error = ""
     try:
         def fresh(tag: str, i: int) -> Path:
             path = work / f"{tag}-{i}" / "submission.py"
@@ -168,31 +170,37 @@ def side_by_side(repeats: int, home: Path | None, autograder: Path | None, work:
             path.write_text(source + f"\n# {nonce} {tag} {i}\n")
             return path
 
-        submit = jaxjudge("submit", PROBLEM, "--server", server.url, "--token", token,
-                          "--format", "json")
+        def submit(path: Path, *extra: str) -> list[str]:
+            return jaxjudge("submit", PROBLEM, str(path), "--server", server.url, "--token",
+                            token, "--format", "json", *extra)
+
         # The grader's first grade loads its caches and the expected outputs; not timed.
-        timed([*submit[:3], str(fresh("warm-up", 0)), *submit[3:]], "warm-up", {"accepted"})
+        timed(submit(fresh("warm-up", 0)), "warm-up", {"accepted"})
         steps: dict[str, Callable[[int], float]] = {
             "grade": lambda i: timed(jaxjudge("grade", PROBLEM, str(fresh("grade", i)),
                                               "--format", "json"), "grade", {"accepted"}),
-            "submit": lambda i: timed([*submit[:3], str(fresh("submit", i)), *submit[3:]],
-                                      "submit", {"accepted"}),
-            "otter": lambda i: otter_run(home, autograder, fresh("otter", i),
-                                         work / f"otter-out-{i}")
-            if home and autograder else -1.0,
-            "submit --run": lambda i: timed([*submit[:3], str(fresh("run", i)), *submit[3:],
-                                             "--run"], "submit --run", {"accepted"}),
+            "submit": lambda i: timed(submit(fresh("submit", i)), "submit", {"accepted"}),
+            "otter": lambda i: otter_run(home or Path(), autograder or Path(),
+                                         fresh("otter", i), work / f"otter-out-{i}"),
+            "submit --run": lambda i: timed(submit(fresh("run", i), "--run"), "submit --run",
+                                            {"accepted"}),
         }
         for i in range(repeats):
             for name, step in steps.items():
-                seconds = step(i)
-                if seconds >= 0:
-                    times[name].append(seconds)
+                if name == "otter" and (otter_error or home is None or autograder is None):
+                    continue
+                try:
+                    times[name].append(step(i))
+                except Exception as exc:
+                    if name != "otter":
+                        raise
+                    otter_error = f"otter run failed: {type(exc).__name__}: {exc}"[:3000]
+                    times["otter"] = []
             print(f"  round {i + 1}: " + "  ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()
                                                   if v), flush=True)
     finally:
         server.stop()
-    return times
+    return times, otter_error
 
 
 def main() -> None:
@@ -209,17 +217,17 @@ def main() -> None:
         work = Path(tmp)
         home: Path | None = None
         autograder: Path | None = None
+        setup_error = ""
         try:
             home = otter_venv()
             autograder = otter_autograder(problem, work, home)
         except Exception as exc:  # reported, and the other goals still measured
-            otter_error = f"{type(exc).__name__}: {exc}"
+            setup_error = f"{type(exc).__name__}: {exc}"
             home = autograder = None
-        else:
-            otter_error = ""
         print(f"1. side by side, {opts.repeats} rounds (grade, submit, otter run, submit --run)",
               flush=True)
-        times = side_by_side(opts.repeats, home, autograder, work)
+        times, run_error = side_by_side(opts.repeats, home, autograder, work)
+        otter_error = setup_error or run_error
     rates: dict[bool, list[float]] = {False: [], True: []}
     if not opts.no_throughput:
         print("2. one grader's throughput, ready jails off and on", flush=True)

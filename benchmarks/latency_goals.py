@@ -59,7 +59,9 @@ def otter_venv() -> Path:
     home = cache.root() / "bench" / "otter-venv"
     python = home / "bin" / "python"
     stamp = home / "installed.txt"
-    want = " ".join([OTTER, *(f"{p}=={version(p)}" for p in ("jax", "jaxlib", "numpy"))])
+    # ipykernel: Otter runs a .py submission, like a notebook, in a Jupyter kernel ("python3").
+    want = " ".join([OTTER, "ipykernel",
+                     *(f"{p}=={version(p)}" for p in ("jax", "jaxlib", "numpy"))])
     if stamp.exists() and stamp.read_text() == want:
         return home
     if not python.exists():

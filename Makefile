@@ -120,3 +120,4 @@ bench: $(STAMP) docker-setup
 	$(BIN)/python benchmarks/service_latency.py
 	$(BIN)/python benchmarks/service_throughput.py --rounds 3
 	$(BIN)/python benchmarks/ready_jails.py
+	$(BIN)/python benchmarks/latency_goals.py

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
+import yaml
+
+from grader.errors import SpecError
 from grader.model.problems import Problem, load_problem
+from grader.model.spec import ProblemSpec, load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -212,3 +219,24 @@ def values_problem(root: Path) -> Problem:
         (root / "submissions" / "tree_step" / verdict).mkdir(parents=True, exist_ok=True)
         (root / "submissions" / "tree_step" / verdict / f"{stem}.py").write_text(source)
     return load_problem("tree_step", root)
+
+
+def edited_spec(tmp_path: Path, problem_id: str, edit: Callable[[dict[str, Any]], object],
+                ) -> ProblemSpec:
+    """A shipped problem's spec, its YAML changed by `edit` in place, loaded from tmp_path."""
+    source = Path(__file__).resolve().parents[1] / "problems" / problem_id / "problem.yaml"
+    raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    edit(raw)
+    path = tmp_path / problem_id / "problem.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    return load_spec(path)
+
+
+def refusal(tmp_path: Path, problem_id: str, edit: Callable[[dict[str, Any]], object],
+            ) -> SpecError:
+    """The SpecError the edited spec must raise, which names its file."""
+    with pytest.raises(SpecError) as info:
+        edited_spec(tmp_path, problem_id, edit)
+    assert info.value.path.endswith(f"{problem_id}/problem.yaml")
+    return info.value

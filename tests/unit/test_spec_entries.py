@@ -7,24 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from grader.errors import SpecError
 from grader.model.problems import load_problem, signature
 from grader.model.sequences import materialise
-from grader.model.spec import ProblemSpec, load_spec
-
-ROOT = Path(__file__).resolve().parents[2]
-SOURCE = ROOT / "problems" / "score_vs_pathwise" / "problem.yaml"
+from grader.model.spec import ProblemSpec
+from tests.specs import edited_spec, refusal
 
 
 def _load(tmp_path: Path, edit: Any) -> ProblemSpec:
-    raw = yaml.safe_load(SOURCE.read_text(encoding="utf-8"))
-    edit(raw)
-    path = tmp_path / "score_vs_pathwise" / "problem.yaml"
-    path.parent.mkdir()
-    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    return load_spec(path)
+    return edited_spec(tmp_path, "score_vs_pathwise", edit)
 
 
 def test_each_test_calls_the_entry_it_names() -> None:
@@ -97,11 +88,9 @@ REFUSED = [
 @pytest.mark.parametrize(("edit", "key", "words"), REFUSED, ids=[r[0].__name__ for r in REFUSED])
 def test_a_mistake_in_the_entries_names_file_key_and_fix(tmp_path: Path, edit: Any, key: str,
                                                           words: str) -> None:
-    with pytest.raises(SpecError) as info:
-        _load(tmp_path, edit)
-    assert info.value.path.endswith("score_vs_pathwise/problem.yaml")
-    assert info.value.key == key
-    assert words in str(info.value), str(info.value)
+    error = refusal(tmp_path, "score_vs_pathwise", edit)
+    assert error.key == key
+    assert words in str(error), str(error)
 
 
 def test_the_schema_asks_for_function_or_functions_and_a_call_per_test() -> None:

@@ -9,24 +9,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
 
-from grader.errors import SpecError
 from grader.model.problems import load_problem
 from grader.model.sequences import materialise
-from grader.model.spec import ProblemSpec, load_spec
-
-ROOT = Path(__file__).resolve().parents[2]
-SOURCE = ROOT / "problems" / "adam_step" / "problem.yaml"
+from grader.model.spec import ProblemSpec
+from tests.specs import edited_spec, refusal
 
 
 def _load(tmp_path: Path, edit: Any) -> ProblemSpec:
-    raw = yaml.safe_load(SOURCE.read_text(encoding="utf-8"))
-    edit(raw)
-    path = tmp_path / "adam_step" / "problem.yaml"
-    path.parent.mkdir()
-    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    return load_spec(path)
+    return edited_spec(tmp_path, "adam_step", edit)
 
 
 def _steps(raw: dict[str, Any]) -> list[dict[str, Any]]:
@@ -108,11 +99,9 @@ REFUSED = [
 @pytest.mark.parametrize(("edit", "key", "words"), REFUSED, ids=[r[0].__name__ for r in REFUSED])
 def test_a_mistake_in_a_sequence_names_file_key_and_fix(tmp_path: Path, edit: Any, key: str,
                                                          words: str) -> None:
-    with pytest.raises(SpecError) as info:
-        _load(tmp_path, edit)
-    assert info.value.path.endswith("adam_step/problem.yaml")
-    assert info.value.key == key, str(info.value)
-    assert words in str(info.value), str(info.value)
+    error = refusal(tmp_path, "adam_step", edit)
+    assert error.key == key, str(error)
+    assert words in str(error), str(error)
 
 
 def test_each_step_is_a_test_taking_the_references_earlier_outputs() -> None:

@@ -29,6 +29,7 @@ from grader.sandbox.ready import (
     STAGED_SUBMISSION,
     LimitsKey,
 )
+from grader.sandbox.slot import Slot
 
 RUNNER_IMAGE = "jaxjudge:runner"
 JAIL_UID = 60_000  # the runner image's user
@@ -75,10 +76,9 @@ class DockerSandbox:
         if keep_ready:
             scratch.sweep_staging()  # what ready containers of judges that died left
         self.max_wait_s = READY_MAX_WAIT_S
-        self._ready: Container | None = None
-        self._lock = threading.Lock()
-        self._closed = False
-        self._starters: list[threading.Thread] = []  # starting the next container
+        self._slot: Slot[Container] = Slot()
+        self._lock = threading.Lock()  # the threads starting the next container
+        self._starters: list[threading.Thread] = []
         try:
             self.client.images.get(image)
         except docker.errors.ImageNotFound as exc:
@@ -130,33 +130,22 @@ class DockerSandbox:
             stack.close()
             raise
 
+    @property
+    def _ready(self) -> Container | None:
+        return self._slot.ready
+
     def prepare(self, key: LimitsKey) -> None:
         """Starts a container of `key` ahead, if this sandbox keeps one ready and has none of
         that key (one of another key is closed: one ready container per sandbox)."""
-        if not self.keep_ready:
-            return
-        with self._lock:
-            if self._closed or (self._ready is not None and self._ready.key == key):
-                return
-            old, self._ready = self._ready, None
-        if old is not None:
-            old.close()
-        started: Container | None = self._start(key)
-        with self._lock:
-            if not self._closed and self._ready is None:
-                self._ready, started = started, None
-        if started is not None:
-            started.close()
+        if self.keep_ready:
+            self._slot.fill(key, lambda: self._start(key))
 
     def close(self) -> None:
         """Kills and removes the ready container; no other is started after this."""
+        self._slot.shut()
         with self._lock:
-            self._closed = True
-            ready, self._ready = self._ready, None
             starters, self._starters = self._starters, []
-        if ready is not None:
-            ready.close()
-        # A container still being started removes itself on seeing `_closed`: waited for, so
+        # A container still being started is closed on finding the slot shut: waited for, so
         # that a judge that ends now leaves none behind.
         for thread in starters:
             thread.join(timeout=CLOSE_WAIT_S)
@@ -164,8 +153,7 @@ class DockerSandbox:
     def _take(self, key: LimitsKey) -> Container | None:
         """The ready container, if of `key`, running and not stale (else it is closed); one of
         another key is closed too."""
-        with self._lock:
-            ready, self._ready = self._ready, None
+        ready = self._slot.pop()
         if ready is None:
             return None
         if ready.key != key or ready.used or time.monotonic() - ready.born > self.max_wait_s \

@@ -22,6 +22,7 @@ from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event, Frames
 from grader.sandbox.protocol import Job, in_background, stream
 from grader.sandbox.reaping import kill
+from grader.sandbox.slot import Slot
 
 STAGED_SUBMISSION, STAGED_GIVEN_NAME = "submission.py", "given.py"
 # bubblewrap: the jail's own staging folder, empty when the jail starts, bound read-only here;
@@ -90,9 +91,8 @@ class ReadyJails:
     keep_ready: bool
     cgroups: hierarchy.Hierarchy | None
     max_wait_s: float
-    _ready: Jail | None
-    _lock: threading.Lock
-    _closed: bool
+    _slot: Slot[Jail]
+    _lock: threading.Lock  # the uids in use
     _live: set[int]
 
     def _init_ready(self, keep_ready: bool) -> None:
@@ -100,10 +100,13 @@ class ReadyJails:
         if keep_ready:
             scratch.sweep_staging()  # what ready jails of judges that died left
         self.max_wait_s = READY_MAX_WAIT_S
-        self._ready = None
+        self._slot = Slot()
         self._lock = threading.Lock()
-        self._closed = False
         self._live = set()  # uids of this sandbox's jails alive now
+
+    @property
+    def _ready(self) -> Jail | None:
+        return self._slot.ready
 
     def _group(self, key: LimitsKey, stack: contextlib.ExitStack) -> cgroup.Group | None:
         """A jail's cgroup with `key`'s limits (None where per-process limits were accepted),
@@ -137,47 +140,26 @@ class ReadyJails:
         """Starts a jail of `key` ahead, if this sandbox keeps one ready and has none of that key
         (one of another key is closed: one ready jail per sandbox). It runs as whichever of the
         slot's two uids no live jail of this sandbox has (none free: nothing is started)."""
-        if not self.keep_ready:
-            return
-        with self._lock:
-            if self._closed or (self._ready is not None and self._ready.key == key):
-                return
-            old, self._ready = self._ready, None
-        if old is not None:
-            old.close()
-        jail = self._start(key, ahead=True)
-        if jail is None:
-            return
-        with self._lock:
-            if not self._closed and self._ready is None:
-                self._ready, jail = jail, None
-        if jail is not None:
-            jail.close()
+        if self.keep_ready:
+            self._slot.fill(key, lambda: self._start(key, ahead=True))
 
     def close(self) -> None:
         """Kills and cleans the ready jail; no other is started after this."""
-        with self._lock:
-            self._closed = True
-            jail, self._ready = self._ready, None
-        if jail is not None:
-            jail.close()
+        self._slot.shut()
 
     def _take(self, key: LimitsKey) -> Jail | None:
         """The ready jail, if of `key`, alive and not stale; else None (a dead or stale one is
         closed here)."""
-        with self._lock:
-            jail = self._ready
-            if jail is None or jail.key != key:
-                return None
-            self._ready = None
+        jail = self._slot.pop(key)
+        if jail is None:
+            return None
         if jail.used or not jail.alive() or time.monotonic() - jail.born > self.max_wait_s:
             jail.close()
             return None
         return jail
 
     def _discard(self) -> None:
-        with self._lock:
-            jail, self._ready = self._ready, None
+        jail = self._slot.pop()
         if jail is not None:
             jail.close()
 

@@ -27,10 +27,13 @@ def _docker(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
 
 def _runners(pid: int | None = None) -> list[str]:
     """Runner containers made by the judge process `pid` (default: this one). Only ours count:
-    another pytest-xdist worker's, or another run's on this host, come and go meanwhile."""
+    another pytest-xdist worker's, or another run's on this host, come and go meanwhile.
+    Sparse: the SDK would otherwise inspect each listed container, and one removed between the
+    list and its inspection (a ready container replaced) raised NotFound here."""
     client = docker.from_env()
     labels = ["jaxjudge=runner", f"jaxjudge.pid={pid or os.getpid()}"]
-    return [c.id for c in client.containers.list(all=True, filters={"label": labels})]
+    return [c.id for c in client.containers.list(all=True, filters={"label": labels},
+                                                 sparse=True)]
 
 
 def test_runner_image_holds_no_problem_reference_or_example(docker_sandbox: DockerSandbox) -> None:

@@ -75,10 +75,10 @@ def test_a_spent_jail_is_never_reused(fast_problem: Problem, tmp_path: Path,
     assert second.proc.poll() is not None and ready._ready not in (first, second)
 
 
-# At import: its own file writable, renamable or replaceable; its folder writable; anything
-# but its own file in it; another jail's staging folder (its host path) reachable.
-STAGING = '''
-import glob, os
+# At import, in a jail or a container started ahead: its own file writable or renamable, its
+# folder writable (each attempt that works is a defence that gave way).
+ATTEMPTS = '''
+import glob, os, sys
 got = []
 def attempt(what, act):
     try:
@@ -89,6 +89,10 @@ def attempt(what, act):
 attempt("append", lambda: open(__file__, "a").close())
 attempt("rename", lambda: os.rename(__file__, "/submission/moved.py"))
 attempt("create", lambda: open("/submission/other.py", "w").close())
+'''
+# And in a jail: anything but its own file in its folder; another jail's staging folder (its
+# host path) reachable.
+STAGING = ATTEMPTS + '''
 attempt("chmod", lambda: os.chmod("/submission", 0o777))
 attempt("other", lambda: os.listdir(OTHER))
 if sorted(os.listdir("/submission")) != ["submission.py"]:
@@ -150,20 +154,8 @@ def test_a_dead_or_stale_ready_jail_is_replaced(fast_problem: Problem, tmp_path:
     ready.max_wait_s = 600.0
 
 
-# At import: its staged file or folder writable, or a mark of an earlier submission in the
-# container (its /tmp, the interpreter).
-IN_A_READY_CONTAINER = '''
-import os, sys
-got = []
-def attempt(what, act):
-    try:
-        act()
-        got.append(what)
-    except OSError:
-        pass
-attempt("append", lambda: open(__file__, "a").close())
-attempt("rename", lambda: os.rename(__file__, "/submission/moved.py"))
-attempt("create", lambda: open("/submission/other.py", "w").close())
+# And in a container: a mark of an earlier submission (its /tmp, the interpreter).
+IN_A_READY_CONTAINER = ATTEMPTS + '''
 if os.path.exists("/tmp/mark") or hasattr(sys, "jaxjudge_mark"):
     got.append("graded another submission before")
 if got:
@@ -191,7 +183,8 @@ def test_a_ready_container_grades_one_submission_its_file_read_only(
             report = grade_submission(fast_problem, path, box, advise=False)
             assert report.verdict == Verdict.ACCEPTED, messages(report)
             assert ready.used  # graded in the container started ahead, which is gone now
-            assert box.client.containers.list(all=True, filters={"id": ready.container.id}) == []
+            assert box.client.containers.list(all=True, filters={"id": ready.container.id},
+                                              sparse=True) == []
             spent.append(ready)
             for _ in range(300):  # the next one is started in the background: 30 s at most
                 if box._ready is not None:
@@ -214,4 +207,4 @@ def test_a_ready_container_grades_one_submission_its_file_read_only(
     finally:
         box.close()
     assert box.client.containers.list(
-        all=True, filters={"label": f"jaxjudge.pid={os.getpid()}"}) == []
+        all=True, filters={"label": f"jaxjudge.pid={os.getpid()}"}, sparse=True) == []

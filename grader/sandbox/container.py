@@ -153,14 +153,7 @@ class DockerSandbox:
     def _take(self, key: LimitsKey) -> Container | None:
         """The ready container, if of `key`, running and not stale (else it is closed); one of
         another key is closed too."""
-        ready = self._slot.pop()
-        if ready is None:
-            return None
-        if ready.key != key or ready.used or time.monotonic() - ready.born > self.max_wait_s \
-                or not ready.running():
-            ready.close()
-            return None
-        return ready
+        return self._slot.take(key, self.max_wait_s, Container.running)
 
     def _prepare_next(self, key: LimitsKey) -> None:
         """The next container, started beside the one grading now (it imports jax meanwhile)."""

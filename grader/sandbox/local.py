@@ -168,10 +168,7 @@ class LocalSandbox(ReadyJails):
             yield from self._run_direct(job, capture)
             return
         key = LimitsKey.of(job)
-        jail = self._take(key)
-        if jail is None:
-            self._discard()  # a ready jail of other limits: its uid is this one's
-            jail = self._start(key)
+        jail = self._take(key) or self._start(key)
         assert jail is not None
         try:
             if self.keep_ready:  # the next one starts at once, beside this one, as the other uid

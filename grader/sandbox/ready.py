@@ -148,20 +148,9 @@ class ReadyJails:
         self._slot.shut()
 
     def _take(self, key: LimitsKey) -> Jail | None:
-        """The ready jail, if of `key`, alive and not stale; else None (a dead or stale one is
-        closed here)."""
-        jail = self._slot.pop(key)
-        if jail is None:
-            return None
-        if jail.used or not jail.alive() or time.monotonic() - jail.born > self.max_wait_s:
-            jail.close()
-            return None
-        return jail
-
-    def _discard(self) -> None:
-        jail = self._slot.pop()
-        if jail is not None:
-            jail.close()
+        """The ready jail, if of `key`, alive and not stale; else None (one of other limits,
+        whose uid a jail for this job may need, or a dead or stale one is closed here)."""
+        return self._slot.take(key, self.max_wait_s, Jail.alive)
 
     def _start(self, key: LimitsKey, ahead: bool = False) -> Jail | None:
         """A bubblewrap jail of `key`, its staging folder still empty: its runner starts Python

@@ -4,6 +4,7 @@ filled for a limits key, handed to one job, closed when replaced or when the san
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
@@ -15,6 +16,8 @@ class Started(Protocol):
     """A jail or container started ahead of its job."""
 
     key: LimitsKey
+    used: bool  # it has had its job
+    born: float  # time.monotonic() when it was started
 
     def close(self) -> None: ...
 
@@ -49,13 +52,18 @@ class Slot(Generic[S]):
         if new is not None:
             new.close()
 
-    def pop(self, key: LimitsKey | None = None) -> S | None:
-        """The ready one, taken out (with `key`: only one of that key; another stays)."""
+    def take(self, key: LimitsKey, max_wait_s: float, alive: Callable[[S], bool]) -> S | None:
+        """The ready one, taken out, if it is of `key`, unused, started less than `max_wait_s`
+        ago and `alive`; else None, and the one that was there (of another key, dead or stale)
+        is closed: it would hold a uid or a container for nothing."""
         with self.lock:
-            started = self.ready
-            if started is None or (key is not None and started.key != key):
-                return None
-            self.ready = None
+            started, self.ready = self.ready, None
+        if started is None:
+            return None
+        if started.key != key or started.used or not alive(started) \
+                or time.monotonic() - started.born > max_wait_s:
+            started.close()
+            return None
         return started
 
     def shut(self) -> None:

@@ -53,8 +53,8 @@ def test_names(t: Any) -> list[str]:
 def addressable(fn: Function) -> set[str]:
     """What `$k.path` may name of an entry's output: a leaf, a tuple item or a subtree, or the
     whole output ("") unless it is a tuple (no parameter takes a tuple)."""
-    paths = {path for path, _ in fn.leaves() if path}
-    out = paths | {p.rsplit(".", i)[0] for p in paths for i in range(1, 9)}
+    parts = [path.split(".") for path, _ in fn.leaves() if path]
+    out = {".".join(p[:i]) for p in parts for i in range(1, len(p) + 1)}
     return out if isinstance(fn.returns, TupleReturns) else out | {""}
 
 

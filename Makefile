@@ -119,5 +119,7 @@ bench: $(STAMP) docker-setup
 	$(BIN)/python benchmarks/example_times.py
 	$(BIN)/python benchmarks/service_latency.py
 	$(BIN)/python benchmarks/service_throughput.py --rounds 3
-	$(BIN)/python benchmarks/ready_jails.py
+	# latency_goals.py measures the throughput with and without ready jails, and submit
+	# against grade, with the real CLI: ready_jails.py's own rounds of both would repeat them.
+	$(BIN)/python benchmarks/ready_jails.py --only startup --only backends
 	$(BIN)/python benchmarks/latency_goals.py

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections import Counter
 
 import numpy as np
 from rich.console import Console
@@ -130,10 +131,7 @@ def _report_mutants(console: Console, problem: Problem) -> bool:
     survivors = [r for r in results if r.survived]
     explained = [r for r in survivors if r.explained]
     caught = len(results) - len(survivors)
-    sources = {r.source: 0 for r in results}
-    for r in results:
-        sources[r.source] += 1
-    per = ", ".join(f"{s} {n}" for s, n in sources.items())
+    per = ", ".join(f"{s} {n}" for s, n in Counter(r.source for r in results).items())
     console.print(f"  mutants: {caught} of {len(results)} caught ({per}); {len(explained)} "
                   f"explained as equivalent, {len(survivors) - len(explained)} survived",
                   highlight=False, markup=False, soft_wrap=True)

@@ -6,30 +6,16 @@ import numpy as np
 
 from grader.data.cache import EXPECTED, cached_arrays
 from grader.errors import ReferenceSolutionError
-from grader.model.inputs import TestCase, bind_dims, call_args, expected_leaves
+from grader.model.inputs import TestCase, bind_dims, expected_leaves
 from grader.model.problems import Problem, entries_by_test
-from grader.model.values import Mismatch, Output, pack, packed_names, trusted_output, unpack
+from grader.model.values import Output, pack, packed_names, unpack
 
 
 def reference_output(problem: Problem, case: TestCase) -> Output:
     """Runs the reference on one test; a failure or a misshapen result is the judge's fault.
     A tuple or tree return comes back as a dict of arrays by leaf path."""
-    module = problem.reference_module
     fn = problem.spec.entry(case.call)
-    ref = getattr(module, fn.name, None)
-    if not callable(ref):
-        raise ReferenceSolutionError(f"{problem.reference_path}: defines no function {fn.name!r}")
-    try:
-        result = ref(**call_args(case.args, problem.given_functions))
-    except Exception as exc:
-        raise ReferenceSolutionError(
-            f"{problem.reference_path}: raised {exc!r} on test {case.name!r}"
-        ) from exc
-    try:
-        out = trusted_output(fn, result)
-    except (Mismatch, TypeError) as exc:
-        raise ReferenceSolutionError(
-            f"{problem.reference_path}: test {case.name!r}: {exc}") from exc
+    out = problem.run_reference(case)
     leaves = out if isinstance(out, dict) else {"": out}
     for path, dtype, shape in expected_leaves(fn, bind_dims(fn, case.args)):
         got = leaves[path]

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from grader.errors import JudgeError, SpecError, UnknownProblemError
+from grader.errors import JudgeError, ReferenceSolutionError, SpecError, UnknownProblemError
 from grader.model.inputs import InputError, TestCase, call_args
 from grader.model.sequences import materialise
 from grader.model.spec import (
@@ -31,7 +31,7 @@ from grader.model.spec import (
     load_spec,
 )
 from grader.model.transforms import CheckRow, check_rows
-from grader.model.values import trusted_output
+from grader.model.values import Mismatch, Output, trusted_output
 
 
 def default_root() -> Path:
@@ -115,19 +115,9 @@ class Problem:
     @cached_property
     def tests(self) -> list[TestCase]:
         """The fixed tests; a sequence's steps take the reference's earlier outputs, so a spec
-        with `steps` runs the reference here (trusted, in the judge's process)."""
-        def reference(case: TestCase) -> Any:  # checked against the spec when it is expected
-            fn = self.spec.entry(case.call)
-            ref = getattr(self.reference_module, fn.name, None)
-            if not callable(ref):
-                raise JudgeError(f"{self.reference_path}: defines no function {fn.name!r}")
-            try:
-                return trusted_output(fn, ref(**call_args(case.args, self.given_functions)))
-            except Exception as exc:
-                raise JudgeError(f"{self.reference_path}: test {case.name!r}: {exc!r}") from exc
-
+        with `steps` runs the reference here (see `run_reference`)."""
         try:
-            return materialise(self.spec, reference)
+            return materialise(self.spec, self.run_reference)
         except InputError as exc:
             raise SpecError(str(self.spec_path), "", str(exc)) from exc
 
@@ -151,6 +141,25 @@ class Problem:
         except Exception as exc:
             raise JudgeError(f"{path}: reference fails to import: {exc!r}") from exc
         return module
+
+    def run_reference(self, case: TestCase) -> Output:
+        """The reference's output on one test, run here (trusted), a tuple or tree as a dict of
+        arrays by leaf path; its absence, an exception or another structure than the spec
+        declares is the judge's fault (ReferenceSolutionError)."""
+        fn = self.spec.entry(case.call)
+        ref = getattr(self.reference_module, fn.name, None)
+        if not callable(ref):
+            raise ReferenceSolutionError(f"{self.reference_path}: defines no function {fn.name!r}")
+        try:
+            result = ref(**call_args(case.args, self.given_functions))
+        except Exception as exc:
+            raise ReferenceSolutionError(
+                f"{self.reference_path}: raised {exc!r} on test {case.name!r}") from exc
+        try:
+            return trusted_output(fn, result)
+        except (Mismatch, TypeError) as exc:
+            raise ReferenceSolutionError(
+                f"{self.reference_path}: test {case.name!r}: {exc}") from exc
 
 
 def entries_by_test(problem: Problem) -> dict[str, Function] | None:

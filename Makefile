@@ -16,7 +16,9 @@ $(STAMP): pyproject.toml
 # driver runs the pages' browser tests;
 # redis-server and PostgreSQL are what the many-machine tests run against; nginx runs
 # docs/nginx.conf in front of the judge. Install what is
-# missing where we can, say how where we cannot.
+# missing where we can, say how where we cannot. apt-get runs under a lock file that
+# .ci/docker-setup takes too: .ci/run starts both at once, and DPkg::Lock::Timeout waits for
+# dpkg's lock but not for `update`'s lists lock (a fresh machine failed on it).
 APT_DEPS := bubblewrap:/usr/bin/bwrap chromium:/usr/bin/chromium \
 	chromium-driver:/usr/bin/chromedriver redis-server:/usr/bin/redis-server \
 	postgresql:/usr/lib/postgresql/15/bin/initdb nginx:/usr/sbin/nginx \
@@ -26,8 +28,9 @@ system-deps:
 		[ -x "$${dep#*:}" ] || missing="$$missing $${dep%%:*}"; done; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get -o DPkg::Lock::Timeout=300 update -qq && DEBIAN_FRONTEND=noninteractive \
-			apt-get -o DPkg::Lock::Timeout=300 install -y -qq $$missing; \
+		flock -w 900 /run/lock/jaxjudge-apt.lock sh -c "apt-get -o DPkg::Lock::Timeout=300 \
+			update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
+			install -y -qq $$missing"; \
 	else echo "jaxjudge needs:$$missing: run 'sudo apt-get install$$missing' (or your OS's packages)"; fi
 
 # The problem page's editor (CodeMirror 6, web/): npm ci from the lockfile, then esbuild bundles

@@ -155,15 +155,15 @@ def _unjudged_leaf_wrong(problem: Problem, seen: dict[int, Output], wrong: set[i
     """A leaf of a tuple or tree return that no statistical check judges is wrong on a visible
     test: the checks passing says nothing of it (a doubled grads.b, where the checks judge
     value), so it is no sign of sound sampling, and the relations judge it instead."""
-    fn = problem.spec.function
-    if not fn.structured:
+    if not any(fn.structured for fn in problem.spec.entries):
         return False
-    judged = {c.output for c in problem.spec.statistics}
     expected = expected_outputs(problem)
     for i in sorted(wrong):
         got = seen.get(i)
         if i >= len(problem.tests) or not isinstance(got, dict):
             continue
+        fn = problem.spec.entry(problem.tests[i].call)  # with `functions`: the test's own
+        judged = {c.output for c in problem.spec.statistics if c.call == problem.tests[i].call}
         for path, leaf in fn.leaves():
             if path not in judged and path in got and compare(
                     np.asarray(got[path]), expected[i][path], leaf.dtype,

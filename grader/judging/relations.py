@@ -35,18 +35,21 @@ COUNT = re.compile(r"^(n|n_.*|num_.*|.*_count)$")  # a scalar parameter that cou
 @dataclass(frozen=True)
 class Target:
     """What a sentence is about: the one array (path "") or one leaf of a tuple or tree return
-    ("grads.w"), with its declared shape."""
+    ("grads.w"), with its declared shape; with `functions`, of one entry ("adam_step's
+    new_params.w")."""
 
     path: str
     shape: list[int | str]
+    entry: str = ""  # with `functions`: the entry whose output it is
 
     @property
     def subject(self) -> str:
-        return f"Your {self.path}" if self.path else "Your result"
+        return f"Your {self.noun}"
 
     @property
     def noun(self) -> str:
-        return self.path or "result"
+        own = f"{self.entry}'s " if self.entry else ""
+        return own + (self.path or "result")
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,19 +80,26 @@ def relations(problem: Problem, outputs: dict[int, Output],
     tree return is judged leaf by leaf: each wrong leaf's first relation, named by its path
     ("Your grads.w is n_samples times the expected one"), however the other leaves fare."""
     tol = problem.spec.tolerance
-    fn = problem.spec.function
-    if not fn.structured:
-        pairs = [Pair(problem.tests[i], g, expected[i], tol) for i, g in sorted(outputs.items())]
-        found = _first(problem, pairs, Target("", list(fn.leaves()[0][1].shape)), whole=True)
-        return [found] if found else []
+    several = problem.spec.functions is not None
     out = []
-    for path, leaf in fn.leaves():
-        pairs = [Pair(problem.tests[i], np.asarray(g[path]), np.asarray(expected[i][path]),
-                      leaf_tolerance(tol, path))
-                 for i, g in sorted(outputs.items()) if isinstance(g, dict) and path in g]
-        found = _first(problem, pairs, Target(path, list(leaf.shape)), whole=False)
-        if found:
-            out.append(found)
+    for fn in problem.spec.entries:  # each entry's tests, by its own return (`functions`)
+        mine = {i: g for i, g in sorted(outputs.items())
+                if problem.spec.entry(problem.tests[i].call) is fn}
+        entry = fn.name if several else ""
+        if not fn.structured:
+            pairs = [Pair(problem.tests[i], np.asarray(g), np.asarray(expected[i]), tol)
+                     for i, g in mine.items() if not isinstance(g, dict)]
+            target = Target("", list(fn.leaves()[0][1].shape), entry)
+            found = _first(problem, pairs, target, whole=True)
+            out += [found] if found else []
+            continue
+        for path, leaf in fn.leaves():
+            pairs = [Pair(problem.tests[i], np.asarray(g[path]), np.asarray(expected[i][path]),
+                          leaf_tolerance(tol, path))
+                     for i, g in mine.items() if isinstance(g, dict) and path in g]
+            found = _first(problem, pairs, Target(path, list(leaf.shape), entry), whole=False)
+            if found:
+                out.append(found)
     return out
 
 
@@ -129,7 +139,8 @@ def _transposed(problem: Problem, pairs: list[Pair], target: Target) -> str:
 def _exact(problem: Problem, pairs: list[Pair], target: Target) -> str:
     """The spec's exact expectation (a trusted reference helper) in place of an estimate."""
     for check in problem.spec.statistics:
-        if not isinstance(check, MeanCheck) or (check.output or "") != target.path:
+        if not isinstance(check, MeanCheck) or (check.output or "") != target.path \
+                or (check.call or "") != target.entry:
             continue
         fn = getattr(problem.reference_module, check.expectation, None)
         if not callable(fn):
@@ -145,16 +156,17 @@ def _exact(problem: Problem, pairs: list[Pair], target: Target) -> str:
     return ""
 
 
-def _counts(problem: Problem) -> list[str]:
-    return [p.name for p in problem.spec.function.params
-            if isinstance(p, ScalarParam) and COUNT.match(p.name)]
+def _counts(problem: Problem, pairs: list[Pair]) -> list[str]:
+    """The scalar parameters that count samples, of the entry the pairs' tests call."""
+    fn = problem.spec.entry(pairs[0].case.call) if pairs else problem.spec.function
+    return [p.name for p in fn.params if isinstance(p, ScalarParam) and COUNT.match(p.name)]
 
 
 def _factors(problem: Problem, pairs: list[Pair], part: Callable[[np.ndarray], np.ndarray],
              ) -> Iterator[tuple[str, Callable[[Pair], float]]]:
     """(name, c per test) for each factor a hint may name: clean ones, then one a visible test
     shows (the least-squares c of its outputs, which the learner sees anyway)."""
-    for n in _counts(problem):
+    for n in _counts(problem, pairs):
         yield n, lambda p, n=n: float(p.case.args[n])  # type: ignore[misc]
         if all(float(p.case.args[n]) != 0 for p in pairs):  # a count of 0 divides nothing
             yield f"1/{n}", lambda p, n=n: 1 / float(p.case.args[n])  # type: ignore[misc]
@@ -178,7 +190,7 @@ def _scaled(problem: Problem, pairs: list[Pair], target: Target) -> str:
                 return (f"{target.subject} is the expected one with the opposite sign: check "
                         "the sign of each term (a loss minimised where a reward is maximised?).")
             why = (" (a sum over the samples where their mean belongs?)"
-                   if name.startswith(tuple(_counts(problem))) else
+                   if name.startswith(tuple(_counts(problem, pairs))) else
                    " (a mean where a sum belongs?)" if name.startswith("1/") else "")
             return f"{target.subject} is {name} times the expected one{why}."
     return ""
@@ -186,7 +198,7 @@ def _scaled(problem: Problem, pairs: list[Pair], target: Target) -> str:
 
 def _row_names(problem: Problem, rows: int, target: Target) -> list[str]:
     """Row k named after the k-th array parameter shaped like a row, when there are `rows`."""
-    fn = problem.spec.function
+    fn = problem.spec.entry(target.entry or None)
     like = [p.name for p in fn.params if isinstance(p, ArrayParam)
             and list(p.shape) == list(target.shape[1:])]
     return [f"{n} row" for n in like] if len(like) == rows else \

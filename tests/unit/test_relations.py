@@ -198,3 +198,21 @@ def test_a_count_of_zero_is_no_factor_to_divide_by() -> None:
     zero = [i for i, c in enumerate(problem.tests) if c.args.get("n_exact") == 0]
     assert zero
     assert "1/n_exact" not in said(problem, lambda i, e: e * 2 if i in zero else e)
+
+
+def test_each_entry_of_a_problem_with_functions_by_its_own_return() -> None:
+    """adam_step has two entries with different trees: a slip in adam_step's new_params.b is
+    named by its entry and path (it read adam_init's leaves before, and said nothing)."""
+    adam = load_problem("adam_step")
+    expected = expected_outputs(adam)
+    got = {i: {p: 2 * a if p == "new_params.b" and c.call == "adam_step" else a
+               for p, a in expected[i].items()} for i, c in enumerate(adam.tests)}
+    assert relations(adam, got, expected) == \
+        ["Your adam_step's new_params.b is 2 times the expected one."]
+    both = load_problem("score_vs_pathwise")  # two entries returning one array each
+    expected = expected_outputs(both)
+    got = {i: -e if c.call == "pathwise_grad" else e
+           for i, (c, e) in enumerate(zip(both.tests, expected, strict=True))}
+    found = relations(both, got, expected)
+    assert len(found) == 1 and found[0].startswith(
+        "Your pathwise_grad's result is the expected one with the opposite sign"), found

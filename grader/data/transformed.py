@@ -18,7 +18,7 @@ from grader.sandbox.runner import flatten, transformed
 
 def reference_row(problem: Problem, row: CheckRow) -> Output:
     """The reference under one row's transform; a failure is the judge's fault."""
-    ref = getattr(problem.reference_module, problem.spec.function.name)
+    ref = getattr(problem.reference_module, problem.spec.entry(row.check.call).name)
     shape = row.transform["returns"]
     try:
         result: Any = transformed(ref, call_args(row.args), row.transform)

@@ -23,7 +23,7 @@ def row_compare(problem: Problem, row: CheckRow, got: Output, want: Output) -> C
     tol = tol.model_copy(update={k: v for k in ("rtol", "atol")
                                  if (v := getattr(row.check, k)) is not None})
     if row.check.transform in ("jit", "vmap"):  # the function's own structure
-        return compare_output(got, want, problem.spec.function, tol, row.args)
+        return compare_output(got, want, problem.spec.entry(row.check.call), tol, row.args)
     if not isinstance(want, dict):
         return compare(got, want, str(want.dtype), tol, dict(row.args))
     results = [(p, compare(got[p], want[p], str(want[p].dtype), tol, dict(row.args)))

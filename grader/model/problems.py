@@ -163,10 +163,13 @@ class Problem:
 
 
 def entries_by_test(problem: Problem) -> dict[str, Function] | None:
-    """With `functions`: the entry each fixed test calls, by test name; None with `function`."""
+    """With `functions`: the entry each fixed test calls, by test name, and each jit or vmap
+    function-check row's (their results have its structure); None with `function`."""
     if problem.spec.functions is None:
         return None
-    return {c.name: problem.spec.entry(c.call) for c in problem.tests}
+    return {**{c.name: problem.spec.entry(c.call) for c in problem.tests},
+            **{r.name: problem.spec.entry(r.check.call) for r in problem.check_rows
+               if r.check.transform in ("jit", "vmap")}}
 
 
 def load_given(path: Path, name: str) -> types.ModuleType:

@@ -231,9 +231,6 @@ class ProblemSpec(Strict):
                 if not several and t.call is not None:
                     raise ValueError(f"{where}.{i} ({t.name!r}): `call` is for problems with "
                                      "`functions`; remove it (the test calls `function`)")
-        if several and self.function_checks:
-            raise ValueError("function_checks judge one function and are not supported with "
-                             "`functions`: put transform checks in a problem with `function`")
         outputs = set().union(*(entry_checks(self, f, several) for f in self.entries))
         for key in self.tolerance.per_output:
             if key not in outputs:

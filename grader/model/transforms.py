@@ -17,12 +17,15 @@ from grader.model.generators import Normal, Uniform
 from grader.model.strict import IDENT, Strict, distinct
 
 TRANSFORM_KEY = "@transform"  # a call's transform, beside its arguments (no parameter's name)
+CALL_KEY = "@call"  # the entry a call runs (with `functions`), as the runner reads it
 Draw = Annotated[Normal | Uniform, Field(discriminator="dist")]
 
 
 class FunctionCheck(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     transform: Literal["vjp", "jvp", "jit", "vmap"]
+    call: str | None = Field(None, pattern=IDENT, description=(
+        "with `functions`: the entry it judges (on the tests that call it); else leave out"))
     tests: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]] | None = Field(
         None, min_length=1, description="the tests it runs on (generated ones as <name>_<i>); "
         "default every test")
@@ -60,19 +63,34 @@ class FunctionCheck(Strict):
 
 def validate_checks(spec: Any) -> None:
     """Cross-checks of `function_checks` against the function and the tests (ValueError)."""
+    from grader.model.entries import STEP
     from grader.model.kinds import ArrayParam, ChoiceParam, Returns, TreeParam
 
-    fn = spec.function
-    params = {p.name: p for p in fn.params}
-    tests = {t.name for t in spec.tests} | {f"{g.name}_{i}" for g in spec.generated
-                                             for i in range(g.count)}
+    several = spec.functions is not None
+    declared = [f.name for f in spec.entries]
+    calls = {f"{g.name}_{i}": g.call for g in spec.generated for i in range(g.count)}
+    for t in spec.tests:  # every test's report name, and the entry it calls
+        calls |= {t.name: t.call} if t.steps is None else \
+            {STEP.format(name=t.name, k=k): s.call for k, s in enumerate(t.steps)}
     names = [c.name for c in spec.function_checks]
     distinct(names, "function_checks names")
     for c in spec.function_checks:
         where = f"function_checks {c.name!r}"
+        if several and c.call not in declared:
+            raise ValueError(f"{where}: say which entry it judges with `call:`, one of "
+                             f"{declared}")
+        if not several and c.call is not None:
+            raise ValueError(f"{where}: `call` is for problems with `functions`; remove it "
+                             "(the check judges `function`)")
+        fn = spec.entry(c.call)
+        params = {p.name: p for p in fn.params}
+        tests = sorted(n for n, call in calls.items() if call == c.call)
+        if not tests:
+            raise ValueError(f"{where}: no test calls {fn.name!r}, so it would judge nothing")
         for t in c.tests or []:
             if t not in tests:
-                raise ValueError(f"{where} tests: {t!r} is no test (tests: {sorted(tests)})")
+                raise ValueError(f"{where} tests: {t!r} is no test"
+                                 f"{' of ' + repr(fn.name) if several else ''} (tests: {tests})")
         for key, listed in (("wrt", c.wrt or []), ("static", c.static),
                             ("in_axes", list(c.in_axes or {}))):
             for n in listed:
@@ -120,7 +138,10 @@ class CheckRow:
 
     @property
     def call(self) -> dict[str, Any]:
-        return {**self.args, TRANSFORM_KEY: self.transform}
+        """The call as the job sends it: the arguments, the transform and (with `functions`)
+        the entry it runs."""
+        entry = {CALL_KEY: self.check.call} if self.check.call is not None else {}
+        return {**self.args, TRANSFORM_KEY: self.transform, **entry}
 
     @property
     def label(self) -> str:
@@ -152,12 +173,12 @@ def check_rows(problem: Any) -> list[CheckRow]:
     from grader.model.values import structure
 
     spec, cases = problem.spec, problem.tests
-    fn = spec.function
     out = []
     for c in spec.function_checks:
+        fn = spec.entry(c.call)
         chosen = set(c.tests) if c.tests is not None else None
         for i, case in enumerate(cases):
-            if chosen is not None and case.name not in chosen:
+            if case.call != c.call or (chosen is not None and case.name not in chosen):
                 continue
             rng = np.random.default_rng([c.seed, i])
             args = dict(case.args)

@@ -168,3 +168,22 @@ def test_runner_transforms_are_jaxs() -> None:
                                        r"declared float32\[2\]"):
         transformed(lambda x, m, n: m * 1.0, args, {"transform": "vjp", "wrt": ["x"],
                                                     "cotangent": ct})
+
+
+def test_a_check_in_a_problem_with_functions_judges_its_entry_on_its_tests() -> None:
+    """adam_step's jit check: rows only on tests that call adam_step, each call naming the
+    entry (the runner's CALL_KEY) beside the transform, flattened by adam_step's structure."""
+    from grader.model.problems import entries_by_test, load_problem
+    from grader.sandbox.runner import CALL_KEY, TRANSFORM_KEY
+
+    problem = load_problem("adam_step")
+    rows = check_rows(problem)
+    assert [(r.name, r.visible) for r in rows] == [
+        ("traces_under_jit:worked_example", True), ("traces_under_jit:layer_0", False)]
+    row = rows[0]
+    assert row.call[CALL_KEY] == "adam_step" and row.call[TRANSFORM_KEY]["transform"] == "jit"
+    assert row.leaf_paths[:2] == ("new_params.w", "new_params.b")
+    assert row.transform["returns"]["kind"] == "tuple"
+    by_name = entries_by_test(problem)
+    assert by_name is not None and by_name[row.name].name == "adam_step"
+    assert by_name["init_then_two_steps.step0"].name == "adam_init"

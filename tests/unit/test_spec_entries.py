@@ -53,8 +53,13 @@ def _tuple_return(raw: dict[str, Any]) -> None:
         {"name": "g", "dtype": "float32", "shape": ["D"]}]}
 
 
-def _function_checks(raw: dict[str, Any]) -> None:
+def _check_without_call(raw: dict[str, Any]) -> None:
     raw["function_checks"] = [{"name": "jitted", "transform": "jit"}]
+
+
+def _check_on_a_test_of_another_entry(raw: dict[str, Any]) -> None:
+    raw["function_checks"] = [{"name": "jitted", "transform": "jit", "call": "pathwise_grad",
+                               "tests": ["worked_example_score"]}]
 
 
 def _same_name(raw: dict[str, Any]) -> None:
@@ -79,8 +84,12 @@ REFUSED = [
     (_tuple_return, "(top level)", "functions 'pathwise_grad': statistics 'pathwise_unbiased': "
                                    "the return is a tuple or tree; say which leaf"),
     (_same_name, "(top level)", "functions names repeat"),
-    (_function_checks, "(top level)", "function_checks judge one function and are not "
-                                      "supported with `functions`"),
+    (_check_without_call, "(top level)", "function_checks 'jitted': say which entry it "
+                                         "judges with `call:`, one of ['score_grad', "
+                                         "'pathwise_grad']"),
+    (_check_on_a_test_of_another_entry, "(top level)", "function_checks 'jitted' tests: "
+                                                       "'worked_example_score' is no test of "
+                                                       "'pathwise_grad'"),
     (_unknown_key, "tests.0.calls", "unknown key"),
 ]
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from grader.cli import grade, problem_commands
 from grader.cli.exits import EXIT_ERROR
 from grader.errors import JudgeError
 
@@ -25,17 +24,23 @@ grade PROBLEM class/ --csv grades.csv' grades a class. Exit status: 0 accepted (
 not accepted, 2 usage or judge error."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every command's parser; for `submit` (command == "submit"), its own alone: the learner's
+    HTTP client then never imports the judge (numpy, pydantic, the sandbox), ~0.4 s of its start.
+    """
+    from grader.cli import submit  # an HTTP client: its module imports httpx only when it runs
+
     parser = argparse.ArgumentParser(prog="jaxjudge", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"jaxjudge {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    problem_commands.add_commands(sub)
-    grade.add_commands(sub)
-    # The online judge's commands: their modules import the service only when they run.
-    from grader.cli import admin, serve, submit
+    if command != "submit":
+        from grader.cli import admin, grade, problem_commands, serve
 
-    serve.add_commands(sub)
-    admin.add_commands(sub)
+        problem_commands.add_commands(sub)
+        grade.add_commands(sub)
+        # The online judge's commands: their modules import the service only when they run.
+        serve.add_commands(sub)
+        admin.add_commands(sub)
     submit.add_commands(sub)
     return parser
 
@@ -56,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Every way out of jaxjudge, as 0, 1 or 2 (DESIGN.md): commands return their code, and
     anything raised is mapped here."""
     try:
-        args = build_parser().parse_args(argv)
+        words = list(sys.argv[1:] if argv is None else argv)
+        args = build_parser(words[0] if words else None).parse_args(words)
     except SystemExit as exc:  # argparse: 2 after a usage error, 0 after --help
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     console = _Console(highlight=False)

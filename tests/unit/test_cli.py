@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -266,3 +268,16 @@ def test_verify_mutants_fails_on_an_unexplained_survivor_only(tmp_path: Path) ->
         ok, out = report()
         assert ok and "1 explained as equivalent, 0 survived" in out, out
         assert f"[{first.change}]: explained: it reads the same" in out
+
+
+def test_submit_loads_no_judge() -> None:
+    """`jaxjudge submit` is an HTTP client: its start-up imports neither the problem model
+    (numpy, pydantic) nor the sandbox nor the service (~0.5 s of every submit once)."""
+    code = ("import sys; from grader.cli.main import main; "
+            "rc = main(['submit', 'reinforce_grad', '/nonexistent.py', '--server', "
+            "'http://127.0.0.1:9', '--token', 't']); "
+            "print(rc, sorted(m for m in ('grader.model.problems', 'grader.model.spec', "
+            "'grader.sandbox.factory', 'grader.service', 'jax', 'pydantic') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         check=False)
+    assert out.stdout.split("\n")[-2] == "2 []", (out.stdout, out.stderr)

@@ -114,7 +114,13 @@ WORKED: dict[str, tuple[str, list[Any], float]] = {
                                 [-0.2797, 0.1505, 0.1292], 5e-5),
     "straight_through_gumbel": ("**[0.5492, 0.3481, 0.0285, 0.0742]**",
                                 [0.5492, 0.3481, 0.0285, 0.0742], 5e-5),
+    "reinforce_grad": (f"**[2.565, {MINUS}2.565]**", [2.565, -2.565], 5e-4),
+    "reinforce_baseline_grad": (f"**[2.501, {MINUS}2.501]**", [2.501, -2.501], 5e-4),
+    "reparam_grad": (f"**[[0.007762, {MINUS}0.09722], [1.933, 2.097]]**",
+                     [[0.007762, -0.09722], [1.933, 2.097]], 5e-4),
 }
+# The visible test a statement works through, where it is not named worked_example.
+WORKED_TEST = {"reparam_grad": "standard_normal"}
 # A tuple or tree return: the leaf whose value the statement shows in bold.
 WORKED_LEAF = {"adam_step": "new_params.w"}
 
@@ -133,7 +139,8 @@ def test_worked_example_in_statement_is_what_the_reference_computes(problem_id: 
     text = problem.statement()
     section = text.split("## Worked mini-example", 1)[1].split("\n## ", 1)[0]
     assert shown in section
-    case = next(c for c in problem.tests if c.name == "worked_example")
+    case = next(c for c in problem.tests
+                if c.name == WORKED_TEST.get(problem_id, "worked_example"))
     assert case.visible
     # The statement's inputs are the test's: every array argument appears as written.
     plain = section.replace(MINUS, "-")

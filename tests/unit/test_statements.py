@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from grader.model.problems import list_problems
+from grader.model.problems import list_problems, load_problem
 from grader.service.web.statements import hints_shown, mathml, render_statement, split_hints
 
 STATEMENT = r"""# Title
@@ -74,10 +74,21 @@ def test_the_hints_section_is_cut_out_and_each_item_is_a_hint() -> None:
 @pytest.mark.parametrize("problem_id", sorted(p.id for p in list_problems()))
 def test_every_formula_of_every_statement_typesets(problem_id: str) -> None:
     """A formula latex2mathml cannot typeset would show its LaTeX source on the page."""
-    problem = next(p for p in list_problems() if p.id == problem_id)
+    problem = load_problem(problem_id)
     st = render_statement(problem.statement())
     for part in (st.body, *st.hints):
         bad = re.findall(r'<code class="math-error">(.*?)</code>', str(part))
         assert bad == [], bad
         assert not re.search(r"\$\\", re.sub(r"<code>.*?</code>", "", str(part), flags=re.S)), \
             "an unclosed or unparsed $\\…$"
+
+
+SECTIONS = ["Why this matters", "Worked mini-example", "Common pitfalls", "Problem", "Hints"]
+
+
+def test_every_statement_has_the_tracks_five_sections_in_order() -> None:
+    """Issue 21's shape, the first three problems included: why, a worked example (checked
+    against the reference in test_references), pitfalls, the problem, hints."""
+    shapes = {p.id: re.findall(r"^## (.+)$", p.statement(), re.M) for p in list_problems()}
+    assert {k: v for k, v in shapes.items() if v != SECTIONS} == {}
+    assert len(shapes) >= 20

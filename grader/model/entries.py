@@ -44,6 +44,18 @@ def refs_in(value: Any) -> list[tuple[int, str]]:
     return [ref] if ref else []
 
 
+def check_call(spec: Any, call: str | None, where: str, verb: str = "calls") -> None:
+    """A test's, step's or check's `call`: an entry's name with `functions`, absent with
+    `function` (ValueError naming `where` and the fix)."""
+    declared = [f.name for f in spec.entries]
+    if spec.functions is not None and call not in declared:
+        raise ValueError(f"{where}: `call: {call}` names no entry; say which it {verb}, one of "
+                         f"{declared}")
+    if spec.functions is None and call is not None:
+        raise ValueError(f"{where}: `call` is for problems with `functions`; remove it (it "
+                         f"{verb} `function`)")
+
+
 def test_names(t: Any) -> list[str]:
     """The report lines of an explicit test: its name, or one per step of a sequence."""
     return [t.name] if t.steps is None else \

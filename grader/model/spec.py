@@ -11,7 +11,7 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator, model_
 
 from grader.errors import SpecError
 from grader.model.checks import StatisticalCheck
-from grader.model.entries import Step, check_steps, entry_checks, test_names
+from grader.model.entries import Step, check_call, check_steps, entry_checks, test_names
 from grader.model.examples import (
     EXAMPLE,
     Diagnosis,
@@ -218,19 +218,13 @@ class ProblemSpec(Strict):
             raise ValueError("give `function` (one entry) or `functions` (several), exactly one")
         distinct([f.name for f in self.entries], "functions names")
         several = self.functions is not None
-        declared = [f.name for f in self.entries]
         for where, items in (("tests", self.tests), ("generated", self.generated),
                              ("statistics", self.statistics)):
             for i, t in enumerate(items):
                 if isinstance(t, ExplicitTest) and t.steps is not None:
                     check_steps(self, i, t)
                     continue
-                if several and t.call not in declared:
-                    raise ValueError(f"{where}.{i} ({t.name!r}): `call: {t.call}` names no entry;"
-                                     f" say which it calls, one of {declared}")
-                if not several and t.call is not None:
-                    raise ValueError(f"{where}.{i} ({t.name!r}): `call` is for problems with "
-                                     "`functions`; remove it (the test calls `function`)")
+                check_call(self, t.call, f"{where}.{i} ({t.name!r})")
         outputs = set().union(*(entry_checks(self, f, several) for f in self.entries))
         for key in self.tolerance.per_output:
             if key not in outputs:

@@ -63,11 +63,10 @@ class FunctionCheck(Strict):
 
 def validate_checks(spec: Any) -> None:
     """Cross-checks of `function_checks` against the function and the tests (ValueError)."""
-    from grader.model.entries import STEP
+    from grader.model.entries import STEP, check_call
     from grader.model.kinds import ArrayParam, ChoiceParam, Returns, TreeParam
 
     several = spec.functions is not None
-    declared = [f.name for f in spec.entries]
     calls = {f"{g.name}_{i}": g.call for g in spec.generated for i in range(g.count)}
     for t in spec.tests:  # every test's report name, and the entry it calls
         calls |= {t.name: t.call} if t.steps is None else \
@@ -76,12 +75,7 @@ def validate_checks(spec: Any) -> None:
     distinct(names, "function_checks names")
     for c in spec.function_checks:
         where = f"function_checks {c.name!r}"
-        if several and c.call not in declared:
-            raise ValueError(f"{where}: say which entry it judges with `call:`, one of "
-                             f"{declared}")
-        if not several and c.call is not None:
-            raise ValueError(f"{where}: `call` is for problems with `functions`; remove it "
-                             "(the check judges `function`)")
+        check_call(spec, c.call, where, "judges")
         fn = spec.entry(c.call)
         params = {p.name: p for p in fn.params}
         tests = sorted(n for n, call in calls.items() if call == c.call)

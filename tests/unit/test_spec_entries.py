@@ -84,8 +84,8 @@ REFUSED = [
     (_tuple_return, "(top level)", "functions 'pathwise_grad': statistics 'pathwise_unbiased': "
                                    "the return is a tuple or tree; say which leaf"),
     (_same_name, "(top level)", "functions names repeat"),
-    (_check_without_call, "(top level)", "function_checks 'jitted': say which entry it "
-                                         "judges with `call:`, one of ['score_grad', "
+    (_check_without_call, "(top level)", "function_checks 'jitted': `call: None` names no "
+                                         "entry; say which it judges, one of ['score_grad', "
                                          "'pathwise_grad']"),
     (_check_on_a_test_of_another_entry, "(top level)", "function_checks 'jitted' tests: "
                                                        "'worked_example_score' is no test of "

@@ -15,9 +15,8 @@ from pydantic import Field, model_validator
 
 from grader.model.generators import Normal, Uniform
 from grader.model.strict import IDENT, Strict, distinct
+from grader.sandbox.runner import CALL_KEY, TRANSFORM_KEY  # the keys the runner reads
 
-TRANSFORM_KEY = "@transform"  # a call's transform, beside its arguments (no parameter's name)
-CALL_KEY = "@call"  # the entry a call runs (with `functions`), as the runner reads it
 Draw = Annotated[Normal | Uniform, Field(discriminator="dist")]
 
 

@@ -157,8 +157,9 @@ def _exact(problem: Problem, pairs: list[Pair], target: Target) -> str:
 
 
 def _counts(problem: Problem, pairs: list[Pair]) -> list[str]:
-    """The scalar parameters that count samples, of the entry the pairs' tests call."""
-    fn = problem.spec.entry(pairs[0].case.call) if pairs else problem.spec.function
+    """The scalar parameters that count samples, of the entry the pairs' tests call (they
+    are one entry's: `relations` groups them so, and `_first` never asks of no pairs)."""
+    fn = problem.spec.entry(pairs[0].case.call)
     return [p.name for p in fn.params if isinstance(p, ScalarParam) and COUNT.match(p.name)]
 
 

@@ -142,7 +142,9 @@ def fast_problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
 @pytest.fixture(scope="session")
 def roomy_problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
     """The default time limits, for attacks whose verdict is not a timeout but whose work
-    (filling gigabytes on one capped core) is slow on a busy machine."""
+    (filling gigabytes on one capped core) is slow on a busy machine, and for class grades:
+    two jails grading at once and two started ahead share the machine's cores, and on a
+    loaded CI machine a cold wrong answer there once took more than fast_problem's 8 s."""
     return _visible_only(tmp_path_factory, "limits: {time_per_test_s: 20, total_time_s: 60, "
                                            "memory_mb: 3072, startup_s: 15}")
 

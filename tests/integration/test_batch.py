@@ -47,11 +47,11 @@ def _who(submission: str) -> str:
     return p.stem if p.parent.name == "class" else p.parent.name
 
 
-def test_a_class_grades_into_every_export(fast_problem: Problem, classroom: Path,
+def test_a_class_grades_into_every_export(roomy_problem: Problem, classroom: Path,
                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str],
                                           clean_after: None) -> None:
-    monkeypatch.setenv("JAXJUDGE_ROOT", str(fast_problem.root))
+    monkeypatch.setenv("JAXJUDGE_ROOT", str(roomy_problem.root))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     out = tmp_path / "out"
     code = main(["grade", "reinforce_grad", str(classroom), "--jobs", "2", "--format", "json",
@@ -82,16 +82,16 @@ def test_a_class_grades_into_every_export(fast_problem: Problem, classroom: Path
 
 
 def test_unchanged_submissions_are_served_from_the_result_cache(
-        fast_problem: Problem, classroom: Path, tmp_path: Path,
+        roomy_problem: Problem, classroom: Path, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("JAXJUDGE_ROOT", str(fast_problem.root))
+    monkeypatch.setenv("JAXJUDGE_ROOT", str(roomy_problem.root))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     alice = classroom / "alice" / "reinforce_grad.py"
     assert main(["grade", "reinforce_grad", str(alice), str(classroom / "bob"), "--format",
                  "json", "--csv", str(tmp_path / "g.csv")]) == 0
     first = json.loads(capsys.readouterr().out)
     # Mark the cached result: a re-run that regraded would not show the mark.
-    key = result_key(fast_problem, read_submission(alice), "local")
+    key = result_key(roomy_problem, read_submission(alice), "local")
     stored = folder(RESULTS) / f"{key}.json"
     marked = json.loads(stored.read_text())
     marked["feedback"] = ["served from the cache"]
@@ -104,7 +104,7 @@ def test_unchanged_submissions_are_served_from_the_result_cache(
     assert json.loads(capsys.readouterr().out)[0]["feedback"] == first[0]["feedback"] == []
     # A changed file is a new submission.
     alice.write_text(alice.read_text() + "\n# edited\n")
-    assert result_key(fast_problem, read_submission(alice), "local") != key
+    assert result_key(roomy_problem, read_submission(alice), "local") != key
 
 
 def test_find_submissions_rejects_a_missing_path(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def _grade_class(problem: Problem, room: Path, tmp_path: Path, monkeypatch: pyte
 
 
 def test_links_and_special_files_in_a_class_are_refused_by_name(
-        fast_problem: Problem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        roomy_problem: Problem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str], clean_after: None) -> None:
     room = tmp_path / "class"
     (room / "alice").mkdir(parents=True)
@@ -76,7 +76,7 @@ def test_links_and_special_files_in_a_class_are_refused_by_name(
     (room / "dave.py").symlink_to(CORRECT)  # a linked loose file
     os.mkfifo(room / "eve.py")  # would block whoever opens it
     shutil.copy(WRONG, room / "frank.py")
-    code, reports = _grade_class(fast_problem, room, tmp_path, monkeypatch, capsys)
+    code, reports = _grade_class(roomy_problem, room, tmp_path, monkeypatch, capsys)
 
     assert {k: (r["verdict"], r["score"]) for k, r in reports.items()} == {
         "alice": ("compile_error", 0.0), "bob": ("accepted", 1.0),
@@ -180,7 +180,7 @@ class _Exploding:
 
 
 def test_a_judge_failure_on_one_submission_is_its_entry_not_the_class_end(
-        fast_problem: Problem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        roomy_problem: Problem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str], clean_after: None) -> None:
     real = make_sandbox
     monkeypatch.setattr("grader.batch.class_grading.make_sandbox",
@@ -190,7 +190,7 @@ def test_a_judge_failure_on_one_submission_is_its_entry_not_the_class_end(
     shutil.copy(CORRECT, room / "alice.py")
     (room / "bob.py").write_text(CORRECT.read_text() + "\n# BOOM\n")
     shutil.copy(WRONG, room / "carol.py")
-    code, reports = _grade_class(fast_problem, room, tmp_path, monkeypatch, capsys)
+    code, reports = _grade_class(roomy_problem, room, tmp_path, monkeypatch, capsys)
     assert {k: r["verdict"] for k, r in reports.items()} == {
         "alice": "accepted", "bob": "judge_error", "carol": "wrong_answer"}
     assert code == 2  # the judge failed on one: its exit says so, and the exports exist
@@ -199,7 +199,7 @@ def test_a_judge_failure_on_one_submission_is_its_entry_not_the_class_end(
 
 
 def test_a_notebook_grades_as_the_py_file_holding_its_code(
-        fast_problem: Problem, compile_cache: Path, tmp_path: Path) -> None:
+        roomy_problem: Problem, compile_cache: Path, tmp_path: Path) -> None:
     """Its `solution` cells only (the untagged one would fail the import), magics removed: the
     corpus's accepted file in a notebook is accepted (test_corpus grades the .py itself)."""
     def cell(source: str, tags: list[str]) -> dict[str, Any]:
@@ -214,7 +214,7 @@ def test_a_notebook_grades_as_the_py_file_holding_its_code(
     path = tmp_path / "work.ipynb"
     path.write_text(json.dumps(notebook))
     assert CORRECT.parent.name == "accepted"
-    report = grade_submission(fast_problem, path, LocalSandbox(compile_cache=compile_cache))
+    report = grade_submission(roomy_problem, path, LocalSandbox(compile_cache=compile_cache))
     assert report.verdict == "accepted", [t.message for t in report.tests]
     assert report.submission == str(path)
     assert report.feedback == ["2 IPython lines removed from the notebook: "

@@ -21,6 +21,9 @@ from pathlib import Path
 from grader.sandbox.reaping import kill_all
 
 CONTROLLERS = ("memory", "pids", "cpu")
+# v1 only, where mounted: the group's CPU time, which the learner's time limits charge (v2's
+# cpu.stat has it always; without it they fall back to the wall clock).
+ACCOUNTING = "cpuacct"
 CPU_PERIOD_US = 100_000  # one core's worth: a quota of one period per period
 
 class Unavailable(Exception):
@@ -108,6 +111,16 @@ class Group:
                 "memory.failcnt", "memory.max_usage_in_bytes", "memory.limit_in_bytes"))
             self._oom = control.get("under_oom", 0) > 0 or (failcnt > 0 and peak >= limit > 0)
         return self._oom
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the group's processes have used (user and system, the dead ones' too), or
+        None where this host does not account it."""
+        if self.version == 2:
+            usage = _keyed(read_value(self.dirs[0] / "cpu.stat")).get("usage_usec")
+            return None if usage is None else usage / 1e6
+        path = self._file("cpuacct.usage")
+        text = read_value(path).strip() if path else ""
+        return int(text) / 1e9 if text.isdigit() else None
 
     def _number(self, name: str) -> int:
         path = self._file(name)

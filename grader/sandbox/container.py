@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import JudgeError
-from grader.sandbox import scratch
+from grader.sandbox import cgroup, hierarchy, scratch
 from grader.sandbox.attach import Demux, drain, exit_code
 from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event, Frames
@@ -194,6 +194,7 @@ class DockerSandbox:
         container, sock = box.container, box.sock
         frames = Frames(job.output_bytes + (1 << 20))
         writers: list[Any] = []
+        group = _group(container)
         demux = Demux(frames, capture)
         try:
             def send_first() -> None:
@@ -218,7 +219,8 @@ class DockerSandbox:
                 if select.select([sock], [], [], timeout)[0]:
                     demux.feed(sock.recv(1 << 20))
 
-            yield from stream(job, frames, wait, lambda: exit_code(container), release)
+            yield from stream(job, frames, wait, lambda: exit_code(container), release,
+                              cpu=group.cpu_seconds if group is not None else None)
         finally:
             # As the local jail drains its pipes after the kill: Docker copies stdout and stderr
             # on separate paths, so what the learner printed just before the last frame may
@@ -252,6 +254,18 @@ class Container:
 
     def close(self) -> None:
         self.stack.close()
+
+
+def _group(container: Any) -> cgroup.Group | None:
+    """The container's cgroup, whose CPU time its limits charge, where this judge can read it:
+    on the engine's host, through the container's first process. A judge in a container of its
+    own, or talking to an engine elsewhere, cannot; the wall clock then decides alone."""
+    with contextlib.suppress(Exception):  # the engine's answer, whatever it is
+        container.reload()
+        pid = int(container.attrs["State"]["Pid"])
+        if pid > 0:
+            return hierarchy.group_of(pid, container.id)
+    return None
 
 
 def _remove(container: Any) -> None:

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import JudgeError
-from grader.sandbox.cgroup import CONTROLLERS, Group, Unavailable, read_value, write_value
+from grader.sandbox.cgroup import (
+    ACCOUNTING,
+    CONTROLLERS,
+    Group,
+    Unavailable,
+    read_value,
+    write_value,
+)
 from grader.sandbox.reaping import alive
 
 log = logging.getLogger("jaxjudge.sandbox")
@@ -37,6 +44,23 @@ def own_cgroups(text: str) -> dict[str, str]:
                 out[name] = parts[2]
     return out
 
+
+
+def group_of(pid: int, name: str, root: Path = ROOT) -> Group | None:
+    """The group process `pid` is in (v2's, or v1's cpuacct), to read its CPU time, where this
+    judge sees it and its path contains `name` (a container's id: a judge in a pid namespace of
+    its own would read some other process's /proc/pid); None where it cannot."""
+    try:
+        groups = own_cgroups(Path(f"/proc/{pid}/cgroup").read_text())
+    except (OSError, ValueError):
+        return None
+    if (root / "cgroup.controllers").is_file():
+        version, path = 2, root / groups.get("", "/").lstrip("/")
+    elif ACCOUNTING in groups:
+        version, path = 1, root / ACCOUNTING / groups[ACCOUNTING].lstrip("/")
+    else:
+        return None
+    return Group(version, (path,)) if name in path.name and path.is_dir() else None
 
 
 @dataclass(frozen=True)
@@ -112,7 +136,8 @@ def _probe_v1(root: Path, own: dict[str, str]) -> Hierarchy:
     if missing:
         raise Unavailable(f"cgroup v1 controllers not mounted under {root}: {', '.join(missing)}")
     parents: dict[Path, Path] = {}
-    for c in CONTROLLERS:
+    accounting = [ACCOUNTING] if (root / ACCOUNTING / "cgroup.procs").is_file() else []
+    for c in (*CONTROLLERS, *accounting):  # cpuacct where mounted: the jails' CPU time
         # Inside the judge's own group where it is visible (so the judge's bounds hold for its
         # jails too); the hierarchy's root where it is not (a container without a cgroup ns).
         mine = root / c / own.get(c, "/").lstrip("/")

@@ -173,29 +173,63 @@ def in_background(work: Callable[[], object]) -> threading.Thread:
 
 
 READY_S = 60.0  # for a runner to start (interpreter, import jax) before the learner's clocks do
+# Where the jail's CPU time can be read (its cgroup), a limit charges that, and the wall clock
+# only ends code that waits instead of working (sleeps, blocks on a pipe) at WALL_FACTOR times the
+# limit. A grader's load then decides no verdict: on a busy machine an honest call gets less CPU
+# per second but the same CPU, while a loop that spins burns its limit in CPU all the same.
+WALL_FACTOR = 3.0
+# A jail below one core (throttled, or waiting part of the time) spends its CPU slower than the
+# wall clock: the stream looks again at least this much later, so it overshoots a limit by at most
+# this much CPU instead of polling ever faster near it.
+POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class Clock:
+    """One limit's budget from a moment: CPU seconds (the jail's, where `cpu` gives them) and a
+    wall-clock cap, or the wall clock alone."""
+
+    limit: float
+    wall0: float
+    cpu0: float | None
+
+    @classmethod
+    def start(cls, limit: float, cpu: float | None) -> Clock:
+        return cls(limit, time.monotonic(), cpu)
+
+    def left(self, now: float, cpu: float | None) -> float:
+        """Seconds until the limit at the fastest the jail can spend them: one core's worth
+        of CPU per second (its cgroup's quota), so waiting this long can never overshoot."""
+        if self.cpu0 is None or cpu is None:
+            return self.limit - (now - self.wall0)
+        return min(self.limit - (cpu - self.cpu0), WALL_FACTOR * self.limit - (now - self.wall0))
 
 
 def stream(job: Job, frames: Frames, wait: Callable[[float], None],
            exit_code: Callable[[], int | None], release: Callable[[], None],
-           oom: Callable[[], bool] | None = None) -> Iterator[Event]:
+           oom: Callable[[], bool] | None = None,
+           cpu: Callable[[], float | None] | None = None) -> Iterator[Event]:
     """Events from the runner in their legal order, under the job's deadlines; `wait(t)` feeds
     `frames` (or not) within t seconds, `release()` sends the hidden calls. Ends with done,
     compile_error, or a synthetic `killed` event, which says `"oom": True` when `oom()` tells
-    that the submission's memory cgroup killed a process of it."""
-    for event in _stream(job, frames, wait, exit_code, release):
+    that the submission's memory cgroup killed a process of it. `cpu()` is the jail's CPU
+    seconds so far (None: not readable), which the learner's limits then charge."""
+    for event in _stream(job, frames, wait, exit_code, release, cpu or (lambda: None)):
         if event.kind == "killed" and oom is not None and oom():
             event.header["oom"] = True
         yield event
 
 
 def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
-            exit_code: Callable[[], int | None], release: Callable[[], None]) -> Iterator[Event]:
+            exit_code: Callable[[], int | None], release: Callable[[], None],
+            cpu: Callable[[], float | None]) -> Iterator[Event]:
     # Until `ready` the runner starts (interpreter, import jax): the judge's own work, bounded
-    # by READY_S, and a jail that misses it is never the learner's fault (run_calls tries again,
-    # then reports a judge error). The learner's clocks start at `ready`: startup_s to load
-    # their file, total_time_s for the calls. On a busy grader, import jax alone once took
+    # by READY_S of wall clock, and a jail that misses it is never the learner's fault
+    # (run_calls tries again, then reports a judge error). The learner's clocks start at
+    # `ready`: startup_s to load their file, startup_s + total_time_s for it and the calls,
+    # time_per_test_s from each call's start. On a busy grader, import jax alone once took
     # more than a tight problem's 15 s of start-up.
-    deadline = total_deadline = time.monotonic() + max(job.startup_s, READY_S)
+    clock = total = Clock.start(max(job.startup_s, READY_S), None)
     order = Order(len(job.tests), job.n_public, job.groups or (None,) * len(job.tests))
     try:
         while True:
@@ -209,10 +243,11 @@ def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
                     release()
                     continue
                 if event.kind == "ready":
-                    deadline = time.monotonic() + job.startup_s
-                    total_deadline = deadline + job.total_time_s
+                    used = cpu()
+                    clock = Clock.start(job.startup_s, used)
+                    total = Clock.start(job.startup_s + job.total_time_s, used)
                 if event.kind == "start":
-                    deadline = time.monotonic() + job.time_per_test_s
+                    clock = Clock.start(job.time_per_test_s, cpu())
                 yield event
                 if event.kind == "ready" and ((job.leaf_paths and event.header.get(
                         "structures") != 1) or (job.given and event.header.get("given") != 1)
@@ -229,11 +264,12 @@ def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
             if frames.eof:
                 yield Event("killed", header={"reason": "exit", "code": exit_code()})
                 return
-            now = time.monotonic()
-            if now >= min(deadline, total_deadline):
+            now, used = time.monotonic(), cpu()
+            left = min(clock.left(now, used), total.left(now, used))
+            if left <= 0:
                 yield Event("killed", header={"reason": "timeout"})
                 return
-            wait(min(deadline, total_deadline) - now)
+            wait(max(left, POLL_S) if used is not None else left)
     except ProtocolError as exc:
         yield Event("killed", header={"reason": "protocol", "message": str(exc)})
 

@@ -236,7 +236,8 @@ class ReadyJails:
 
         try:
             yield from stream(job, frames, wait, lambda: proc.wait(5), release,
-                              group.oom if group is not None else None)
+                              group.oom if group is not None else None,
+                              group.cpu_seconds if group is not None else None)
         finally:
             kill(proc)
             for t in [*drains, *writers]:

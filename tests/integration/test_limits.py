@@ -145,7 +145,7 @@ def test_tmp_size_comes_from_the_spec(fast_problem: Problem, tmp_path: Path) -> 
     root = tmp_path / "root"
     shutil.copytree(fast_problem.root, root)
     spec = root / "problems" / "reinforce_grad" / "problem.yaml"
-    spec.write_text(spec.read_text().replace("startup_s: 15}", "startup_s: 15, tmp_mb: 8}"))
+    spec.write_text(re.sub(r"(startup_s: \d+)\}", r"\1, tmp_mb: 8}", spec.read_text()))
     problem = load_problem("reinforce_grad", root)
     assert problem.spec.limits.tmp_mb == 8
     report = grade(problem, tmp_path, FILL_TMP, LocalSandbox())
@@ -290,3 +290,30 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
     assert report.verdict == Verdict.TIME_LIMIT_EXCEEDED, messages(report)
     assert set(jail_leftovers()) <= before
 
+
+
+@pytest.mark.parametrize(("wait_s", "verdict"), [(7, Verdict.ACCEPTED),
+                                                 (600, Verdict.TIME_LIMIT_EXCEEDED)])
+def test_a_limit_charges_cpu_and_caps_waiting_at_three_times_it(
+        fast_problem: Problem, sandbox: Sandbox, tmp_path: Path, wait_s: int,
+        verdict: Verdict) -> None:
+    """A call that waits 7 s (as an honest one does on a grader whose cores are busy) and works
+    for less than a second is within 5 s per test: the limit charges the jail's CPU time, read
+    from its cgroup (the container's, through Docker). One that waits on is still ended, at
+    3 x 5 s of wall clock."""
+    root = tmp_path / "problem"
+    shutil.copytree(fast_problem.root, root)
+    spec = root / "problems" / "reinforce_grad" / "problem.yaml"
+    spec.write_text(re.sub(r"limits: \{[^}]*\}", "limits: {time_per_test_s: 5, total_time_s: 60, "
+                           "memory_mb: 3072, startup_s: 15}", spec.read_text()))
+    problem = load_problem("reinforce_grad", root)
+    start = time.monotonic()
+    report = grade(problem, tmp_path, f'''
+import time
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    if seed == 1.0:  # the second visible test
+        time.sleep({wait_s})
+    return correct(seed, logits, reward_table, n_samples)
+''', sandbox)
+    assert report.verdict == verdict, messages(report)
+    assert time.monotonic() - start < 60  # ended by the wall cap, not by the total

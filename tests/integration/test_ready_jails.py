@@ -7,6 +7,7 @@ Docker container, through the real engine: it grades one submission, its file re
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import threading
@@ -126,7 +127,7 @@ def test_a_ready_jail_serves_only_jobs_of_its_own_limits(
     root = tmp_path / "root"
     shutil.copytree(fast_problem.root, root)
     spec = root / "problems" / "reinforce_grad" / "problem.yaml"
-    spec.write_text(spec.read_text().replace("startup_s: 15}", "startup_s: 15, tmp_mb: 8}"))
+    spec.write_text(re.sub(r"(startup_s: \d+)\}", r"\1, tmp_mb: 8}", spec.read_text()))
     problem = load_problem("reinforce_grad", root)
     report = grade(problem, tmp_path, FILL_TMP, ready)
     assert "RuntimeError: stopped after 8 MiB: errno 28" in messages(report), messages(report)

@@ -268,3 +268,27 @@ def test_an_oom_kill_reads_memory_limit_exceeded() -> None:
         header, stop = _killed_run(oom=oom)
         assert "oom" not in header
         assert stop == (Verdict.RUNTIME_ERROR, "your process was killed by signal 9")
+
+
+def test_the_groups_cpu_time_from_cpuacct_on_v1_and_cpu_stat_on_v2(tmp_path: Path) -> None:
+    plain = hier.probe(v1_tree(tmp_path / "plain"), V1_SELF, euid=0).create(512 << 20, 64)
+    assert plain.cpu_seconds() is None  # no cpuacct mounted: the limits use the wall clock
+    plain.close()
+    root = v1_tree(tmp_path / "acct")
+    _group_dir(root / "cpuacct", ["cpuacct.usage"])
+    group = hier.probe(root, V1_SELF, euid=0).create(512 << 20, 64)
+    assert group.dirs[-1].parent == root / "cpuacct"  # the jail joins it too
+    (group.dirs[-1] / "cpuacct.usage").write_text("2500000000\n")
+    assert group.cpu_seconds() == 2.5
+    group.close()
+    v2 = hier.probe(v2_tree(tmp_path / "v2"), "0::/\n", euid=0).create(512 << 20, 64)
+    (v2.dirs[0] / "cpu.stat").write_text("usage_usec 1250000\nuser_usec 1000000\n")
+    assert v2.cpu_seconds() == 1.25
+    v2.close()
+
+
+def test_a_containers_group_is_read_only_where_its_path_names_it() -> None:
+    """A judge in a pid namespace of its own would find some other process at the engine's pid:
+    a group whose path lacks the container's id is not taken, nor a pid that does not exist."""
+    assert hier.group_of(os.getpid(), "0123456789abcdef" * 4) is None
+    assert hier.group_of(1 << 30, "any") is None

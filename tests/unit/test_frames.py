@@ -111,7 +111,13 @@ def test_stream_turns_forged_bytes_into_a_protocol_kill_and_releases_only_on_mor
 
 def _timed(job: Job, schedule: list[tuple[float, bytes]],
            monkeypatch: pytest.MonkeyPatch) -> list[Event]:
-    """The stream's events when the runner sends each chunk at its (fake) time in seconds."""
+    return _timed_until(job, schedule, monkeypatch)[0]
+
+
+def _timed_until(job: Job, schedule: list[tuple[float, bytes]], monkeypatch: pytest.MonkeyPatch,
+                 rate: float | None = None) -> tuple[list[Event], float]:
+    """The stream's events, and the (fake) time it ended, when the runner sends each chunk at
+    its time in seconds; with `rate`, its jail's CPU time grows that many seconds a second."""
     clock = [0.0]
     monkeypatch.setattr("grader.sandbox.protocol.time.monotonic", lambda: clock[0])
     frames, pending = Frames(1 << 20), list(schedule)
@@ -123,7 +129,9 @@ def _timed(job: Job, schedule: list[tuple[float, bytes]],
         else:
             clock[0] += t
 
-    return list(stream(job, frames, wait, lambda: None, lambda: None))
+    cpu = None if rate is None else (lambda: rate * clock[0])
+    events = list(stream(job, frames, wait, lambda: None, lambda: None, cpu=cpu))
+    return events, clock[0]
 
 
 def test_the_learners_clocks_start_when_the_runner_is_ready(
@@ -140,3 +148,23 @@ def test_the_learners_clocks_start_when_the_runner_is_ready(
     assert [e.kind for e in late] == ["ready", "killed"] and late[-1].header["reason"] == "timeout"
     never = _timed(job, [(61, ready)], monkeypatch)  # the runner's own bound: a judge fault
     assert [e.kind for e in never] == ["killed"]
+
+
+@pytest.mark.parametrize(("rate", "returns", "ends"), [
+    (0.25, 12, None), (1.0, 12, 5.0), (0.0, 12, None), (0.0, 40, 15.0), (None, 12, 5.0)])
+def test_limits_charge_the_jails_cpu_time_with_a_wall_cap(
+        rate: float | None, returns: float, ends: float | None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A call given a quarter of a core on a busy grader is no time limit of 5 s after 12 s:
+    it used 3 s; one that spins is killed at 5 s; one that waits is killed at 3 x 5 s of wall
+    clock; where the CPU time cannot be read (None) the wall clock decides alone, as before."""
+    job = Job(__import__("pathlib").Path("x.py"), "f", [{}], 5, 60, 256, 1024, startup_s=15)
+    result = frame({"event": "result", "test": 0, "dtype": "<f4", "shape": []}, b"\0" * 4)
+    schedule = [(0, frame({"event": "ready"})), (0, frame({"event": "start", "test": 0})),
+                (returns, result), (returns, frame({"event": "done"}))]
+    got, at = _timed_until(job, schedule, monkeypatch, rate)
+    if ends is None:
+        assert [e.kind for e in got] == ["ready", "start", "result", "done"]
+    else:
+        assert [e.kind for e in got][-1] == "killed" and got[-1].header["reason"] == "timeout"
+        assert ends <= at <= ends + 0.2  # the last look at most POLL_S of CPU late

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 
 HEADER_BYTES = 4096
+SMALL_FEED = 4096  # bytes: a chunk this small that completes no frame is a trickle's
+TRICKLE_FEEDS = 8  # that many in a row, and the reader waits TRICKLE_S between reads
 # The runner only ever reports these for a learner's exception; any other claim is forged.
 ERROR_VERDICTS = ("runtime_error", "memory_limit_exceeded")
 EVENTS = ("ready", "compile_error", "more", "start", "result", "error", "output_limit",
@@ -62,32 +64,49 @@ class Frames:
 
     def __init__(self, limit: int) -> None:
         self.limit, self.buf, self.eof = limit, bytearray(), False
+        # The header whose payload is still arriving, parsed once: a runner (or a learner's
+        # forgery) that trickles a payload byte by byte must not make the judge parse its
+        # header again for every byte.
+        self._pending: tuple[int, dict[str, Any], int] | None = None
+        self._small_feeds = 0  # small chunks fed since a frame last completed
+
+    @property
+    def trickling(self) -> bool:
+        """Whether bytes come a few at a time and complete no frame (the runner writes a frame
+        at once; a learner's forgery may not): the reader should then wait a little between
+        reads, so that each byte does not cost the judge a wake-up."""
+        return self._small_feeds >= TRICKLE_FEEDS
 
     def feed(self, chunk: bytes) -> None:
         if not chunk:
             self.eof = True
         self.buf.extend(chunk)
+        if len(chunk) < SMALL_FEED:
+            self._small_feeds += 1
         if len(self.buf) > self.limit:
             raise ProtocolError("result channel over its size cap")
 
     def next(self) -> Event | None:
-        nl = self.buf.find(b"\n", 0, HEADER_BYTES + 1)
-        if nl < 0:
-            if len(self.buf) > HEADER_BYTES:
-                raise ProtocolError("result header too long")
-            return None
-        raw = bytes(self.buf[:nl])
-        _flat(raw)
-        try:
-            header = json.loads(raw)
-            nbytes = header["nbytes"]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ProtocolError(f"malformed result header: {exc}") from exc
-        if type(nbytes) is not int or nbytes < 0:
-            raise ProtocolError("bad nbytes")
-        end = nl + 1 + nbytes
+        if self._pending is None:
+            nl = self.buf.find(b"\n", 0, HEADER_BYTES + 1)
+            if nl < 0:
+                if len(self.buf) > HEADER_BYTES:
+                    raise ProtocolError("result header too long")
+                return None
+            raw = bytes(self.buf[:nl])
+            _flat(raw)
+            try:
+                header = json.loads(raw)
+                nbytes = header["nbytes"]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ProtocolError(f"malformed result header: {exc}") from exc
+            if type(nbytes) is not int or nbytes < 0:
+                raise ProtocolError("bad nbytes")
+            self._pending = (nl, header, nl + 1 + nbytes)
+        nl, header, end = self._pending
         if len(self.buf) < end:
             return None
+        self._pending, self._small_feeds = None, 0
         payload = bytes(self.buf[nl + 1:end])
         del self.buf[:end]
         return _event(header, payload)

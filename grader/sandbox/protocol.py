@@ -182,6 +182,7 @@ WALL_FACTOR = 3.0
 # wall clock: the stream looks again at least this much later, so it overshoots a limit by at most
 # this much CPU instead of polling ever faster near it.
 POLL_S = 0.05
+TRICKLE_S = 0.02  # between reads of a result channel that trickles (Frames.trickling)
 
 
 @dataclass(frozen=True)
@@ -214,15 +215,36 @@ def stream(job: Job, frames: Frames, wait: Callable[[float], None],
     compile_error, or a synthetic `killed` event, which says `"oom": True` when `oom()` tells
     that the submission's memory cgroup killed a process of it. `cpu()` is the jail's CPU
     seconds so far (None: not readable), which the learner's limits then charge."""
-    for event in _stream(job, frames, wait, exit_code, release, cpu or (lambda: None)):
+    for event in _stream(job, frames, wait, exit_code, release, _Sampled(cpu)):
         if event.kind == "killed" and oom is not None and oom():
             event.header["oom"] = True
         yield event
 
 
+class _Sampled:
+    """`cpu` read at most once per POLL_S between a call's events (a runner that sends its bytes
+    one at a time must not make the judge read a cgroup file for each), freshly at an event (a
+    clock starts on the true figure), its last reading kept when a later one fails (a
+    container's group goes as it exits): a clock started on CPU time stays on it."""
+
+    def __init__(self, cpu: Callable[[], float | None] | None) -> None:
+        self.cpu = cpu
+        self.last: float | None = None
+        self.read_at = float("-inf")
+
+    def __call__(self, fresh: bool = False) -> float | None:
+        now = time.monotonic()
+        if self.cpu is not None and (fresh or now - self.read_at >= POLL_S):
+            self.read_at = now
+            value = self.cpu()
+            if value is not None:
+                self.last = value
+        return self.last
+
+
 def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
             exit_code: Callable[[], int | None], release: Callable[[], None],
-            cpu: Callable[[], float | None]) -> Iterator[Event]:
+            cpu: _Sampled) -> Iterator[Event]:
     # Until `ready` the runner starts (interpreter, import jax): the judge's own work, bounded
     # by READY_S of wall clock, and a jail that misses it is never the learner's fault
     # (run_calls tries again, then reports a judge error). The learner's clocks start at
@@ -243,11 +265,11 @@ def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
                     release()
                     continue
                 if event.kind == "ready":
-                    used = cpu()
+                    used = cpu(fresh=True)
                     clock = Clock.start(job.startup_s, used)
                     total = Clock.start(job.startup_s + job.total_time_s, used)
                 if event.kind == "start":
-                    clock = Clock.start(job.time_per_test_s, cpu())
+                    clock = Clock.start(job.time_per_test_s, cpu(fresh=True))
                 yield event
                 if event.kind == "ready" and ((job.leaf_paths and event.header.get(
                         "structures") != 1) or (job.given and event.header.get("given") != 1)
@@ -269,6 +291,8 @@ def _stream(job: Job, frames: Frames, wait: Callable[[float], None],
             if left <= 0:
                 yield Event("killed", header={"reason": "timeout"})
                 return
+            if frames.trickling:  # a byte at a time: let them gather between wake-ups
+                time.sleep(min(TRICKLE_S, left))
             wait(max(left, POLL_S) if used is not None else left)
     except ProtocolError as exc:
         yield Event("killed", header={"reason": "protocol", "message": str(exc)})

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import resource
 import socket
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -331,3 +333,36 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
     assert "dtype" in full["tests"][0]["message"]
     shown = full["tests"][0]["shown"]
     assert np.asarray(shown["got"], dtype=np.float64).shape == np.shape(shown["expected"])
+
+
+@pytest.mark.parametrize("sandbox", ["local"], indirect=True)
+def test_a_result_trickled_a_byte_at_a_time_costs_the_judge_little(fast_problem: Problem,
+                                                                   tmp_path: Path) -> None:
+    """A forged result header, then its payload a byte every 0.2 ms: the jail uses little CPU, so
+    only the 3 x wall cap ends the call, and each byte used to wake the judge, which parsed the
+    ~4 KB header again: over half a core of the judge's CPU for the whole 24 s."""
+
+    def cpu() -> float:
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        return used.ru_utime + used.ru_stime
+
+    start, before = time.monotonic(), cpu()
+    verdict, msg = grade(fast_problem, tmp_path, '''
+import fcntl, json, os, time
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    fds = [fd for fd in range(3, 64) if os.path.exists(f"/proc/self/fd/{fd}")
+           and os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:")
+           and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY]
+    n = 1 << 20
+    header = {"event": "result", "test": 0, "dtype": "<u1", "shape": [n], "pad": "a" * 3700,
+              "nbytes": n}
+    for fd in fds:
+        os.write(fd, json.dumps(header).encode() + b"\\n")
+    while True:
+        for fd in fds:
+            os.write(fd, b"\\0")
+        time.sleep(0.0002)
+''')
+    judge_s, wall_s = cpu() - before, time.monotonic() - start
+    assert verdict == Verdict.TIME_LIMIT_EXCEEDED, msg
+    assert judge_s < 0.25 * wall_s, f"the judge used {judge_s:.1f} s of CPU in {wall_s:.1f} s"

@@ -168,3 +168,49 @@ def test_limits_charge_the_jails_cpu_time_with_a_wall_cap(
     else:
         assert [e.kind for e in got][-1] == "killed" and got[-1].header["reason"] == "timeout"
         assert ends <= at <= ends + 0.2  # the last look at most POLL_S of CPU late
+
+
+def test_a_trickled_payload_parses_its_header_once_and_is_seen_trickling(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[bytes] = []
+    real = json.loads
+
+    def loads(raw: bytes) -> object:
+        parsed.append(raw)
+        return real(raw)
+
+    monkeypatch.setattr("grader.sandbox.frames.json.loads", loads)
+    frames = Frames(1 << 20)
+    frames.feed(json.dumps({"event": "result", "test": 0, "dtype": "<u1", "shape": [16],
+                            "nbytes": 16}).encode() + b"\n")
+    for i in range(16):
+        assert frames.next() is None
+        assert frames.trickling == (i >= 7)  # 8 small chunks (the header's, 7 bytes), no frame
+        frames.feed(b"\0")
+    event = frames.next()
+    assert event is not None and event.array is not None and event.array.shape == (16,)
+    assert len(parsed) == 1 and not frames.trickling
+
+
+def test_a_clock_on_cpu_time_stays_on_it_when_a_reading_fails(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container's group goes as it exits: a failed reading keeps the last one rather than
+    putting a quarter-core call back on the wall clock's 5 s."""
+    job = Job(__import__("pathlib").Path("x.py"), "f", [{}], 5, 60, 256, 1024, startup_s=15)
+    result = frame({"event": "result", "test": 0, "dtype": "<f4", "shape": []}, b"\0" * 4)
+    clock = [0.0]
+    monkeypatch.setattr("grader.sandbox.protocol.time.monotonic", lambda: clock[0])
+    frames = Frames(1 << 20)
+    pending = [(0.0, frame({"event": "ready"}) + frame({"event": "start", "test": 0})),
+               (12.0, result + frame({"event": "done"}))]
+
+    def wait(t: float) -> None:
+        if pending and pending[0][0] <= clock[0] + t:
+            clock[0] = max(clock[0], pending[0][0])
+            frames.feed(pending.pop(0)[1])
+        else:
+            clock[0] += t
+
+    got = list(stream(job, frames, wait, lambda: None, lambda: None,
+                      cpu=lambda: 0.25 * clock[0] if clock[0] < 3 else None))
+    assert [e.kind for e in got] == ["ready", "start", "result", "done"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -115,7 +115,8 @@ def _timed(job: Job, schedule: list[tuple[float, bytes]],
 
 
 def _timed_until(job: Job, schedule: list[tuple[float, bytes]], monkeypatch: pytest.MonkeyPatch,
-                 rate: float | None = None) -> tuple[list[Event], float]:
+                 rate: float | None = None, cpu_at: Callable[[float], float | None] | None = None
+                 ) -> tuple[list[Event], float]:
     """The stream's events, and the (fake) time it ended, when the runner sends each chunk at
     its time in seconds; with `rate`, its jail's CPU time grows that many seconds a second."""
     clock = [0.0]
@@ -129,7 +130,9 @@ def _timed_until(job: Job, schedule: list[tuple[float, bytes]], monkeypatch: pyt
         else:
             clock[0] += t
 
-    cpu = None if rate is None else (lambda: rate * clock[0])
+    if rate is not None:
+        cpu_at = lambda t: rate * t  # noqa: E731
+    cpu = None if cpu_at is None else (lambda: cpu_at(clock[0]))
     events = list(stream(job, frames, wait, lambda: None, lambda: None, cpu=cpu))
     return events, clock[0]
 
@@ -198,19 +201,8 @@ def test_a_clock_on_cpu_time_stays_on_it_when_a_reading_fails(
     putting a quarter-core call back on the wall clock's 5 s."""
     job = Job(__import__("pathlib").Path("x.py"), "f", [{}], 5, 60, 256, 1024, startup_s=15)
     result = frame({"event": "result", "test": 0, "dtype": "<f4", "shape": []}, b"\0" * 4)
-    clock = [0.0]
-    monkeypatch.setattr("grader.sandbox.protocol.time.monotonic", lambda: clock[0])
-    frames = Frames(1 << 20)
-    pending = [(0.0, frame({"event": "ready"}) + frame({"event": "start", "test": 0})),
-               (12.0, result + frame({"event": "done"}))]
-
-    def wait(t: float) -> None:
-        if pending and pending[0][0] <= clock[0] + t:
-            clock[0] = max(clock[0], pending[0][0])
-            frames.feed(pending.pop(0)[1])
-        else:
-            clock[0] += t
-
-    got = list(stream(job, frames, wait, lambda: None, lambda: None,
-                      cpu=lambda: 0.25 * clock[0] if clock[0] < 3 else None))
+    schedule = [(0.0, frame({"event": "ready"}) + frame({"event": "start", "test": 0})),
+                (12.0, result + frame({"event": "done"}))]
+    got, _ = _timed_until(job, schedule, monkeypatch,
+                          cpu_at=lambda t: 0.25 * t if t < 3 else None)
     assert [e.kind for e in got] == ["ready", "start", "result", "done"]

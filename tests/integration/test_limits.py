@@ -193,8 +193,8 @@ def test_a_dead_judges_groups_are_removed_by_the_next_judge() -> None:
     stale, fresh, busy = made(600), made(0), made(600)
     sleeper = subprocess.Popen([*busy.join_command(), "sleep", "60"])
     try:
-        for _ in range(100):  # bounded: until the shell has joined the group
-            if busy.pids():
+        for _ in range(100):  # bounded: until the shell has joined each of the group's dirs
+            if all(cgroup.read_value(d / "cgroup.procs").split() for d in busy.dirs):
                 break
             time.sleep(0.02)
         LocalSandbox()

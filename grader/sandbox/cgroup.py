@@ -118,14 +118,16 @@ class Group:
         if self.version == 2:
             usage = _keyed(read_value(self.dirs[0] / "cpu.stat")).get("usage_usec")
             return None if usage is None else usage / 1e6
-        path = self._file("cpuacct.usage")
-        text = read_value(path).strip() if path else ""
-        return int(text) / 1e9 if text.isdigit() else None
+        usage_ns = self._integer("cpuacct.usage")
+        return None if usage_ns is None else usage_ns / 1e9
 
-    def _number(self, name: str) -> int:
+    def _integer(self, name: str) -> int | None:
         path = self._file(name)
         text = read_value(path).strip() if path else ""
-        return int(text) if text.isdigit() else 0
+        return int(text) if text.isdigit() else None
+
+    def _number(self, name: str) -> int:
+        return self._integer(name) or 0
 
     def watch(self, interval: float = 0.05) -> None:
         """Until closed: when the kernel OOM-kills one process, kill the rest of the group too

@@ -125,7 +125,8 @@ class DockerSandbox:
             sock: socket.socket = attached._sock
             stack.callback(sock.close)
             container.start()
-            return Container(key, container, sock, staging, stack, time.monotonic())
+            return Container(key, container, sock, staging, stack, time.monotonic(),
+                             _group(container))
         except BaseException:
             stack.close()
             raise
@@ -194,7 +195,6 @@ class DockerSandbox:
         container, sock = box.container, box.sock
         frames = Frames(job.output_bytes + (1 << 20))
         writers: list[Any] = []
-        group = _group(container)
         demux = Demux(frames, capture)
         try:
             def send_first() -> None:
@@ -220,7 +220,7 @@ class DockerSandbox:
                     demux.feed(sock.recv(1 << 20))
 
             yield from stream(job, frames, wait, lambda: exit_code(container), release,
-                              cpu=group.cpu_seconds if group is not None else None)
+                              cpu=box.group.cpu_seconds if box.group is not None else None)
         finally:
             # As the local jail drains its pipes after the kill: Docker copies stdout and stderr
             # on separate paths, so what the learner printed just before the last frame may
@@ -243,6 +243,7 @@ class Container:
     staging: Path
     stack: contextlib.ExitStack
     born: float
+    group: cgroup.Group | None  # its cgroup, where this judge can read its CPU time
     used: bool = False
 
     def running(self) -> bool:
@@ -257,9 +258,10 @@ class Container:
 
 
 def _group(container: Any) -> cgroup.Group | None:
-    """The container's cgroup, whose CPU time its limits charge, where this judge can read it:
-    on the engine's host, through the container's first process. A judge in a container of its
-    own, or talking to an engine elsewhere, cannot; the wall clock then decides alone."""
+    """The started container's cgroup, whose CPU time its limits charge, where this judge can
+    read it: on the engine's host, through the container's first process (found once, when it
+    starts: ahead of its job for a ready one). A judge in a container of its own, or talking to
+    an engine elsewhere, cannot; the wall clock then decides alone."""
     with contextlib.suppress(Exception):  # the engine's answer, whatever it is
         container.reload()
         pid = int(container.attrs["State"]["Pid"])

@@ -115,10 +115,10 @@ def _timed(job: Job, schedule: list[tuple[float, bytes]],
 
 
 def _timed_until(job: Job, schedule: list[tuple[float, bytes]], monkeypatch: pytest.MonkeyPatch,
-                 rate: float | None = None, cpu_at: Callable[[float], float | None] | None = None
+                 cpu_at: Callable[[float], float | None] | None = None
                  ) -> tuple[list[Event], float]:
     """The stream's events, and the (fake) time it ended, when the runner sends each chunk at
-    its time in seconds; with `rate`, its jail's CPU time grows that many seconds a second."""
+    its time in seconds; with `cpu_at`, its jail's CPU time at each (fake) time."""
     clock = [0.0]
     monkeypatch.setattr("grader.sandbox.protocol.time.monotonic", lambda: clock[0])
     frames, pending = Frames(1 << 20), list(schedule)
@@ -130,8 +130,6 @@ def _timed_until(job: Job, schedule: list[tuple[float, bytes]], monkeypatch: pyt
         else:
             clock[0] += t
 
-    if rate is not None:
-        cpu_at = lambda t: rate * t  # noqa: E731
     cpu = None if cpu_at is None else (lambda: cpu_at(clock[0]))
     events = list(stream(job, frames, wait, lambda: None, lambda: None, cpu=cpu))
     return events, clock[0]
@@ -165,7 +163,8 @@ def test_limits_charge_the_jails_cpu_time_with_a_wall_cap(
     result = frame({"event": "result", "test": 0, "dtype": "<f4", "shape": []}, b"\0" * 4)
     schedule = [(0, frame({"event": "ready"})), (0, frame({"event": "start", "test": 0})),
                 (returns, result), (returns, frame({"event": "done"}))]
-    got, at = _timed_until(job, schedule, monkeypatch, rate)
+    got, at = _timed_until(job, schedule, monkeypatch,
+                           None if rate is None else (lambda t: rate * t))
     if ends is None:
         assert [e.kind for e in got] == ["ready", "start", "result", "done"]
     else:

@@ -19,8 +19,9 @@ import numpy as np
 from grader.model.inputs import Value
 from grader.model.problems import Problem
 from grader.model.submission import Submission
+from grader.sandbox.cache_view import CACHE_MODE
 from grader.sandbox.local import LocalSandbox
-from grader.sandbox.protocol import CACHE_MODE, Sandbox
+from grader.sandbox.protocol import Sandbox
 
 GRADER = Path(__file__).resolve().parents[1]  # the whole package: its sources are the judge
 # The kinds of cache under the root, each its own folder; the compile cache may live elsewhere.

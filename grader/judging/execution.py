@@ -12,6 +12,7 @@ from typing import Any
 from grader.model.problems import Problem
 from grader.model.spec import Limits
 from grader.model.values import Output, structure
+from grader.sandbox.cache_view import HIDDEN, VISIBLE, CacheView
 from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event
 from grader.sandbox.protocol import Job, Sandbox
@@ -177,15 +178,22 @@ def _run_once(sandbox: Sandbox, job: Job, arrived: Callable[[int, Run], None] | 
 def make_job(problem: Problem, submission: Path, calls: list[dict[str, Any]],
              public: int | None = None, groups: tuple[int | None, ...] = (),
              call_leaves: tuple[tuple[str, ...] | None, ...] = ()) -> Job:
+    """The job of `calls` of `problem`; its first `public` go to the jail at once, the rest
+    (hidden inputs) only after their results, and likewise the programs of the hidden calls
+    into its view of the compile cache (cache_view). With `public` None every call goes at
+    once, so the jail may load every program at once too: such a job (diagnosis examples' runs
+    on every test) is never a learner's."""
     limits = problem.spec.limits
     fn = problem.spec.function
+    cache = CacheView(problem.id, (VISIBLE, HIDDEN), ()) if public is None \
+        else CacheView(problem.id)
     return Job(submission, fn.name, calls, limits.time_per_test_s,
                limits.total_time_s, limits.memory_mb, int(limits.output_mb * 1024 * 1024),
                limits.startup_s, public=public, groups=groups, tmp_mb=limits.tmp_mb,
                returns=structure(fn), leaf_paths=tuple(p for p, _ in fn.leaves())
                if fn.structured else (), call_leaves=call_leaves, given=problem.given_path,
                given_names=problem.given_choices,
-               entries=tuple(f.name for f in problem.spec.functions or ()),
+               entries=tuple(f.name for f in problem.spec.functions or ()), cache=cache,
                **entry_structures(problem))
 
 

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import JudgeError
-from grader.sandbox import cgroup, hierarchy, scratch
+from grader.sandbox import cache_view, cgroup, hierarchy, scratch
 from grader.sandbox.attach import Demux, drain, exit_code
+from grader.sandbox.cache_view import cache_env, jail_cache
 from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event, Frames
-from grader.sandbox.protocol import Job, cache_env, in_background, jail_cache, stream
+from grader.sandbox.protocol import Job, in_background, stream
 from grader.sandbox.ready import (
     JAIL_STAGING,
     JAIL_SUBMISSION,
@@ -92,9 +93,8 @@ class DockerSandbox:
         mem = key.memory_mb * 1024 * 1024
         volumes = {str(staging): {"bind": JAIL_STAGING, "mode": "ro"}}
         env = {"JAX_PLATFORMS": "cpu", "HOME": "/tmp"}
-        if (sealed := jail_cache(self.compile_cache)) is not None:  # unlistable to uid 60000
-            volumes[str(sealed)] = {"bind": "/jaxcache", "mode": "ro"}
-            env |= cache_env("/jaxcache", writable=False)
+        if (staging / cache_view.VIEW_NAME).is_dir():  # its view: unlistable to uid 60000
+            env |= cache_env(f"{JAIL_STAGING}/{cache_view.VIEW_NAME}", writable=False)
         return self.client.containers.create(
             self.image, stdin_open=True, network_mode="none",  # stdin_open implies StdinOnce
             read_only=True, tmpfs={"/tmp": f"rw,nosuid,nodev,size={key.tmp_mb}m,mode=1777"},
@@ -117,6 +117,7 @@ class DockerSandbox:
             staging = stack.enter_context(scratch.staging_dir(JAIL_UID))
             if os.geteuid() != 0:  # the judge's own folder: uid 60000 may open, never list
                 staging.chmod(0o711)
+            view = cache_view.make(staging) if self._store() is not None else None
             container = self._create(key, staging)
             stack.callback(_remove, container)
             # Attached before it starts, so not a byte of output is missed.
@@ -126,7 +127,7 @@ class DockerSandbox:
             stack.callback(sock.close)
             container.start()
             return Container(key, container, sock, staging, stack, time.monotonic(),
-                             _group(container))
+                             _group(container), view)
         except BaseException:
             stack.close()
             raise
@@ -184,6 +185,12 @@ class DockerSandbox:
         finally:
             box.close()
 
+    def _store(self) -> Path | None:
+        return jail_cache(self.compile_cache)
+
+    def _link(self, box: Container, job: Job, released: bool) -> None:
+        cache_view.link_moment(self._store(), box.view, job.cache, released)
+
     def _serve(self, box: Container, job: Job, capture: Capture) -> Iterator[Event]:
         box.used = True
         scratch.stage_file(job.submission, box.staging / STAGED_SUBMISSION)
@@ -191,6 +198,7 @@ class DockerSandbox:
         if job.given is not None:  # the problem's trusted given.py, read-only like the runner
             scratch.stage_file(job.given, box.staging / STAGED_GIVEN_NAME)
             given = f"{JAIL_STAGING}/{STAGED_GIVEN_NAME}"
+        self._link(box, job, released=False)
         first, rest = job.stdin(JAIL_SUBMISSION, "stdout", given)
         container, sock = box.container, box.sock
         frames = Frames(job.output_bytes + (1 << 20))
@@ -207,6 +215,7 @@ class DockerSandbox:
             def release() -> None:
                 capture.settled(pump=wait)
                 capture.mark_hidden()
+                self._link(box, job, released=True)
                 before = writers[0]
                 def finish() -> None:
                     before.join()
@@ -244,6 +253,7 @@ class Container:
     stack: contextlib.ExitStack
     born: float
     group: cgroup.Group | None  # its cgroup, where this judge can read its CPU time
+    view: Path | None = None  # its view of the compile cache, in its staging (cache_view)
     used: bool = False
 
     def running(self) -> bool:

@@ -12,10 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from grader.errors import JudgeError
-from grader.sandbox import cgroup, hierarchy, scratch
+from grader.sandbox import cache_view, cgroup, hierarchy, scratch
+from grader.sandbox.cache_view import cache_env
 from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event
-from grader.sandbox.protocol import JAIL_ENV, Job, cache_env, jail_cache
+from grader.sandbox.protocol import JAIL_ENV, Job
 from grader.sandbox.ready import (  # re-exported: the sandbox's public names
     JAIL_STAGING,
     JAIL_SUBMISSION,
@@ -47,9 +48,9 @@ class LocalSandbox(ReadyJails):
         """unsandboxed: run with no isolation at all, for trusted code only (never a fallback).
 
         uid: the jail's uid when run as root; concurrent jails take distinct uids, so each has
-        its own RLIMIT_NPROC budget. compile_cache: a persistent XLA compilation cache, mounted
-        read-only into the jail once sealed (see jail_cache); unsandboxed (trusted) runs write
-        to it. per_process_limits:
+        its own RLIMIT_NPROC budget. compile_cache: a persistent XLA compilation cache, once
+        sealed (see jail_cache) read by each jail through a view of its own (see cache_view);
+        unsandboxed (trusted) runs write to it. per_process_limits:
         where no cgroup can be made, grade under per-process rlimits instead of refusing (also
         JAXJUDGE_LIMITS=per-process). cgroup_root: where cgroups are mounted (tests).
         keep_ready: (bubblewrap only) keep one jail started ahead, its Python and `import jax`
@@ -90,7 +91,8 @@ class LocalSandbox(ReadyJails):
         """The jail's command line; `group` is the run's cgroup, `tmp` a host folder to bind as
         the jail's /tmp (else a tmpfs, of the key's size where bwrap can size it), `staging`
         (bubblewrap) the host folder bound read-only at /submission, where the judge puts the
-        submission and given.py when the job comes. Nothing of a job but its limits is in it."""
+        submission and given.py when the job comes, and which holds the jail's view of the
+        compile cache. Nothing of a job but its limits is in it."""
         joined = group.join_command() if group is not None else []
         python = Path(sys.executable)
         mem = key.memory_mb * 1024 * 1024
@@ -105,12 +107,10 @@ class LocalSandbox(ReadyJails):
             return [*rlimits, str(python), str(RUNNER)]
         assert staging is not None, "a bubblewrap jail needs its staging folder"
         env = dict(JAIL_ENV)
-        cache: list[str] = []
-        if (sealed := jail_cache(self.compile_cache)) is not None:
-            # Read-only: a submission must never plant executables other submissions would load.
-            # Unlistable (CACHE_MODE): it opens only the entries its own programs hash to.
-            cache = ["--ro-bind", str(sealed), "/jaxcache"]
-            env |= cache_env("/jaxcache", writable=False)
+        if self._store() is not None:
+            # Read-only (staging is): a submission must never plant executables other
+            # submissions would load. Unlistable: it opens only the entries its programs hash to.
+            env |= cache_env(f"{JAIL_STAGING}/{cache_view.VIEW_NAME}", writable=False)
         prefixes = sorted({Path(sys.prefix), Path(sys.base_prefix).resolve()})
         binds: list[str] = []
         made: set[Path] = set()
@@ -129,8 +129,7 @@ class LocalSandbox(ReadyJails):
                "--proc", "/proc", "--dev", "/dev", *_tmp(key, tmp, self.tmp_flag),
                *binds,
                "--ro-bind", str(RUNNER), "/judge/runner.py",
-               "--ro-bind", str(staging), JAIL_STAGING,
-               *cache, "--chdir", "/tmp", "--clearenv",
+               "--ro-bind", str(staging), JAIL_STAGING, "--chdir", "/tmp", "--clearenv",
                *(arg for k, v in env.items() for arg in ("--setenv", k, v))]
         if not self.root:
             cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--cap-drop", "ALL"]
@@ -145,13 +144,15 @@ class LocalSandbox(ReadyJails):
         return ["/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}",
                 "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
 
-    def environment(self, home: Path | None = None) -> dict[str, str] | None:
+    def environment(self, home: Path | None = None,
+                    view: Path | None = None) -> dict[str, str] | None:
         """The runner's environment outside bwrap, which builds the jail's own (--clearenv);
-        `home`: uid mode's private scratch folder, its HOME and TMPDIR."""
+        `home`: uid mode's private scratch folder, its HOME and TMPDIR; `view`: its view of
+        the compile cache."""
         if self.uid_only:
             env = JAIL_ENV | ({"HOME": str(home), "TMPDIR": str(home)} if home else {})
-            if (sealed := jail_cache(self.compile_cache)) is not None:
-                env |= cache_env(str(sealed), writable=False)
+            if view is not None:
+                env |= cache_env(str(view), writable=False)
             return env
         if self.bwrap is not None or self.compile_cache is None:
             return None
@@ -184,12 +185,15 @@ class LocalSandbox(ReadyJails):
     def _run_direct(self, job: Job, capture: Capture) -> Iterator[Event]:
         """No bubblewrap (uid isolation, or unsandboxed): a process started for this job."""
         with contextlib.ExitStack() as stack:
-            tmp = None
+            tmp = view = None
             if self.uid_only:
                 tmp = stack.enter_context(scratch.private_dir(self.uid))
                 scratch.stage_file(RUNNER, tmp / STAGED_RUNNER)
                 if job.given is not None:
                     scratch.stage_file(job.given, tmp / STAGED_GIVEN)
+                if self._store() is not None:  # in a folder of the judge's: not the jail's tmp
+                    view = cache_view.make(stack.enter_context(scratch.staging_dir(self.uid)))
+                    self._link(view, job, released=False)
             group = self._group(LimitsKey.of(job), stack)
             rfd, wfd = os.pipe()
             os.set_blocking(rfd, False)
@@ -201,15 +205,15 @@ class LocalSandbox(ReadyJails):
                 proc = subprocess.Popen(self.command(LimitsKey.of(job), group, tmp),
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, pass_fds=(wfd,),
-                                        start_new_session=True, env=self.environment(tmp),
-                                        cwd=tmp)
+                                        start_new_session=True,
+                                        env=self.environment(tmp, view), cwd=tmp)
             except BaseException:
                 os.close(rfd)
                 raise
             finally:
                 os.close(wfd)
             try:
-                yield from self._exchange(job, capture, proc, rfd, first, rest, group)
+                yield from self._exchange(job, capture, proc, rfd, first, rest, group, view)
             finally:
                 kill(proc)
                 if self.uid_only:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from grader.sandbox.cache_view import CacheView
 from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event, Frames, Order, ProtocolError
 from grader.sandbox.runner import CALL_KEY, TRANSFORM_KEY
@@ -56,6 +56,9 @@ class Job:
     # structure (None: one array) and its leaves' paths; {} when `returns` serves every entry.
     entry_returns: dict[str, Any] = field(default_factory=dict)
     entry_leaves: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Which warmed programs of its problem the jail may load, and when (see cache_view); None:
+    # none (trusted runs that write the cache, jobs of no problem).
+    cache: CacheView | None = None
 
     def leaves_of(self, call: int | None) -> tuple[str, ...]:
         own = self.call_leaves[call] if call is not None and call < len(self.call_leaves) \
@@ -100,44 +103,6 @@ class Sandbox(Protocol):
 # The whole environment of a jail's runner.
 JAIL_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "JAX_PLATFORMS": "cpu",
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1"}
-
-
-# The compile cache folder's mode: write and search for its owner (the judge), search only for
-# anyone else, and read for no one. A jail (its owner's uid mapped, or another uid) can open an
-# entry by its exact name, which is the hash of the program asking for it, but cannot list the
-# folder; its mount is read-only, so no jail can chmod it either.
-CACHE_MODE = 0o311
-
-
-def jail_cache(folder: Path | None) -> Path | None:
-    """`folder` when a jail may mount it: a directory no one can list. Anything else (a folder
-    an older judge warmed, world-listable and holding the reference's source locations) is no
-    cache at all, until `jaxjudge warm` seals it."""
-    if folder is None:
-        return None
-    try:
-        mode = folder.stat().st_mode
-    except OSError:
-        return None
-    return folder if stat.S_ISDIR(mode) and not stat.S_IMODE(mode) & 0o444 else None
-
-
-def cache_env(folder: str, writable: bool) -> dict[str, str]:
-    """JAX settings for the persistent compile cache at `folder`, as seen by the runner.
-
-    Readers are told nothing takes under 1e9 s to compile, so they never try to write. XLA's
-    autotune-cache path would enter every key, and jails mount the cache elsewhere than its
-    trusted writer sees it: with it on, no entry would ever hit. The (trusted) writer strips
-    every source location from a program before compiling it: an entry is then exactly what
-    compiling the location-free program gives, the program its key hashes, so the jail that
-    hits it learns nothing it did not write (no file name, line or function name of the code
-    that warmed it).
-    """
-    return {"JAX_COMPILATION_CACHE_DIR": folder,
-            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0" if writable else "1e9",
-            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
-            "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none",
-            **({"JAXJUDGE_STRIP_LOCATIONS": "1"} if writable else {})}
 
 
 def encode_args(args: dict[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import JudgeError
-from grader.sandbox import cgroup, hierarchy, scratch
+from grader.sandbox import cache_view, cgroup, hierarchy, scratch
+from grader.sandbox.cache_view import jail_cache
 from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event, Frames
 from grader.sandbox.protocol import Job, in_background, stream
@@ -63,6 +64,7 @@ class Jail:
     staging: Path
     stack: contextlib.ExitStack
     born: float
+    view: Path | None = None  # its view of the compile cache, in its staging (cache_view)
     used: bool = False
 
     def alive(self) -> bool:
@@ -88,6 +90,7 @@ class ReadyJails:
     uid: int
     root: bool
     tmp_flag: bool
+    compile_cache: Path | None
     keep_ready: bool
     cgroups: hierarchy.Hierarchy | None
     max_wait_s: float
@@ -169,6 +172,7 @@ class ReadyJails:
             if self.root and not self.tmp_flag:
                 tmp = stack.enter_context(scratch.sized_tmpfs(key.tmp_mb, uid))
             staging = stack.enter_context(scratch.staging_dir(uid if self.root else None))
+            view = cache_view.make(staging) if self._store() is not None else None
             group = self._group(key, stack)
             rfd, wfd = os.pipe()
             os.set_blocking(rfd, False)
@@ -182,10 +186,19 @@ class ReadyJails:
                 raise
             finally:
                 os.close(wfd)
-            return Jail(key, uid, proc, rfd, wfd, group, staging, stack, time.monotonic())
+            return Jail(key, uid, proc, rfd, wfd, group, staging, stack, time.monotonic(), view)
         except BaseException:
             stack.close()
             raise
+
+    def _store(self) -> Path | None:
+        """The compile cache jails' views link from: the sandbox's, once sealed."""
+        return jail_cache(self.compile_cache)
+
+    def _link(self, view: Path | None, job: Job, released: bool) -> None:
+        """The job's programs of one moment (its start, or the release of its hidden calls)
+        into the jail's view of the compile cache."""
+        cache_view.link_moment(self._store(), view, job.cache, released)
 
     def _serve(self, jail: Jail, job: Job, capture: Capture) -> Iterator[Event]:
         """The job in `jail`: its files staged (read-only to the jail), then its header and
@@ -196,13 +209,17 @@ class ReadyJails:
         if job.given is not None:
             scratch.stage_file(job.given, jail.staging / STAGED_GIVEN_NAME)
             given = f"{JAIL_STAGING}/{STAGED_GIVEN_NAME}"
+        self._link(jail.view, job, released=False)
         first, rest = job.stdin(JAIL_SUBMISSION, jail.wfd, given)
-        yield from self._exchange(job, capture, jail.proc, jail.rfd, first, rest, jail.group)
+        yield from self._exchange(job, capture, jail.proc, jail.rfd, first, rest, jail.group,
+                                  jail.view)
 
     def _exchange(self, job: Job, capture: Capture, proc: subprocess.Popen[bytes], rfd: int,
-                  first: bytes, rest: bytes, group: cgroup.Group | None) -> Iterator[Event]:
-        """The job's stdin to the runner (the hidden calls only once released), its frames back
-        under the job's deadlines; the runner is killed on every path out."""
+                  first: bytes, rest: bytes, group: cgroup.Group | None,
+                  view: Path | None) -> Iterator[Event]:
+        """The job's stdin to the runner (the hidden calls only once released, and the hidden
+        calls' programs in `view` with them), its frames back under the job's deadlines; the
+        runner is killed on every path out."""
         assert proc.stdin is not None
         stdin = proc.stdin
 
@@ -215,6 +232,7 @@ class ReadyJails:
         def release() -> None:
             capture.settled()
             capture.mark_hidden()
+            self._link(view, job, released=True)
             before = writers[0]
             def finish() -> None:
                 before.join()

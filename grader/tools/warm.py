@@ -4,8 +4,12 @@ statistical baselines, diagnosis and mutant outputs."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
 import stat
+import tempfile
 from pathlib import Path
+from typing import Any
 
 from grader.data.cache import compile_cache_dir
 from grader.data.expected import expected_outputs
@@ -15,8 +19,9 @@ from grader.judging.judge import plan
 from grader.judging.mutated import distinct_mutants, trusted_sources
 from grader.judging.statistics import trusted_data
 from grader.model.problems import Problem
+from grader.sandbox.cache_view import CACHE_MODE, HIDDEN, PHASES_PREFIX, VISIBLE, write_manifest
 from grader.sandbox.local import LocalSandbox
-from grader.sandbox.protocol import CACHE_MODE, Sandbox
+from grader.sandbox.protocol import Sandbox
 from grader.verdict import Verdict
 
 __all__ = ["compile_cache_dir", "compile_programs", "missing_trusted", "prepare", "seal", "warm"]
@@ -31,7 +36,8 @@ def seal(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     if stat.S_IMODE(folder.stat().st_mode) & 0o444:
         for entry in folder.iterdir():
-            if entry.name.endswith(ENTRY_SUFFIXES) and entry.is_file() and not entry.is_symlink():
+            if (entry.name.endswith(ENTRY_SUFFIXES) or entry.name.startswith(PHASES_PREFIX)) \
+                    and entry.is_file() and not entry.is_symlink():
                 entry.unlink()
     folder.chmod(CACHE_MODE)
 
@@ -70,28 +76,54 @@ def warm(problem: Problem, folder: Path | None = None,
 
 
 def compile_programs(problem: Problem, folder: Path, examples: bool = True) -> list[str]:
-    """Compiles what learners will compile over every call of a grade, unsandboxed and writing
-    the cache at `folder`: the reference and (unless `examples` is false) the spec's
-    trusted_examples only (staff code; other examples may be donated learners' code). Entries
-    carry no source location (see cache_env), and the folder is sealed (see seal): a jail opens
-    only the entries its own programs hash to. Returns what failed to run."""
+    """Compiles what learners will compile over every call of a grade, unsandboxed: the
+    reference and (unless `examples` is false) the spec's trusted_examples only (staff code;
+    other examples may be donated learners' code). The visible calls compile first, then the
+    hidden ones, each phase into a fresh folder, so that the entries each phase adds are known:
+    the problem's manifest (cache_view) lets a jail load a hidden call's programs only once it
+    is sent the hidden inputs. The entries then join the cache at `folder`; they carry no
+    source location (see cache_env), and the folder is sealed (see seal): a jail opens only
+    the entries its own programs hash to. Returns what failed to run."""
     seal(folder)
-    trusted = LocalSandbox(unsandboxed=True, compile_cache=folder)
     # Every program a grade compiles, once: a statistical check's calls differ only in the seed,
     # a value its programs take as an argument, so each group's first call compiles them all
     # (a grade's 400 seeds of a check would cost minutes of CPU here and compile nothing new).
     p = plan(problem)
-    calls = [c for i, (c, g) in enumerate(zip(p.calls, p.groups, strict=True))
-             if g is None or i == 0 or p.groups[i - 1] != g]
+    firsts = [i for i, g in enumerate(p.groups) if g is None or i == 0 or p.groups[i - 1] != g]
+    phases = {VISIBLE: [p.calls[i] for i in firsts if i < p.public],
+              HIDDEN: [p.calls[i] for i in firsts if i >= p.public]}
     failures = missing_trusted(problem)
-    for path in trusted_sources(problem) if examples else [problem.reference_path]:
-        # Trusted code compiling every program of a grade: a learner's time limits are no bound
-        # for it (8 s per test, beside a busy machine's other work, once ended a warm early).
-        job = dataclasses.replace(make_job(problem, path, calls), time_per_test_s=WARM_CALL_S,
-                                  total_time_s=WARM_CALL_S * len(calls),
-                                  startup_s=max(problem.spec.limits.startup_s, WARM_CALL_S))
-        run = run_calls(trusted, job)
-        if run.stop is not None or len(run.outcomes) != len(calls) or any(
-                o.verdict != Verdict.ACCEPTED for o in run.outcomes.values()):
-            failures.append(f"{path}: did not run every call ({run.stop})")
+    sources = trusted_sources(problem) if examples else [problem.reference_path]
+    recorded: dict[str, list[str]] = {}
+    with tempfile.TemporaryDirectory(prefix=".jaxjudge-warm-", dir=folder.parent) as tmp:
+        work, seen = Path(tmp), set[str]()
+        trusted = LocalSandbox(unsandboxed=True, compile_cache=work)
+        for phase, calls in phases.items():
+            for path in sources if calls else []:
+                failures += _compile(trusted, problem, path, calls)
+            now = {e.name for e in work.iterdir() if e.name.endswith(ENTRY_SUFFIXES[0])}
+            recorded[phase], seen = sorted(now - seen), now
+        for name in sorted(seen):
+            target = folder / name
+            if not target.exists():
+                try:
+                    os.link(work / name, target)
+                except OSError:  # another filesystem
+                    shutil.copyfile(work / name, target)
+    write_manifest(folder, problem.id, recorded)
     return failures
+
+
+def _compile(trusted: Sandbox, problem: Problem, path: Path,
+             calls: list[dict[str, Any]]) -> list[str]:
+    """Runs trusted code at `path` over `calls`, writing the programs it compiles."""
+    # Trusted code compiling every program of a grade: a learner's time limits are no bound
+    # for it (8 s per test, beside a busy machine's other work, once ended a warm early).
+    job = dataclasses.replace(make_job(problem, path, calls), time_per_test_s=WARM_CALL_S,
+                              total_time_s=WARM_CALL_S * len(calls),
+                              startup_s=max(problem.spec.limits.startup_s, WARM_CALL_S))
+    run = run_calls(trusted, job)
+    if run.stop is not None or len(run.outcomes) != len(calls) or any(
+            o.verdict != Verdict.ACCEPTED for o in run.outcomes.values()):
+        return [f"{path}: did not run every call ({run.stop})"]
+    return []

@@ -124,7 +124,8 @@ import jax, jax.numpy as jnp
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
 planted = []
-for path in glob.glob("/jaxcache/*")[:50] + ["/jaxcache/evil-cache"]:
+cache = os.environ.get("JAX_COMPILATION_CACHE_DIR") or "/jaxcache"  # the jail's view of it
+for path in glob.glob(cache + "/*")[:50] + [cache + "/evil-cache"]:
     try:
         with open(path, "wb") as f:
             f.write(b"poison")

@@ -1,10 +1,13 @@
 """The compile cache jails read gives away nothing of the trusted code that warmed it: a jail can
 open only the entries its own programs hash to (the folder is unlistable), and no entry holds a
-source location (file, line, function) of the reference or of the judge."""
+source location (file, line, function) of the reference or of the judge. Nor anything of a
+hidden test: before the hidden inputs are sent a jail loads only the visible calls' programs."""
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader.judging.judge import grade_submission
-from grader.model.problems import Problem
+from grader.model.problems import Problem, load_problem
 from grader.sandbox.container import DockerSandbox
 from grader.sandbox.local import LocalSandbox
 from grader.sandbox.protocol import Sandbox
@@ -74,6 +77,39 @@ def reinforce_grad(**args):
 '''
 
 LEAKS = ("reference", "reinforce_grad.py", "runner.py")
+
+# At the first call (a visible one): which shapes of the statement's sampling program hit the
+# cache. A hit means a trusted grade compiled that program: for a hidden test's shape, that is
+# a hidden input's shape, printed where the learner reads it. Then, per call, the hits so far.
+PROBE = '''
+import jax.monitoring
+import numpy as _np
+
+_HITS = []
+jax.monitoring.register_event_listener(
+    lambda event, **_: _HITS.append(1) if event == "/jax/compilation_cache/cache_hits" else None)
+_reference, _probed = reinforce_grad, []
+
+
+def _probe():
+    key, found = jax.random.PRNGKey(jnp.int32(0)), []
+    for k in (1, 2, 3):
+        logits = jnp.asarray(_np.zeros(k, _np.float32))  # no program: a transfer
+        for n in (1000, 1):  # n-only programs of a K are loaded by the first
+            before = len(_HITS)
+            jax.random.categorical(key, logits, shape=(n,)).block_until_ready()
+            if len(_HITS) > before:
+                found.append((k, n))
+    return found
+
+
+def reinforce_grad(**args):
+    if not _probed:
+        _probed.append(print("probe:", _probe()))
+    out = _reference(**args)
+    print("hits:", len(_HITS))
+    return out
+'''
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +175,57 @@ def test_the_sealed_cache_still_serves_the_jail_and_a_listable_one_is_not_mounte
         assert "cache hits: 0" in out, out
     finally:
         os.chmod(warmed, mode)
+
+
+@pytest.fixture(scope="module")
+def two_phases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Problem, Path]]:
+    """reinforce_grad's visible tests (K=2 and K=3, 1,000 samples) and two hidden ones of shapes
+    no visible call has (single_action: K=1; one_sample: 1 sample), and its warmed cache."""
+    root = tmp_path_factory.mktemp("two-phases")
+    shutil.copytree(ROOT / "problems" / "reinforce_grad", root / "problems" / "reinforce_grad")
+    (root / "reference").mkdir()
+    shutil.copy(ROOT / "reference" / "reinforce_grad.py", root / "reference")
+    spec = root / "problems" / "reinforce_grad" / "problem.yaml"
+    spec.write_text(spec.read_text().split("  - name: float_seed_truncates")[0])
+    problem = load_problem("reinforce_grad", root)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(root / "cache"))
+        mp.setenv("JAXJUDGE_COMPILE_CACHE", str(root / "xla"))
+        assert warm(problem, root / "xla") == []
+        yield problem, root / "xla"
+
+
+def _no_hidden_shape_before_the_hidden_inputs(problem: Problem, sandbox: Sandbox,
+                                              tmp_path: Path) -> None:
+    report = grade_submission(problem, _attack(tmp_path, PROBE), sandbox, advise=False)
+    assert report.verdict.value == "accepted", report.output + report.hidden_output
+    # The visible shapes hit (the probe sees hits), the hidden ones do not.
+    assert "probe: [(2, 1000), (3, 1000)]" in report.output, report.output
+    # Once the hidden inputs are sent, the hidden calls' programs serve the jail.
+    seen = [int(n) for n in re.findall(r"hits: (\d+)", report.output)]
+    later = [int(n) for n in re.findall(r"hits: (\d+)", report.hidden_output)]
+    assert seen and later and max(later) > max(seen), (report.output, report.hidden_output)
+
+
+def test_a_jail_cannot_learn_a_hidden_shape_from_the_cache(
+        two_phases: tuple[Problem, Path], tmp_path: Path, clean_after: None) -> None:
+    problem, cache = two_phases
+    _no_hidden_shape_before_the_hidden_inputs(problem, LocalSandbox(compile_cache=cache),
+                                              tmp_path)
+
+
+def test_a_ready_jail_cannot_either(two_phases: tuple[Problem, Path], tmp_path: Path,
+                                    clean_after: None) -> None:
+    problem, cache = two_phases
+    sandbox = LocalSandbox(compile_cache=cache, keep_ready=True)
+    try:
+        _no_hidden_shape_before_the_hidden_inputs(problem, sandbox, tmp_path)
+    finally:
+        sandbox.close()
+
+
+def test_nor_a_container(two_phases: tuple[Problem, Path], tmp_path: Path,
+                         docker_sandbox: DockerSandbox) -> None:
+    problem, cache = two_phases
+    _no_hidden_shape_before_the_hidden_inputs(problem, DockerSandbox(compile_cache=cache),
+                                              tmp_path)

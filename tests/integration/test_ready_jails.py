@@ -96,7 +96,9 @@ attempt("create", lambda: open("/submission/other.py", "w").close())
 STAGING = ATTEMPTS + '''
 attempt("chmod", lambda: os.chmod("/submission", 0o777))
 attempt("other", lambda: os.listdir(OTHER))
-if sorted(os.listdir("/submission")) != ["submission.py"]:
+attempt("list the cache view", lambda: os.listdir("/submission/jaxcache"))
+attempt("plant in the cache view", lambda: open("/submission/jaxcache/evil-cache", "w").close())
+if sorted(set(os.listdir("/submission")) - {"jaxcache"}) != ["submission.py"]:
     got.append(f"listed {sorted(os.listdir('/submission'))}")
 if glob.glob("/tmp/jaxjudge-stage-*"):
     got.append("stages")

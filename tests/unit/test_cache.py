@@ -224,7 +224,7 @@ def test_trusted_examples_are_paths_under_the_examples(problem: Problem) -> None
 
 def test_warm_seals_the_compile_cache_and_empties_one_an_older_judge_left_listable(
         problem: Problem, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from grader.sandbox.protocol import CACHE_MODE, jail_cache
+    from grader.sandbox.cache_view import CACHE_MODE, jail_cache
     from grader.tools.warm import seal
 
     legacy = tmp_path / "xla"  # $JAXJUDGE_COMPILE_CACHE in these tests

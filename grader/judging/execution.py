@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -15,9 +16,9 @@ from grader.model.values import Output, structure
 from grader.sandbox.cache_view import HIDDEN, VISIBLE, CacheView
 from grader.sandbox.capture import Capture
 from grader.sandbox.frames import Event
-from grader.sandbox.protocol import Job, Sandbox
+from grader.sandbox.protocol import Job, Sandbox, encode_args
 from grader.sandbox.ready import LimitsKey
-from grader.sandbox.runner import CALL_KEY
+from grader.sandbox.runner import CALL_KEY, TRANSFORM_KEY
 from grader.verdict import Verdict
 
 # (verdict, message for anyone, summary that holds no learner-chosen text: for hidden tests)
@@ -187,6 +188,7 @@ def make_job(problem: Problem, submission: Path, calls: list[dict[str, Any]],
     fn = problem.spec.function
     cache = CacheView(problem.id, (VISIBLE, HIDDEN), ()) if public is None \
         else CacheView(problem.id)
+    warm = warm_up_line(problem, calls[:public], groups) if public is not None else b""
     return Job(submission, fn.name, calls, limits.time_per_test_s,
                limits.total_time_s, limits.memory_mb, int(limits.output_mb * 1024 * 1024),
                limits.startup_s, public=public, groups=groups, tmp_mb=limits.tmp_mb,
@@ -194,7 +196,37 @@ def make_job(problem: Problem, submission: Path, calls: list[dict[str, Any]],
                if fn.structured else (), call_leaves=call_leaves, given=problem.given_path,
                given_names=problem.given_choices,
                entries=tuple(f.name for f in problem.spec.functions or ()), cache=cache,
-               **entry_structures(problem))
+               warm_up=warm, **entry_structures(problem))
+
+
+WARM_UP_CALLS = 8  # at most, of a problem's distinct visible calls (the runner takes no more)
+
+
+def warm_up_line(problem: Problem, visible: list[dict[str, Any]],
+                 groups: tuple[int | None, ...]) -> bytes:
+    """The runner's warm_up line for a jail started ahead after a job of `problem`: the spec's
+    sampling rule and the `visible` calls' plain arguments (a statistical check's calls differ
+    in the seed only: its first stands for all). Only a job's public calls are ever passed
+    here, so a jail warmed by it holds nothing of a hidden input. b"" when the spec quotes no
+    sampling rule."""
+    code = problem.spec.sampling
+    if not code:
+        return b""
+    chosen: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for call, group in zip(visible, [*groups, *[None] * len(visible)], strict=False):
+        if group in seen or any(k in (TRANSFORM_KEY, CALL_KEY) for k in call) \
+                or any(isinstance(v, dict) or getattr(v, "given_name", False)
+                       for v in call.values()):
+            continue  # a check's other seeds; transforms, entries, trees, given functions
+        if group is not None:
+            seen.add(group)
+        chosen.append(encode_args(call))
+        if len(chosen) == WARM_UP_CALLS:
+            break
+    if not chosen:
+        return b""
+    return json.dumps({"warm_up": {"code": code, "calls": chosen}}).encode() + b"\n"
 
 
 def entry_structures(problem: Problem) -> dict[str, Any]:

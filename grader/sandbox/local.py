@@ -174,7 +174,7 @@ class LocalSandbox(ReadyJails):
         try:
             if self.keep_ready:  # the next one starts at once, beside this one, as the other uid
                 try:
-                    self.prepare(key)
+                    self.prepare(key, after=job)
                 except Exception as exc:  # the next job starts its own, and says why
                     print(f"jaxjudge: warning: cannot start a jail ahead: {exc}",
                           file=sys.stderr)

@@ -59,6 +59,9 @@ class Job:
     # Which warmed programs of its problem the jail may load, and when (see cache_view); None:
     # none (trusted runs that write the cache, jobs of no problem).
     cache: CacheView | None = None
+    # For the jail started ahead after this job's (the next one, likely of the same problem):
+    # the runner's warm_up line, built from this job's visible calls only (b"": none).
+    warm_up: bytes = b""
 
     def leaves_of(self, call: int | None) -> tuple[str, ...]:
         own = self.call_leaves[call] if call is not None and call < len(self.call_leaves) \

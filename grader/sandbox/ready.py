@@ -6,6 +6,7 @@ each jail grades one job and is never reused."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import select
 import subprocess
@@ -139,12 +140,14 @@ class ReadyJails:
         with self._lock:
             self._live.discard(uid)
 
-    def prepare(self, key: LimitsKey) -> None:
+    def prepare(self, key: LimitsKey, after: Job | None = None) -> None:
         """Starts a jail of `key` ahead, if this sandbox keeps one ready and has none of that key
         (one of another key is closed: one ready jail per sandbox). It runs as whichever of the
-        slot's two uids no live jail of this sandbox has (none free: nothing is started)."""
+        slot's two uids no live jail of this sandbox has (none free: nothing is started).
+        `after`: the job just taken, whose problem the next is likely of: the jail warms up for
+        it (its warm_up line, and its visible programs in the jail's view of the cache)."""
         if self.keep_ready:
-            self._slot.fill(key, lambda: self._start(key, ahead=True))
+            self._slot.fill(key, lambda: self._start(key, ahead=True, after=after))
 
     def close(self) -> None:
         """Kills and cleans the ready jail; no other is started after this."""
@@ -155,7 +158,8 @@ class ReadyJails:
         whose uid a jail for this job may need, or a dead or stale one is closed here)."""
         return self._slot.take(key, self.max_wait_s, Jail.alive)
 
-    def _start(self, key: LimitsKey, ahead: bool = False) -> Jail | None:
+    def _start(self, key: LimitsKey, ahead: bool = False,
+               after: Job | None = None) -> Jail | None:
         """A bubblewrap jail of `key`, its staging folder still empty: its runner starts Python
         and imports jax, then waits for its header. It runs as whichever of the slot's two uids
         no live jail of this sandbox has; with both in use, a jail started `ahead` is None, and
@@ -186,7 +190,14 @@ class ReadyJails:
                 raise
             finally:
                 os.close(wfd)
-            return Jail(key, uid, proc, rfd, wfd, group, staging, stack, time.monotonic(), view)
+            jail = Jail(key, uid, proc, rfd, wfd, group, staging, stack, time.monotonic(), view)
+            if after is not None and after.warm_up and proc.stdin is not None:
+                if after.cache is not None:
+                    cache_view.link_moment(self._store(), view, dataclasses.replace(
+                        after.cache, at_start=(cache_view.VISIBLE,)), released=False)
+                proc.stdin.write(after.warm_up)  # a few KB: the pipe holds it
+                proc.stdin.flush()
+            return jail
         except BaseException:
             stack.close()
             raise

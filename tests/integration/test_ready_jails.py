@@ -27,7 +27,7 @@ from grader.sandbox.container import DockerSandbox
 from grader.sandbox.local import LocalSandbox
 from grader.sandbox.ready import LimitsKey
 from grader.verdict import Verdict
-from tests.integration.conftest import ready_sandbox
+from tests.integration.conftest import ROOT, ready_sandbox
 from tests.integration.test_hostile import CORRECT
 from tests.integration.test_limits import FILL_TMP
 
@@ -211,3 +211,43 @@ def test_a_ready_container_grades_one_submission_its_file_read_only(
         box.close()
     assert box.client.containers.list(
         all=True, filters={"label": f"jaxjudge.pid={os.getpid()}"}, sparse=True) == []
+
+
+@pytest.fixture(scope="module")
+def sampled_problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
+    """reinforce_grad's 3 visible tests (K=2 and K=3, 1,000 samples), 2 hidden ones of other
+    shapes (K=1; 1 sample), and a sampling rule that also prints."""
+    root = tmp_path_factory.mktemp("sampled")
+    shutil.copytree(ROOT / "problems" / "reinforce_grad", root / "problems" / "reinforce_grad")
+    (root / "reference").mkdir()
+    shutil.copy(ROOT / "reference" / "reinforce_grad.py", root / "reference")
+    spec = root / "problems" / "reinforce_grad" / "problem.yaml"
+    spec.write_text(spec.read_text().split("  - name: float_seed_truncates")[0] + (
+        "sampling: \"print('warm-up ran'); actions = jax.random.categorical("
+        "jax.random.PRNGKey(int(seed)), logits, shape=(int(n_samples),))\"\n"))
+    return load_problem("reinforce_grad", root)
+
+
+# At import: how many sample shapes this jail's process has compiled jax.random's Gumbel noise
+# for (each categorical draw of a new shape adds one), before the file did anything.
+COUNT_WARMED = '''
+from jax._src.random import core as _core
+print("gumbel programs:", _core._gumbel._cache_size())
+
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    return correct(seed, logits, reward_table, n_samples)
+'''
+
+
+def test_the_next_jail_warms_up_on_the_visible_inputs_only_and_silently(
+        sampled_problem: Problem, tmp_path: Path, ready: LocalSandbox) -> None:
+    first = grade(sampled_problem, tmp_path, COUNT_WARMED, ready)
+    assert first.verdict == Verdict.ACCEPTED, messages(first)
+    assert "gumbel programs: 0" in first.output, first.output  # started before any job
+    second = grade(sampled_problem, tmp_path, COUNT_WARMED, ready)
+    assert second.verdict == Verdict.ACCEPTED, messages(second)
+    # Warmed by the first job's visible calls: K=2 and K=3 with 1,000 samples; not the hidden
+    # K=1 or 1 sample, which would make 4.
+    assert "gumbel programs: 2" in second.output, second.output
+    for report in (first, second):
+        assert "warm-up ran" not in report.output + report.hidden_output

@@ -9,7 +9,7 @@ import pytest
 
 from grader.cli.grade import early_key
 from grader.judging.execution import ready_key
-from grader.model.problems import load_problem
+from grader.model.problems import Problem, load_problem
 from grader.model.spec import Limits
 from grader.sandbox.protocol import Job
 from grader.sandbox.ready import LimitsKey
@@ -60,3 +60,32 @@ def test_staging_folders_of_dead_judges_are_swept(tmp_path: Path,
     young.mkdir()
     assert scratch.sweep_staging() == [old]
     assert live.is_dir() and young.is_dir() and not old.exists()
+
+
+def test_a_jail_warms_up_on_the_visible_calls_only() -> None:
+    """The warm-up line a grade's job leaves the next jail: the sampling rule and the distinct
+    visible calls (a check's 100 seeds stand as one), never a hidden test's input; a job whose
+    calls all go at once (it may hold hidden inputs) leaves none."""
+    import json
+
+    import numpy as np
+
+    from grader.judging.execution import WARM_UP_CALLS, make_job
+    from grader.judging.judge import plan
+    from grader.sandbox.runner import decode
+
+    problem = load_problem("reinforce_grad")
+    p = plan(problem)
+    job = make_job(problem, Path("x.py"), p.calls, p.public, p.groups, p.leaves)
+    line = json.loads(job.warm_up)["warm_up"]
+    assert line["code"] == problem.spec.sampling
+    sent = [{k: np.asarray(decode(v)).tolist() for k, v in c.items()} for c in line["calls"]]
+    as_lists = [{k: np.asarray(v).tolist() for k, v in c.items()} for c in p.calls]
+    visible, hidden = as_lists[:p.public], as_lists[p.public:]
+    assert sent and all(c in visible for c in sent) and not any(c in hidden for c in sent)
+    # The 3 visible tests and one call of the visible checks, which share their 100 seeds.
+    assert len(sent) == min(WARM_UP_CALLS, 4), sent
+    assert make_job(problem, Path("x.py"), p.calls).warm_up == b""
+    spec = problem.spec.model_copy(update={"sampling": None})
+    quiet = make_job(Problem(problem.root, spec), Path("x.py"), p.calls[:p.public], p.public)
+    assert quiet.warm_up == b""

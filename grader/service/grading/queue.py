@@ -7,19 +7,31 @@ is gone; the graders' sweeper enqueues capacity again for every claimable row (w
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from huey import Huey, RedisHuey, SqliteHuey
-from huey.consumer import Consumer
+from huey.consumer import Consumer, Worker
 
 from grader.errors import JudgeError
 
 TASK = "jaxjudge.grade_next"
 
 log = logging.getLogger("jaxjudge.queue")
+
+# Per queue URL, rung by this process's enqueues: its idle workers (when graders run in the
+# process that takes the submission, as `jaxjudge serve` does) take the task at once instead
+# of at their next poll. Other processes' enqueues reach them by polling, as before.
+_doorbells: dict[str, threading.Event] = {}
+_doorbells_lock = threading.Lock()
+
+
+def _doorbell(url: str) -> threading.Event:
+    with _doorbells_lock:
+        return _doorbells.setdefault(url, threading.Event())
 
 
 def make_huey(url: str) -> Huey:
@@ -37,6 +49,7 @@ class Queue:
     """Enqueues capacity; with a handler, also runs it (in a consumer) for each task."""
 
     def __init__(self, url: str, handler: Callable[[], Any] | None = None) -> None:
+        self.url = url
         self.huey = make_huey(url)
         self.handler = handler
 
@@ -50,6 +63,7 @@ class Queue:
     def enqueue(self, n: int = 1) -> None:
         for _ in range(n):
             self.task()
+        _doorbell(self.url).set()
 
     def wake(self, n: int = 1, submission: int | None = None) -> None:
         """Enqueues capacity for rows already committed. The queue is only a doorbell: when it
@@ -71,7 +85,8 @@ class Queue:
         SIGTERM stops it gracefully (Huey's default is SIGINT): what is being graded finishes,
         within stop_timeout, and nothing new is taken; SIGINT stops it at once."""
         cls = _QuietConsumer if in_thread else _Consumer
-        consumer: Consumer = cls(self.huey, workers=workers, periodic=False,
+        consumer: Consumer = cls(self.huey, doorbell=_doorbell(self.url), workers=workers,
+                                 periodic=False,
                                  initial_delay=poll_s / 2, backoff=1.15, max_delay=poll_s * 2,
                                  worker_type="thread", check_worker_health=True,
                                  shutdown_timeout=stop_timeout, graceful_signal="TERM")
@@ -79,11 +94,40 @@ class Queue:
         return consumer
 
 
+class _Waking(Worker):  # type: ignore[misc]
+    """A worker whose idle wait ends when this process enqueues (see _doorbell) or its poll
+    interval passes, whichever comes first."""
+
+    doorbell: threading.Event
+    delay: float
+    default_delay: float
+    max_delay: float
+    backoff: float
+
+    def sleep(self) -> None:
+        self.delay = min(self.delay, self.max_delay)
+        if self.doorbell.wait(self.delay):
+            self.doorbell.clear()
+            self.delay = self.default_delay
+        else:
+            self.delay *= self.backoff
+
+
 class _Consumer(Consumer):  # type: ignore[misc]
     """Tells the graders first when it stops, so that no task that is already dequeued
     claims a submission after the signal."""
 
     on_stop: Callable[[], None]
+    worker_class = _Waking
+
+    def __init__(self, *args: Any, doorbell: threading.Event, **kwargs: Any) -> None:
+        self.doorbell = doorbell  # before the workers, which the base constructor makes
+        super().__init__(*args, **kwargs)
+
+    def _create_worker(self) -> Worker:
+        worker: _Waking = super()._create_worker()
+        worker.doorbell = self.doorbell
+        return worker
 
     def stop(self, graceful: bool = False) -> None:
         self.on_stop()

@@ -48,17 +48,16 @@ def cache_env(folder: str, writable: bool) -> dict[str, str]:
 
     Readers are told nothing takes under 1e9 s to compile, so they never try to write. XLA's
     autotune-cache path would enter every key, and jails see the cache elsewhere than its
-    trusted writer does: with it on, no entry would ever hit. The (trusted) writer strips
-    every source location from a program before compiling it: an entry is then exactly what
-    compiling the location-free program gives, the program its key hashes, so the jail that
-    hits it learns nothing it did not write (no file name, line or function name of the code
-    that warmed it).
+    trusted writer does: with it on, no entry would ever hit. The trusted writer (its runner
+    started through grader.sandbox.stripped) strips every source location from a program
+    before compiling it: an entry is then exactly what compiling the location-free program
+    gives, the program its key hashes, so the jail that hits it learns nothing it did not write
+    (no file name, line or function name of the code that warmed it).
     """
     return {"JAX_COMPILATION_CACHE_DIR": folder,
             "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0" if writable else "1e9",
             "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
-            "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none",
-            **({"JAXJUDGE_STRIP_LOCATIONS": "1"} if writable else {})}
+            "JAX_PERSISTENT_CACHE_ENABLE_XLA_CACHES": "none"}
 
 
 # The view's folder in a jail's staging folder, and so at /submission/jaxcache in the jail.

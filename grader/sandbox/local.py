@@ -103,8 +103,9 @@ class LocalSandbox(ReadyJails):
         if self.uid_only:
             runner = tmp / STAGED_RUNNER if tmp is not None else RUNNER
             return [*joined, *rlimits, *self._drop(), str(python), "-I", str(runner)]
-        if self.bwrap is None:
-            return [*rlimits, str(python), str(RUNNER)]
+        if self.bwrap is None:  # unsandboxed: trusted code, which writes the cache if any
+            writer = ["-m", "grader.sandbox.stripped"] if self.compile_cache is not None else []
+            return [*rlimits, str(python), *writer, str(RUNNER)]
         assert staging is not None, "a bubblewrap jail needs its staging folder"
         env = dict(JAIL_ENV)
         if self._store() is not None:

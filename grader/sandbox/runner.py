@@ -201,51 +201,28 @@ def to_array(result: Any) -> Any:
     return np.ascontiguousarray(arr)
 
 
-def strip_locations() -> None:
-    """For the trusted cache writer only (JAXJUDGE_STRIP_LOCATIONS=1): every program loses its
-    source locations (file names, lines, the name stack of the functions it was traced from)
-    before it is compiled, so no cache entry carries them. The cache key already ignores them:
-    an entry serves the same programs, and is exactly what compiling its key's program gives."""
-    from jax._src import compiler
-    from jax._src.lib.mlir import passmanager
-
-    original = compiler.compile_or_get_cached
-
-    def compile_stripped(backend: Any, computation: Any, *args: Any, **kwargs: Any) -> Any:
-        with computation.context:
-            strip = passmanager.PassManager.parse("builtin.module(strip-debuginfo)")
-            strip.run(computation.operation)
-        return original(backend, computation, *args, **kwargs)
-
-    compiler.compile_or_get_cached = compile_stripped
-
-
 def warm_up(spec: dict[str, Any]) -> None:
-    """Before its job, a jail started ahead runs its last job's problem's sampling rule (trusted,
-    public: the statement quotes it) on that problem's visible inputs, so the programs a learner's
-    file is most likely to start with are traced and loaded before the learner waits. It prints
-    nothing anyone reads and fails silently: it is the judge's time, never the learner's."""
+    """Before its job, a jail started ahead runs its last job's problem's sampling rule (trusted
+    and public: the statement quotes it) on that job's visible inputs, so the programs a learner's
+    file likely starts with are loaded before anyone waits. Silent; never an error."""
     import jax
     import numpy as np
 
     flush_learner()
-    saved = [os.dup(1), os.dup(2)]
-    null = os.open(os.devnull, os.O_WRONLY)
+    saved, null = [os.dup(1), os.dup(2)], os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(null, 1)
-        os.dup2(null, 2)
+        for fd in (1, 2):
+            os.dup2(null, fd)
         for args in spec["calls"][:8]:
             with contextlib.suppress(Exception):
                 space = {"jax": jax, "jnp": jax.numpy, "np": np,
                          **{k: decode(v) for k, v in args.items()}}
                 exec(spec["code"], space)
-                for value in space.values():
-                    if isinstance(value, jax.Array):
-                        value.block_until_ready()
+                jax.block_until_ready([v for v in space.values() if isinstance(v, jax.Array)])
     finally:
         flush_learner()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
+        for fd, old in ((1, saved[0]), (2, saved[1])):
+            os.dup2(old, fd)
         for fd in (*saved, null):
             os.close(fd)
 
@@ -260,8 +237,6 @@ def main() -> None:
     import jax  # before the learner's code, so its import time is not charged to them
 
     jax.config.update("jax_platforms", "cpu")
-    if os.environ.get("JAXJUDGE_STRIP_LOCATIONS") == "1":
-        strip_locations()
     sys.stdout.flush()
     os.dup2(saved, 1)
     os.close(saved)

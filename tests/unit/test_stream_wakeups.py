@@ -24,12 +24,20 @@ class FakeDb:
     def __init__(self, url: str = "sqlite:///unused.db") -> None:
         self.url = url
         self.hooks: list[Callable[[set[int]], None]] = []
+        self.finals: list[Callable[[set[int]], None]] = []
 
     def on_change(self, callback: Callable[[set[int]], None]) -> None:
         self.hooks.append(callback)
 
-    def changed(self, sids: set[int]) -> None:  # a grader's commit, from its own thread
-        t = threading.Thread(target=lambda: [h(sids) for h in self.hooks])
+    def on_final(self, callback: Callable[[set[int]], None]) -> None:
+        self.finals.append(callback)
+
+    def changed(self, sids: set[int], final: bool = False) -> None:  # a grader's commit
+        def tell() -> None:  # from the grader's own thread, as Database.changed does
+            for hook in self.hooks + (self.finals if final else []):
+                hook(sids)
+
+        t = threading.Thread(target=tell)
         t.start()
         t.join()
 
@@ -92,6 +100,25 @@ def test_a_change_polls_only_the_changed_submissions_that_are_watched() -> None:
         await streams.stop()
 
     asyncio.run(main())
+
+
+def test_a_verdict_is_polled_at_once_not_after_the_ticks_spacing() -> None:
+    """Ticks are poll_seconds apart; a verdict written right after a tick does not wait out
+    the spacing (one extra query per verdict), while other changes still do."""
+    async def main() -> None:
+        db = FakeDb()
+        streams = await settled(db, (1, 1))
+        streams.settings.poll_seconds = 30.0  # the spacing the verdict must not wait for
+        db.changed({1})  # a test's event: polled at once (the poller was idle)...
+        await until("the event's poll", lambda: len(streams.polls) == 2)
+        db.changed({1})  # ...then another, which waits for the spacing: 30 s
+        await asyncio.sleep(0.3)
+        assert len(streams.polls) == 2, streams.polls
+        db.changed({1}, final=True)  # the verdict: no waiting
+        await until("the verdict's poll", lambda: len(streams.polls) == 3)
+        await streams.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 20))
 
 
 def test_a_lost_notification_is_made_up_by_the_safety_poll() -> None:

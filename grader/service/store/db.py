@@ -15,6 +15,8 @@ BUSY_TIMEOUT_MS = 10_000
 # A session's info key for the submissions its transaction changed (notices.announce): told to
 # this process's listeners (`on_change`) once it commits, never when it rolls back.
 CHANGED = "jaxjudge.changed"
+# Those of them whose verdict it wrote: a stream's last event, which its poller hurries to.
+FINAL = "jaxjudge.final"
 
 log = logging.getLogger("jaxjudge.db")
 
@@ -56,16 +58,23 @@ class Database:
         self._lock = threading.Lock()
         event.listen(self.engine, "before_cursor_execute", self._count)
         self._changes: list[Callable[[set[int]], None]] = []
+        self._finals: list[Callable[[set[int]], None]] = []
 
     def on_change(self, callback: Callable[[set[int]], None]) -> None:
         """`callback(ids)` after each commit of this process that announced submissions (from
         the committing thread): the in-process fan-out, on any database."""
         self._changes.append(callback)
 
-    def changed(self, sids: set[int]) -> None:
-        for callback in list(self._changes):
+    def on_final(self, callback: Callable[[set[int]], None]) -> None:
+        """`callback(ids)` after each commit of this process that wrote their verdicts (after
+        the on_change callbacks of the same commit)."""
+        self._finals.append(callback)
+
+    def changed(self, sids: set[int], final: set[int] | None = None) -> None:
+        calls = [(c, sids) for c in self._changes] + [(c, final) for c in self._finals if final]
+        for callback, ids in calls:
             try:
-                callback(sids)
+                callback(ids)
             except Exception:  # a listener's bug must not fail the write that committed
                 log.exception("a change listener failed")
 
@@ -83,8 +92,9 @@ class Database:
                 s.rollback()
                 raise
             changed = s.info.pop(CHANGED, None)
+            final = s.info.pop(FINAL, None)
         if changed:
-            self.changed(changed)
+            self.changed(changed, final)
 
     def migrate(self) -> None:
         from grader.service.store.migrate import upgrade

@@ -104,7 +104,7 @@ def finish(session: Session, claim: Claim, report: dict[str, Any]) -> bool:
                 latency_s=(now - claim.created).total_seconds(),
                 grade_s=(now - claim.started).total_seconds()))
     if result.rowcount:  # type: ignore[attr-defined]
-        announce(session, claim.submission_id)
+        announce(session, claim.submission_id, final=True)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -123,7 +123,7 @@ def give_up(session: Session, sub: SubmissionRow, report: dict[str, Any]) -> boo
         .values(status=Status.DONE, verdict=report["verdict"], score=0.0, report=report,
                 finished=utcnow(), lease_until=None, counts=False))
     if result.rowcount:  # type: ignore[attr-defined]
-        announce(session, sub.id)
+        announce(session, sub.id, final=True)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

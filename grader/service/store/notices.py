@@ -19,17 +19,20 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from grader.service.store.db import CHANGED
+from grader.service.store.db import CHANGED, FINAL
 
 CHANNEL = "jaxjudge_submissions"
 log = logging.getLogger("jaxjudge.notices")
 
 
-def announce(session: Session, *sids: int) -> None:
-    """Marks submissions changed by this session's transaction (sent when it commits)."""
+def announce(session: Session, *sids: int, final: bool = False) -> None:
+    """Marks submissions changed by this session's transaction (sent when it commits); `final`:
+    it wrote their verdicts, which this process's streams then send at once (Database.on_final)."""
     if not sids:
         return
     session.info.setdefault(CHANGED, set()).update(sids)
+    if final:
+        session.info.setdefault(FINAL, set()).update(sids)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_notify(:channel, s) FROM unnest(CAST(:ids AS text[])) s"),
                         {"channel": CHANNEL, "ids": sorted({str(i) for i in sids})})

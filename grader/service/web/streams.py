@@ -99,9 +99,11 @@ class Streams:
         self.listener: Listener | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
+        self._hurry = asyncio.Event()  # a watched verdict was written: tick without waiting
         self._task: asyncio.Task[None] | None = None
         if settings.stream_notify:
             db.on_change(lambda sids: self.hear(sids, "process"))
+            db.on_final(self.hurry)
 
     # -- slots ------------------------------------------------------------------------------
 
@@ -120,7 +122,7 @@ class Streams:
         self.per_user[user_id] += 1
         self.open_count += 1
         if self._task is None or self._task.done():  # the first stream (of this event loop)
-            self._wake = asyncio.Event()
+            self._wake, self._hurry = asyncio.Event(), asyncio.Event()
             self._loop = asyncio.get_running_loop()
             self._task = self._loop.create_task(self._run(), name="streams")
             if self.settings.stream_notify and self.postgres and self.listener is None:
@@ -160,6 +162,15 @@ class Streams:
         loop, watched = self._loop, [sid for sid in sids if sid in self.watching]
         if watched and loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._mark, set(watched))
+
+    def hurry(self, sids: set[int]) -> None:
+        """Verdicts this process wrote (after `hear` of the same commit): a watched one is sent
+        at the next tick, which comes at once instead of after `poll_seconds`. One extra query
+        at most per verdict, and only for a watched submission."""
+        loop = self._loop
+        if any(sid in self.watching for sid in sids) and loop is not None \
+                and not loop.is_closed():
+            loop.call_soon_threadsafe(self._hurry.set)
 
     def reconnected(self) -> None:
         """The listener (re)connected: what was sent meanwhile is lost, so poll all now."""
@@ -214,7 +225,9 @@ class Streams:
                 except Exception:  # a bug here must not stop every stream's updates
                     log.exception("event fan-out failed")
             self.ticks += 1
-            await asyncio.sleep(self.settings.poll_seconds)
+            with contextlib.suppress(TimeoutError):  # ticks poll_seconds apart, unless hurried
+                await asyncio.wait_for(self._hurry.wait(), self.settings.poll_seconds)
+            self._hurry.clear()
 
     def cursors(self) -> dict[int, set[tuple[int, int]]]:
         """Per watched submission, the distinct (attempt, row id) its watchers have reached."""

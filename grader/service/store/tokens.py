@@ -16,9 +16,14 @@ from grader.service.store.models import ApiToken, User, utcnow
 SEEN_EVERY = dt.timedelta(seconds=60)
 
 
+# A token's first characters: never "-" (a random token_urlsafe begins with one 1 time in 64,
+# and `jaxjudge submit --token -abc` is then a usage error), and recognisable in a leaked file.
+TOKEN_PREFIX = "jj_"
+
+
 def new_token() -> tuple[str, str]:
     """A fresh API token and the sha256 that the database keeps instead of it."""
-    token = secrets.token_urlsafe(32)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     return token, token_digest(token)
 
 

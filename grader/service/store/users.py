@@ -27,7 +27,8 @@ def create_user(db: Database, name: str, role: str, password: str | None = None,
         raise JudgeError(f"user name {name!r}: 1-64 of letters, digits, '_', '.', '-'")
     if role not in tuple(Role):
         raise JudgeError(f"role {role!r}: one of {', '.join(Role)}")
-    password = password or secrets.token_urlsafe(9)
+    while not password:  # made up: never with a leading "-", so it passes as --password X
+        password = secrets.token_urlsafe(9).lstrip("-")
     token, digest = new_token()
     with db.session() as s:
         user = s.scalar(select(User).where(User.name == name))

@@ -277,7 +277,8 @@ def test_submit_loads_no_judge() -> None:
             "rc = main(['submit', 'reinforce_grad', '/nonexistent.py', '--server', "
             "'http://127.0.0.1:9', '--token', 't']); "
             "print(rc, sorted(m for m in ('grader.model.problems', 'grader.model.spec', "
-            "'grader.sandbox.factory', 'grader.service', 'jax', 'pydantic') if m in sys.modules))")
+            "'grader.sandbox.factory', 'grader.service', 'jax', 'pydantic', 'numpy') "
+            "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          check=False)
     assert out.stdout.split("\n")[-2] == "2 []", (out.stdout, out.stderr)

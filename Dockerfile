@@ -50,10 +50,10 @@ COPY --from=judge-venv /opt/venv /opt/venv
 COPY problems /app/problems
 COPY reference /app/reference
 COPY submissions /app/submissions
-# Root-only: the problems, references, examples and the expected outputs. World-readable but
-# root-owned: the compile cache, warmed here from trusted code so graded code only reads it,
-# its entries free of source locations and its folder unlistable (0311): uid 60000 opens only
-# the entries its own programs hash to.
+# Root-only: the problems, references, examples and the expected outputs, and the compile
+# cache's folder (0300), warmed here from trusted code: its entries (free of source locations,
+# world-readable) reach uid 60000 only as links in each job's own view of the cache, the
+# visible calls' programs first and the hidden calls' only with the hidden inputs.
 # JAXJUDGE_LIMITS=per-process: no cgroup can be made inside the container, whose own cgroup
 # (docker run --memory, --cpus, --pids-limit) bounds all the submissions it grades together.
 ENV PATH=/opt/venv/bin:$PATH JAXJUDGE_ROOT=/app JAXJUDGE_ISOLATION=uid JAXJUDGE_LIMITS=per-process \
@@ -67,7 +67,7 @@ ARG WARM_PROBLEMS=
 RUN chmod 0700 /app && mkdir -p -m 0700 /var/cache/jaxjudge/private \
  && jaxjudge warm $WARM_PROBLEMS && jaxjudge verify --skip-examples $WARM_PROBLEMS \
  && jaxjudge list >/dev/null \
- && chmod -R a+r,go-w /var/cache/jaxjudge/xla && chmod 0311 /var/cache/jaxjudge/xla
+ && chmod -R a+r,go-w /var/cache/jaxjudge/xla && chmod 0300 /var/cache/jaxjudge/xla
 # The judge needs root only to drop each submission to uid 60000 (setpriv, no capabilities,
 # no_new_privs); the container's namespaces and `--network none` are the outer jail.
 ENTRYPOINT ["jaxjudge"]

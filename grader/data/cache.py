@@ -19,7 +19,6 @@ import numpy as np
 from grader.model.inputs import Value
 from grader.model.problems import Problem
 from grader.model.submission import Submission
-from grader.sandbox.cache_view import CACHE_MODE
 from grader.sandbox.local import LocalSandbox
 from grader.sandbox.protocol import Sandbox
 
@@ -227,7 +226,7 @@ def clear() -> list[tuple[Path, int]]:
             raise OSError(f"{path} is the home folder or above it, not a jaxjudge cache")
     removed = []
     for path in paths:
-        if path.is_dir() and not path.is_symlink() and path.stat().st_mode & 0o777 == CACHE_MODE:
+        if path.is_dir() and not path.is_symlink() and not path.stat().st_mode & 0o444:
             path.chmod(0o700)  # the sealed compile cache: even its owner must list it to remove it
         if path.exists() or path.is_symlink():
             size = size_of(path)

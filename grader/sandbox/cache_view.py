@@ -23,24 +23,30 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-# The compile cache folder's mode: write and search for its owner (the judge), search only for
-# anyone else, and read for no one. Jails' views (below) have it too: a jail (its owner's uid
-# mapped, or another uid) can open an entry by its exact name, which is the hash of the program
-# asking for it, but cannot list the folder; its mount is read-only, so it cannot chmod it.
-CACHE_MODE = 0o311
+# The compile cache folder's mode: write and search for its owner (the judge) alone. No jail
+# reaches it, not even one that shares the judge's filesystem (uid isolation in the judge image):
+# a jail reads the entries its job may load through a view of its own (below), whose files are
+# links to the folder's entries.
+STORE_MODE = 0o300
+# A view's mode: search only, for anyone; read for no one. A jail (its owner's uid mapped, or
+# another uid) can open an entry by its exact name, which is the hash of the program asking for
+# it, but cannot list the folder; it is read-only to the jail, which cannot chmod it either.
+VIEW_MODE = 0o311
 
 
 def jail_cache(folder: Path | None) -> Path | None:
-    """`folder` when jails may read it (through their views): a directory no one can list.
-    Anything else (a folder an older judge warmed, world-listable and holding the reference's
-    source locations) is no cache at all, until `jaxjudge warm` seals it."""
+    """`folder` when jails may read it (through their views): a directory only its owner may
+    enter, and even its owner may not list. Anything else (a folder an older judge warmed,
+    world-listable and holding the reference's source locations, or sealed to 0311 and then
+    reachable to a jail sharing the judge's filesystem) is no cache at all, until `jaxjudge
+    warm` seals it."""
     if folder is None:
         return None
     try:
         mode = folder.stat().st_mode
     except OSError:
         return None
-    return folder if stat.S_ISDIR(mode) and not stat.S_IMODE(mode) & 0o444 else None
+    return folder if stat.S_ISDIR(mode) and not stat.S_IMODE(mode) & 0o477 else None
 
 
 def cache_env(folder: str, writable: bool) -> dict[str, str]:
@@ -62,7 +68,6 @@ def cache_env(folder: str, writable: bool) -> dict[str, str]:
 
 # The view's folder in a jail's staging folder, and so at /submission/jaxcache in the jail.
 VIEW_NAME = "jaxcache"
-VIEW_MODE = CACHE_MODE  # as the cache folder's: no one lists it, a jail opens by name
 PHASES_PREFIX = "phases-"
 VISIBLE, HIDDEN = "visible", "hidden"
 _ENTRY = re.compile(r"[\w.+-]{1,250}-cache")  # a JAX entry's file name, never a path

@@ -19,7 +19,7 @@ from grader.judging.judge import plan
 from grader.judging.mutated import distinct_mutants, trusted_sources
 from grader.judging.statistics import trusted_data
 from grader.model.problems import Problem
-from grader.sandbox.cache_view import CACHE_MODE, HIDDEN, PHASES_PREFIX, VISIBLE, write_manifest
+from grader.sandbox.cache_view import HIDDEN, PHASES_PREFIX, STORE_MODE, VISIBLE, write_manifest
 from grader.sandbox.local import LocalSandbox
 from grader.sandbox.protocol import Sandbox
 from grader.verdict import Verdict
@@ -30,16 +30,17 @@ ENTRY_SUFFIXES = ("-cache", "-atime")  # the names JAX gives a compile cache's f
 
 
 def seal(folder: Path) -> None:
-    """Makes `folder` a compile cache jails may mount: created if missing, then CACHE_MODE (no one
-    lists it). A folder anyone could list was warmed by an older judge, whose entries hold the
-    reference's source locations: its entries are removed first, and warming writes them anew."""
+    """Makes `folder` a compile cache jails' views may link from: created if missing, then
+    STORE_MODE (only the judge enters it, and no one lists it). A folder anyone could list was
+    warmed by an older judge, whose entries hold the reference's source locations: its entries
+    are removed first, and warming writes them anew. One sealed to 0311 keeps its entries."""
     folder.mkdir(parents=True, exist_ok=True)
     if stat.S_IMODE(folder.stat().st_mode) & 0o444:
         for entry in folder.iterdir():
             if (entry.name.endswith(ENTRY_SUFFIXES) or entry.name.startswith(PHASES_PREFIX)) \
                     and entry.is_file() and not entry.is_symlink():
                 entry.unlink()
-    folder.chmod(CACHE_MODE)
+    folder.chmod(STORE_MODE)
 
 
 def prepare(problem: Problem, sandbox: Sandbox) -> None:

@@ -113,6 +113,60 @@ def test_learner_code_in_the_judge_container_cannot_read_references(
     assert report["verdict"] == "accepted", [t["message"] for t in report["tests"]][:3]
 
 
+# Through the judge image's own compile cache, which uid 60000 shares a filesystem with: which
+# of reinforce_grad's sampling shapes hit it, in the visible phase (the first call). (1, 1000)
+# and (64, 5000) are hidden tests' alone; (2, 1000) a visible one's.
+STORE_PROBE = '''
+import jax, jax.monitoring, jax.numpy as jnp, numpy as np
+from jax._src import compilation_cache
+
+HITS, FOUND = [], []
+jax.monitoring.register_event_listener(
+    lambda event, **_: HITS.append(1) if event == "/jax/compilation_cache/cache_hits" else None)
+
+
+def probe():
+    view = jax.config.jax_compilation_cache_dir
+    jax.config.update("jax_compilation_cache_dir", "/var/cache/jaxjudge/xla")
+    compilation_cache.reset_cache()
+    key = jax.random.PRNGKey(jnp.int32(0))
+    for k, n in ((2, 1000), (1, 1000), (64, 5000)):
+        before = len(HITS)
+        try:
+            jax.random.categorical(key, jnp.asarray(np.zeros(k, np.float32)),
+                                   shape=(n,)).block_until_ready()
+        except Exception:
+            continue
+        if len(HITS) > before:
+            FOUND.append((k, n))
+    jax.config.update("jax_compilation_cache_dir", view)
+    compilation_cache.reset_cache()
+
+
+def reinforce_grad(seed, logits, reward_table, n_samples):
+    if not FOUND and not HITS:
+        probe()
+        hidden = [s for s in FOUND if s != (2, 1000)]
+        if hidden:
+            raise RuntimeError(f"LEAK: hidden shapes {hidden}")
+    key = jax.random.PRNGKey(jnp.int32(seed))
+    actions = jax.random.categorical(key, jnp.asarray(logits), shape=(int(n_samples),))
+    score = jax.nn.one_hot(actions, logits.shape[0]) - jax.nn.softmax(jnp.asarray(logits))
+    return jnp.mean(jnp.asarray(reward_table)[actions][:, None] * score, axis=0)
+'''
+
+
+def test_learner_code_in_the_judge_container_cannot_probe_its_compile_cache(
+        docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text(STORE_PROBE)
+    probe.chmod(0o644)
+    run = _docker("run", "--rm", "--network", "none", "-v", f"{probe}:/in/my.py:ro",
+                  "jaxjudge:judge", "grade", "reinforce_grad", "/in/my.py", "--format", "json")
+    report = json.loads(run.stdout)
+    assert report["verdict"] == "accepted", [t.get("message") for t in report["tests"]][:3]
+
+
 # Ctrl-C's SIGINT as a terminal sends it: a suite started in the background (make test's docker
 # session, or `nohup make test &`) has SIGINT ignored, which a shell cannot undo and every child
 # inherits, and the judge would then grade on to its verdict. The judge gets it at default.

@@ -224,7 +224,7 @@ def test_trusted_examples_are_paths_under_the_examples(problem: Problem) -> None
 
 def test_warm_seals_the_compile_cache_and_empties_one_an_older_judge_left_listable(
         problem: Problem, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from grader.sandbox.cache_view import CACHE_MODE, jail_cache
+    from grader.sandbox.cache_view import STORE_MODE, jail_cache
     from grader.tools.warm import seal
 
     legacy = tmp_path / "xla"  # $JAXJUDGE_COMPILE_CACHE in these tests
@@ -233,10 +233,17 @@ def test_warm_seals_the_compile_cache_and_empties_one_an_older_judge_left_listab
         (legacy / name).write_bytes(b"x" * 100)
     assert jail_cache(legacy) is None  # listable, with located entries: no jail mounts it
     seal(legacy)
-    assert legacy.stat().st_mode & 0o777 == CACHE_MODE and jail_cache(legacy) == legacy
+    assert legacy.stat().st_mode & 0o777 == STORE_MODE and jail_cache(legacy) == legacy
     assert sorted(p.name for p in legacy.iterdir()) == ["notes.txt"]  # only JAX's files go
     (legacy / "jit_add-2e-cache").write_bytes(b"y")
     seal(legacy)  # sealed already: its (location-free) entries stay
     assert (legacy / "jit_add-2e-cache").is_file()
+    # Sealed to 0311 by an older judge: a jail sharing the judge's filesystem could open its
+    # entries by name (a hidden test's programs among them), so no view links from it until
+    # warm seals it again, keeping its entries.
+    legacy.chmod(0o311)
+    assert jail_cache(legacy) is None
+    seal(legacy)
+    assert jail_cache(legacy) == legacy and (legacy / "jit_add-2e-cache").is_file()
     assert main(["cache", "clear"]) == 0
     assert not legacy.exists()

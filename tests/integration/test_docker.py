@@ -102,15 +102,21 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
 '''
 
 
-def test_learner_code_in_the_judge_container_cannot_read_references(
-        docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
-    snoop = tmp_path / "snoop.py"
-    snoop.write_text(SNOOP)
-    snoop.chmod(0o644)
-    run = _docker("run", "--rm", "--network", "none", "-v", f"{snoop}:/in/my.py:ro",
+def _accepted_in_the_judge_container(source: str, tmp_path: Path) -> None:
+    """`source` graded by the judge image as documented, and accepted: the file raises on any
+    leak it finds."""
+    path = tmp_path / "attack.py"
+    path.write_text(source)
+    path.chmod(0o644)
+    run = _docker("run", "--rm", "--network", "none", "-v", f"{path}:/in/my.py:ro",
                   "jaxjudge:judge", "grade", "reinforce_grad", "/in/my.py", "--format", "json")
     report = json.loads(run.stdout)
-    assert report["verdict"] == "accepted", [t["message"] for t in report["tests"]][:3]
+    assert report["verdict"] == "accepted", [t.get("message") for t in report["tests"]][:3]
+
+
+def test_learner_code_in_the_judge_container_cannot_read_references(
+        docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
+    _accepted_in_the_judge_container(SNOOP, tmp_path)
 
 
 # Through the judge image's own compile cache, which uid 60000 shares a filesystem with: which
@@ -158,13 +164,7 @@ def reinforce_grad(seed, logits, reward_table, n_samples):
 
 def test_learner_code_in_the_judge_container_cannot_probe_its_compile_cache(
         docker_sandbox: DockerSandbox, tmp_path: Path) -> None:
-    probe = tmp_path / "probe.py"
-    probe.write_text(STORE_PROBE)
-    probe.chmod(0o644)
-    run = _docker("run", "--rm", "--network", "none", "-v", f"{probe}:/in/my.py:ro",
-                  "jaxjudge:judge", "grade", "reinforce_grad", "/in/my.py", "--format", "json")
-    report = json.loads(run.stdout)
-    assert report["verdict"] == "accepted", [t.get("message") for t in report["tests"]][:3]
+    _accepted_in_the_judge_container(STORE_PROBE, tmp_path)
 
 
 # Ctrl-C's SIGINT as a terminal sends it: a suite started in the background (make test's docker
